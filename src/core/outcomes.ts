@@ -1,0 +1,17 @@
+/**
+ * How a message ended, in our own words. The Optimove side maps each outcome to its
+ * `type.status` / `type.subStatus` pair; the GatewayAPI side maps its statuses to these.
+ */
+export const FINAL_OUTCOMES = [
+  'delivered',
+  'accepted-by-network',
+  'expired',
+  'undeliverable',
+  'rejected',
+  'deleted',
+  'invalid-recipient',
+  'provider-rejected',
+  'send-timeout'
+] as const
+
+export type FinalOutcome = typeof FINAL_OUTCOMES[number]

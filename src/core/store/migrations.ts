@@ -1,0 +1,70 @@
+/**
+ * Versioned schema changes, applied in order at startup, each in its own transaction.
+ * Append only: a released migration is never edited. The SQL stays portable (no
+ * SQLite-only types) so that a PostgreSQL adapter can reuse the same schema.
+ */
+export interface Migration {
+  version: number
+  name: string
+  sql: string
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'batches, messages and the delivery-report outbox',
+    sql: `
+      CREATE TABLE batches (
+        id INTEGER PRIMARY KEY,
+        uid TEXT NOT NULL UNIQUE,
+        registration_id TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        batch_id TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        sender_id TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        scheduled_at BIGINT NOT NULL,
+        accepted_count INTEGER NOT NULL,
+        rejected_count INTEGER NOT NULL,
+        received_at BIGINT NOT NULL,
+        UNIQUE (registration_id, idempotency_key)
+      );
+
+      CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        batch_id INTEGER NOT NULL REFERENCES batches (id),
+        reference TEXT NOT NULL UNIQUE,
+        mobile_number TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL,
+        lease_until BIGINT,
+        provider_message_id TEXT,
+        final_outcome TEXT,
+        last_error TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE INDEX messages_due ON messages (state, next_attempt_at);
+
+      CREATE TABLE reports (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES messages (id),
+        registration_id TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        status_at BIGINT NOT NULL,
+        error_code TEXT,
+        error_details TEXT,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL,
+        lease_until BIGINT,
+        last_error TEXT,
+        created_at BIGINT NOT NULL
+      );
+      CREATE INDEX reports_due ON reports (state, next_attempt_at);
+    `
+  }
+]

@@ -1,0 +1,114 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import Database from 'better-sqlite3'
+import type { AcceptResult, MessageState, NewBatch, NewMessage, Store, StoreStats } from './store.js'
+import { MIGRATIONS, type Migration } from './migrations.js'
+
+export interface SqliteStoreOptions {
+  /** A file path, or `:memory:` for a throw-away database. */
+  path: string
+  /** How long a write waits for another process's lock before failing. */
+  busyTimeoutMs?: number
+  migrations?: Migration[]
+}
+
+/** Turns `sqlite:./data/x.db`, `file:./x.db` or a bare path into a file path. */
+export function sqlitePathFromUrl (url: string): string {
+  return url.replace(/^(sqlite|file):(\/\/)?/, '')
+}
+
+/**
+ * The store on SQLite: WAL for concurrent readers, `synchronous=FULL` so that a commit
+ * is on disk before we answer (a SIGKILL or power cut after a 200 loses nothing).
+ */
+export function openSqliteStore (options: SqliteStoreOptions): Store {
+  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true })
+  const db = new Database(options.path)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  db.pragma('foreign_keys = ON')
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`)
+  applyMigrations(db, options.migrations ?? MIGRATIONS)
+
+  const findBatch = db.prepare<[string, string], { accepted_count: number; rejected_count: number }>(
+    'SELECT accepted_count, rejected_count FROM batches WHERE registration_id = ? AND idempotency_key = ?')
+  const insertBatch = db.prepare<unknown[], { id: number }>(`
+    INSERT INTO batches (uid, registration_id, idempotency_key, batch_id, request_id, sender_id, metadata,
+                         scheduled_at, accepted_count, rejected_count, received_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (registration_id, idempotency_key) DO NOTHING
+    RETURNING id`)
+  const insertMessage = db.prepare<unknown[], { id: number }>(`
+    INSERT INTO messages (batch_id, reference, mobile_number, customer_id, body, state, next_attempt_at,
+                          final_outcome, last_error, created_at, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    RETURNING id`)
+  const insertReport = db.prepare(`
+    INSERT INTO reports (message_id, registration_id, outcome, status_at, error_details, state, next_attempt_at, created_at)
+    VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`)
+
+  const accept = db.transaction((batch: NewBatch, messages: NewMessage[]): AcceptResult => {
+    const existing = findBatch.get(batch.registrationId, batch.idempotencyKey)
+    if (existing !== undefined) return duplicateOf(existing)
+    const rejected = messages.reduce((n, m) => (m.failure === undefined ? n : n + 1), 0)
+    const accepted = messages.length - rejected
+    const uid = randomBytes(9).toString('base64url')
+    const row = insertBatch.get(uid, batch.registrationId, batch.idempotencyKey, batch.batchId, batch.requestId,
+      batch.senderId, batch.metadataJson, batch.scheduledAt, accepted, rejected, batch.receivedAt)
+    // Another process won the race for this key between our read and our write.
+    if (row === undefined) return duplicateOf(findBatch.get(batch.registrationId, batch.idempotencyKey)!)
+    const now = batch.receivedAt
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!
+      const reference = `${uid}-${i}`
+      if (m.failure === undefined) {
+        insertMessage.run(row.id, reference, m.mobileNumber, m.customerId, m.text, 'queued', batch.scheduledAt, null, null, now, now)
+      } else {
+        const message = insertMessage.get(row.id, reference, m.mobileNumber, m.customerId, m.text, 'failed', batch.scheduledAt,
+          m.failure.outcome, m.failure.reason, now, now)!
+        insertReport.run(message.id, batch.registrationId, m.failure.outcome, now, m.failure.reason, now, now)
+      }
+    }
+    return { duplicate: false, accepted, rejected }
+  })
+
+  const countMessages = db.prepare<[], { state: MessageState; n: number }>('SELECT state, COUNT(*) AS n FROM messages GROUP BY state')
+  const countBatches = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM batches')
+  const countPendingReports = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM reports WHERE state = 'pending'")
+  const ping = db.prepare('SELECT 1')
+
+  return {
+    async acceptCampaign (batch, messages) {
+      return accept.immediate(batch, messages)
+    },
+    async ping () {
+      ping.get()
+    },
+    async stats (): Promise<StoreStats> {
+      const messages: Record<MessageState, number> = { queued: 0, sending: 0, submitted: 0, final: 0, failed: 0 }
+      for (const { state, n } of countMessages.all()) messages[state] = n
+      return { batches: countBatches.get()!.n, messages, pendingReports: countPendingReports.get()!.n }
+    },
+    async close () {
+      if (db.open) db.close()
+    }
+  }
+}
+
+function duplicateOf (row: { accepted_count: number; rejected_count: number }): AcceptResult {
+  return { duplicate: true, accepted: row.accepted_count, rejected: row.rejected_count }
+}
+
+function applyMigrations (db: Database.Database, migrations: Migration[]): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)')
+  const applied = new Set(db.prepare<[], { version: number }>('SELECT version FROM schema_migrations').all().map((r) => r.version))
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (applied.has(migration.version)) continue
+    db.transaction(() => {
+      db.exec(migration.sql)
+      record.run(migration.version, migration.name, Date.now())
+    }).immediate()
+  }
+}

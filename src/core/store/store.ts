@@ -1,0 +1,64 @@
+import type { FinalOutcome } from '../outcomes.js'
+
+/**
+ * The store port: everything the core persists, behind one interface so that another
+ * database can follow the SQLite adapter and pass the same contract tests.
+ * Plain data in and out; times are epoch milliseconds; ids are strings.
+ * Every method is one transaction: it happens whole or not at all.
+ */
+export interface Store {
+  /**
+   * Stores a campaign batch and all its messages in one durable transaction.
+   * Idempotent per (registrationId, idempotencyKey): when the key is already stored,
+   * nothing is written and the first acceptance's counts come back with `duplicate: true`.
+   * Messages with a `failure` are stored as `failed`, and their delivery report is queued
+   * in the outbox within the same transaction.
+   */
+  acceptCampaign(batch: NewBatch, messages: NewMessage[]): Promise<AcceptResult>
+
+  /** Resolves when the database answers a trivial query; rejects otherwise. */
+  ping(): Promise<void>
+
+  /** Counts for `/ready`, metrics and progress. */
+  stats(): Promise<StoreStats>
+
+  /** Releases the database; no method may be called afterwards. */
+  close(): Promise<void>
+}
+
+export type MessageState = 'queued' | 'sending' | 'submitted' | 'final' | 'failed'
+
+export interface NewBatch {
+  registrationId: string
+  /** Unique per registration: a retried request carries the same key. */
+  idempotencyKey: string
+  batchId: string
+  requestId: string
+  senderId: string
+  /** The campaign's metadata as JSON text, kept verbatim for the delivery reports. */
+  metadataJson: string
+  /** No message of the batch is sent before this time. */
+  scheduledAt: number
+  receivedAt: number
+}
+
+export interface NewMessage {
+  /** Normalised MSISDN digits, or the number as given when it is unusable. */
+  mobileNumber: string
+  customerId: string
+  text: string
+  /** Set when the message can never be sent: it is stored failed with this outcome. */
+  failure?: { outcome: FinalOutcome; reason: string }
+}
+
+export interface AcceptResult {
+  duplicate: boolean
+  accepted: number
+  rejected: number
+}
+
+export interface StoreStats {
+  batches: number
+  messages: Record<MessageState, number>
+  pendingReports: number
+}

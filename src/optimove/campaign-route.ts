@@ -1,0 +1,78 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Registration } from '../config.js'
+import { CAMPAIGN_SEND_PATH } from '../config.js'
+import type { Clock } from '../lib/clock.js'
+import { verifyHubSignature } from '../lib/hmac-signature.js'
+import type { Store } from '../core/store/store.js'
+import { sendError } from '../errors.js'
+import { campaignRequestSchema, campaignValidationProblem, validationProblem } from './campaign-schema.js'
+import { toBatch } from './campaign-intake.js'
+import { findRegistrationByApiKey } from './registration-lookup.js'
+
+export interface CampaignRouteOptions {
+  registrations: readonly Registration[]
+  store: Store
+  clock: Clock
+  bodyLimit: number
+}
+
+const registrationOf = new WeakMap<FastifyRequest, Registration>()
+
+/**
+ * Optimove's campaign transmission webhook (spec section 2): key, signature over the
+ * raw bytes, schema, then one durable transaction before the 200.
+ * Registered as an encapsulated plugin so that its raw-body JSON parser stays local.
+ */
+export async function campaignRoute (app: FastifyInstance, options: CampaignRouteOptions): Promise<void> {
+  const { registrations, store, clock, bodyLimit } = options
+
+  // The signature covers the exact bytes, so JSON is parsed only after it is verified.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body))
+
+  app.post(CAMPAIGN_SEND_PATH, {
+    bodyLimit,
+    // The key is checked before the body is read, so an unknown caller cannot make us buffer 32 MiB.
+    onRequest: async (request, reply) => {
+      const registration = findRegistrationByApiKey(registrations, request.headers['x-api-key'])
+      if (registration === undefined) return sendError(reply, 'unauthorized', 'missing or invalid X-API-Key')
+      registrationOf.set(request, registration)
+    }
+  }, async (request, reply) => {
+    const registration = registrationOf.get(request)!
+    const rawBody = request.body
+    if (!Buffer.isBuffer(rawBody)) return sendError(reply, 'badRequest', 'a JSON body is required')
+
+    const signature = verifyHubSignature(request.headers['x-hub-signature'], rawBody, registration.sharedSecret)
+    if (!signature.ok) {
+      request.log.warn({ reason: signature.reason, registration: registration.id }, 'campaign signature refused')
+      return sendError(reply, 'unauthorized', `x-hub-signature refused: ${signature.reason}`)
+    }
+
+    let json: unknown
+    try {
+      json = JSON.parse(rawBody.toString('utf8'))
+    } catch {
+      return reply.code(400).send(validationProblem({ $: ['The request body is not valid JSON.'] }))
+    }
+    const parsed = campaignRequestSchema.safeParse(json)
+    if (!parsed.success) return reply.code(400).send(campaignValidationProblem(parsed.error))
+
+    const { batch, messages } = toBatch(registration, parsed.data, (json as { metadata: unknown }).metadata, rawBody, clock.now())
+    let result
+    try {
+      result = await store.acceptCampaign(batch, messages)
+    } catch (err) {
+      request.log.error({ err, registration: registration.id }, 'campaign could not be stored')
+      return sendError(reply, 'unavailable', 'the campaign could not be stored; retry later')
+    }
+    request.log.info({ registration: registration.id, batchId: batch.batchId, requestId: batch.requestId, ...result }, 'campaign accepted')
+    return reply.code(200).send({
+      message: 'Campaign accepted',
+      batchId: batch.batchId,
+      requestId: batch.requestId,
+      accepted: result.accepted,
+      rejected: result.rejected,
+      ...(result.duplicate ? { duplicate: true } : {})
+    })
+  })
+}

@@ -1,0 +1,189 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { Writable } from 'node:stream'
+import Database from 'better-sqlite3'
+import type { Test } from 'tap'
+import { buildApp } from '../src/app.js'
+import { parseConfig, type Config } from '../src/config.js'
+import { createLogger } from '../src/logger.js'
+import { openSqliteStore } from '../src/core/store/sqlite-store.js'
+import type { Store } from '../src/core/store/store.js'
+import type { Clock } from '../src/lib/clock.js'
+import { signHubSignature } from '../src/lib/hmac-signature.js'
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url))
+
+/** A complete, valid environment with recognisable fake secrets. */
+export function testEnv (overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    PUBLIC_URL: 'http://127.0.0.1:3000',
+    OPTIMOVE_BASE_URL: 'http://127.0.0.1:1',
+    OPTIMOVE_APP_API_KEY: 'secret-app-api-key-1',
+    OPTIMOVE_SHARED_SECRET: 'secret-shared-secret-2',
+    AGGREGATOR_API_KEY: 'secret-aggregator-key-3',
+    SENDER_ID: 'Brand',
+    GATEWAYAPI_TOKEN: 'secret-gatewayapi-token-4',
+    GATEWAYAPI_WEBHOOK_SECRET: 'secret-webhook-secret-5',
+    HANDSHAKE_BASE_DELAY_MS: '1',
+    HANDSHAKE_MAX_DELAY_MS: '5',
+    ...overrides
+  }
+}
+
+export function testConfig (overrides: Record<string, string | undefined> = {}): Config {
+  return parseConfig(testEnv(overrides))
+}
+
+/** A writable that keeps every log line, for assertions on what was logged. */
+export function logCapture (): { stream: Writable; lines: () => string[]; text: () => string } {
+  const chunks: string[] = []
+  const stream = new Writable({
+    write (chunk, _enc, cb) {
+      chunks.push(String(chunk))
+      cb()
+    }
+  })
+  const text = (): string => chunks.join('')
+  return { stream, text, lines: () => text().split('\n').filter((l) => l !== '') }
+}
+
+/** An app on a real SQLite file in the test's own directory, closed at teardown. */
+export function buildTestApp (t: Test, options: { config?: Config; store?: Store; clock?: Clock; dbPath?: string } = {}) {
+  const config = options.config ?? testConfig()
+  const dbPath = options.dbPath ?? `${t.testdir()}/bridge.db`
+  const store = options.store ?? openSqliteStore({ path: dbPath })
+  const app = buildApp(config, { store, logger: createLogger('silent'), ...(options.clock ? { clock: options.clock } : {}) })
+  t.teardown(async () => {
+    await app.close()
+    await store.close()
+  })
+  return { app, store, config, dbPath }
+}
+
+export interface CampaignOptions {
+  recipients?: number
+  batchId?: string
+  requestId?: string
+  scheduledTime?: number
+}
+
+/** A campaign body as Optimove sends it, with `n` personalised recipients. */
+export function campaignBody (options: CampaignOptions = {}): Record<string, unknown> {
+  const n = options.recipients ?? 3
+  return {
+    batchId: options.batchId ?? 'batch-1',
+    metadata: {
+      appId: 1,
+      brandId: 'brand-7',
+      campaignId: 'campaign-42',
+      campaignType: 1,
+      channelId: 505,
+      engagementId: 'engagement-9',
+      isHashed: false,
+      scheduledTime: options.scheduledTime ?? 1700000000000,
+      tenantId: 1001
+    },
+    recipients: Array.from({ length: n }, (_, i) => ({
+      message: `Hi customer ${i}, 20% off everything until Sunday. Reply STOP to opt out.`,
+      mobileNumber: `+45 ${String(20000000 + i)}`,
+      customerId: `customer-${i}`
+    })),
+    requestId: options.requestId ?? 'request-1',
+    senderId: 'Brand'
+  }
+}
+
+/** Headers Optimove would send with this exact body. */
+export function campaignHeaders (raw: string, config: Config, overrides: Record<string, string | undefined> = {}): Record<string, string> {
+  const headers: Record<string, string | undefined> = {
+    'content-type': 'application/json',
+    'x-api-key': config.registrations[0]!.aggregatorApiKey,
+    'x-hub-signature': signHubSignature(raw, config.registrations[0]!.sharedSecret),
+    ...overrides
+  }
+  return Object.fromEntries(Object.entries(headers).filter((e): e is [string, string] => e[1] !== undefined))
+}
+
+export interface StoredMessage {
+  reference: string
+  mobile_number: string
+  customer_id: string
+  body: string
+  state: string
+  next_attempt_at: number
+  final_outcome: string | null
+  last_error: string | null
+}
+
+/** Reads what a SQLite database file holds, from outside the store, as an operator would. */
+export function readDatabase (path: string): { batches: Array<Record<string, any>>; messages: StoredMessage[]; reports: Array<Record<string, any>> } {
+  const db = new Database(path, { readonly: true })
+  try {
+    return {
+      batches: db.prepare('SELECT * FROM batches ORDER BY id').all() as Array<Record<string, any>>,
+      messages: db.prepare('SELECT * FROM messages ORDER BY id').all() as StoredMessage[],
+      reports: db.prepare('SELECT * FROM reports ORDER BY id').all() as Array<Record<string, any>>
+    }
+  } finally {
+    db.close()
+  }
+}
+
+export interface ServiceProcess {
+  child: ChildProcess
+  /** Every JSON log line seen so far. */
+  logs: Array<Record<string, any>>
+  stderr: () => string
+  /** Resolves with the first log line that matches. */
+  waitForLog(match: (line: Record<string, any>) => boolean): Promise<Record<string, any>>
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+/** Spawns the real service (`src/main.ts`) as a child process with exactly this environment. */
+export function spawnService (env: Record<string, string | undefined>): ServiceProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const logs: Array<Record<string, any>> = []
+  const waiters: Array<{ match: (line: Record<string, any>) => boolean; resolve: (line: Record<string, any>) => void }> = []
+  let stderr = ''
+  child.stderr!.on('data', (chunk) => { stderr += String(chunk) })
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    let line: Record<string, any>
+    try {
+      line = JSON.parse(text)
+    } catch {
+      return
+    }
+    logs.push(line)
+    for (const waiter of [...waiters]) {
+      if (waiter.match(line)) {
+        waiters.splice(waiters.indexOf(waiter), 1)
+        waiter.resolve(line)
+      }
+    }
+  })
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }))
+  })
+  return {
+    child,
+    logs,
+    stderr: () => stderr,
+    exited,
+    waitForLog: (match) => {
+      const seen = logs.find(match)
+      if (seen !== undefined) return Promise.resolve(seen)
+      return new Promise((resolve, reject) => {
+        waiters.push({ match, resolve })
+        exited.then(({ code, signal }) => reject(new Error(`service exited (${code ?? signal}) before the awaited log line; stderr: ${stderr}`)))
+      })
+    }
+  }
+}
