@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Writable } from 'node:stream'
+import { createServer, type AddressInfo } from 'node:net'
 import Database from 'better-sqlite3'
 import type { Test } from 'tap'
 import { buildApp } from '../src/app.js'
@@ -186,4 +187,13 @@ export function spawnService (env: Record<string, string | undefined>): ServiceP
       })
     }
   }
+}
+
+/** A TCP port that was free a moment ago, for a child process that must know its URL in advance. */
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
 }

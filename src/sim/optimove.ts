@@ -26,6 +26,8 @@ export interface ReceivedCall {
 export interface ScriptedReply {
   status: number
   body?: unknown
+  /** Runs before the answer is sent, e.g. to call the aggregator back mid-handshake. */
+  before?: () => Promise<void>
 }
 
 /**
@@ -122,6 +124,7 @@ export class SimOptimove extends EventEmitter {
 
     const scripted = this.scripts.get(endpoint)?.shift()
     const reply = scripted ?? this.answer(endpoint, body, raw)
+    await reply.before?.()
     const call: ReceivedCall = { endpoint, headers: req.headers, body, status: reply.status }
     this.calls.push(call)
     sendJson(res, reply.status, reply.body)

@@ -1,0 +1,226 @@
+import t from 'tap'
+import { buildTestApp, campaignBody, campaignHeaders, readDatabase, testConfig } from '../helper.js'
+import { openSqliteStore } from '../../src/core/store/sqlite-store.js'
+import { CAMPAIGN_SEND_PATH } from '../../src/config.js'
+
+const fixedClock = { now: () => 1_750_000_000_000 }
+
+function post (app: ReturnType<typeof buildTestApp>['app'], raw: string, headers: Record<string, string>) {
+  return app.inject({ method: 'POST', url: CAMPAIGN_SEND_PATH, payload: raw, headers })
+}
+
+t.test('accepted and durably stored: 200 with counts, every recipient a queued message', async (t) => {
+  const { app, config, dbPath } = buildTestApp(t, { clock: fixedClock })
+  const raw = JSON.stringify(campaignBody({ recipients: 3 }))
+  const res = await post(app, raw, campaignHeaders(raw, config))
+  t.equal(res.statusCode, 200)
+  t.same(res.json(), { message: 'Campaign accepted', batchId: 'batch-1', requestId: 'request-1', accepted: 3, rejected: 0 })
+  const db = readDatabase(dbPath)
+  t.equal(db.batches.length, 1)
+  t.same(db.messages.map((m) => [m.mobile_number, m.customer_id, m.state]), [
+    ['4520000000', 'customer-0', 'queued'],
+    ['4520000001', 'customer-1', 'queued'],
+    ['4520000002', 'customer-2', 'queued']
+  ])
+  t.equal(new Set(db.messages.map((m) => m.reference)).size, 3, 'each message has its own reference')
+  // scheduledTime is in the past relative to the clock: send now.
+  t.equal(db.messages[0]!.next_attempt_at, fixedClock.now())
+})
+
+t.test('a 10,000-recipient campaign is stored whole; the same request again is a duplicate', async (t) => {
+  const { app, config, dbPath } = buildTestApp(t)
+  const raw = JSON.stringify(campaignBody({ recipients: 10_000 }))
+  t.ok(raw.length > 1_000_000, `body is ${raw.length} bytes`)
+  const first = await post(app, raw, campaignHeaders(raw, config))
+  t.equal(first.statusCode, 200)
+  t.equal(first.json().accepted, 10_000)
+  t.notOk('duplicate' in first.json())
+  const again = await post(app, raw, campaignHeaders(raw, config))
+  t.equal(again.statusCode, 200)
+  t.same(again.json(), { ...first.json(), duplicate: true })
+  t.equal(readDatabase(dbPath).messages.length, 10_000)
+})
+
+t.test('a retry is recognised by requestId even when the body differs', async (t) => {
+  const { app, config, dbPath } = buildTestApp(t)
+  const raw1 = JSON.stringify(campaignBody({ recipients: 2, requestId: 'req-A', batchId: 'b-1' }))
+  const raw2 = JSON.stringify(campaignBody({ recipients: 5, requestId: 'req-A', batchId: 'b-2' }))
+  await post(app, raw1, campaignHeaders(raw1, config))
+  const res = await post(app, raw2, campaignHeaders(raw2, config))
+  t.equal(res.json().duplicate, true)
+  t.equal(res.json().accepted, 2, 'counts are those of the first acceptance')
+  t.equal(readDatabase(dbPath).messages.length, 2)
+})
+
+t.test('without requestId the batchId is the key; without both, the body hash', async (t) => {
+  const { app, config, dbPath } = buildTestApp(t)
+  const byBatch = campaignBody({ recipients: 1, requestId: '', batchId: 'only-batch' })
+  const byBatchOtherText = { ...byBatch, recipients: [{ message: 'other', mobileNumber: '4520000000', customerId: 'c' }] }
+  const autoReply = campaignBody({ recipients: 1, requestId: '', batchId: '' })
+  const otherAutoReply = { ...autoReply, recipients: [{ message: 'Different reply', mobileNumber: '4520000009', customerId: 'c9' }] }
+  const answers = []
+  for (const body of [byBatch, byBatchOtherText, autoReply, autoReply, otherAutoReply]) {
+    const raw = JSON.stringify(body)
+    answers.push((await post(app, raw, campaignHeaders(raw, config))).json().duplicate === true)
+  }
+  t.same(answers, [false, true, false, true, false])
+  t.equal(readDatabase(dbPath).batches.length, 3)
+})
+
+t.test('an auto reply (empty batchId, brandId, campaignId) is accepted', async (t) => {
+  const { app, config, dbPath } = buildTestApp(t)
+  const body = campaignBody({ recipients: 1, batchId: '' })
+  Object.assign(body.metadata as object, { brandId: '', campaignId: '' })
+  const raw = JSON.stringify(body)
+  const res = await post(app, raw, campaignHeaders(raw, config))
+  t.equal(res.statusCode, 200)
+  t.equal(res.json().batchId, '')
+  t.equal(readDatabase(dbPath).messages.length, 1)
+})
+
+t.test('unknown fields are tolerated and metadata is kept verbatim, unknown fields included', async (t) => {
+  const { app, config, dbPath } = buildTestApp(t)
+  const body = campaignBody({ recipients: 1 })
+  const metadata = { ...(body.metadata as object), futureField: { nested: [1, 'two', null] }, isHashed: true }
+  const raw = JSON.stringify({ ...body, metadata, somethingNew: 'x', recipients: [{ ...(body.recipients as object[])[0], extra: 1 }] })
+  const res = await post(app, raw, campaignHeaders(raw, config))
+  t.equal(res.statusCode, 200)
+  t.same(JSON.parse(readDatabase(dbPath).batches[0]!.metadata), metadata)
+})
+
+t.test('a future scheduledTime holds the messages until then', async (t) => {
+  const { app, config, dbPath } = buildTestApp(t, { clock: fixedClock })
+  const later = fixedClock.now() + 3_600_000
+  const raw = JSON.stringify(campaignBody({ recipients: 2, scheduledTime: later }))
+  await post(app, raw, campaignHeaders(raw, config))
+  t.same(readDatabase(dbPath).messages.map((m) => m.next_attempt_at), [later, later])
+})
+
+t.test('the sender falls back to the registration SENDER_ID when the campaign has none', async (t) => {
+  const { app, config, dbPath } = buildTestApp(t)
+  const raw = JSON.stringify({ ...campaignBody({ recipients: 1 }), senderId: '' })
+  await post(app, raw, campaignHeaders(raw, config))
+  t.equal(readDatabase(dbPath).batches[0]!.sender_id, config.registrations[0]!.senderId)
+})
+
+t.test('unusable recipients are accepted as failed messages with a reason and a queued report', async (t) => {
+  const { app, config, dbPath } = buildTestApp(t)
+  const body = campaignBody({ recipients: 4 })
+  const recipients = body.recipients as Array<Record<string, string>>
+  recipients[1]!.mobileNumber = 'not a number'
+  recipients[2]!.message = '   '
+  recipients[3]!.mobileNumber = '0045-2000-0003'
+  const raw = JSON.stringify(body)
+  const res = await post(app, raw, campaignHeaders(raw, config))
+  t.equal(res.statusCode, 200)
+  t.match(res.json(), { accepted: 2, rejected: 2 })
+  const db = readDatabase(dbPath)
+  t.same(db.messages.map((m) => [m.state, m.final_outcome, m.mobile_number]), [
+    ['queued', null, '4520000000'],
+    ['failed', 'invalid-recipient', 'not a number'],
+    ['failed', 'invalid-recipient', '4520000002'],
+    ['queued', null, '4520000003']
+  ])
+  t.match(db.messages[1]!.last_error, /mobile number/)
+  t.match(db.messages[2]!.last_error, /empty/)
+  t.equal(db.reports.length, 2, 'each failed message has its delivery report queued in the same transaction')
+  t.same(db.reports.map((r) => r.outcome), ['invalid-recipient', 'invalid-recipient'])
+})
+
+t.test('401: missing or wrong X-API-Key, before the body is read', async (t) => {
+  const { app, config } = buildTestApp(t)
+  const raw = JSON.stringify(campaignBody())
+  for (const key of [undefined, '', 'wrong-key', config.registrations[0]!.aggregatorApiKey + 'x']) {
+    const res = await post(app, raw, campaignHeaders(raw, config, { 'x-api-key': key }))
+    t.equal(res.statusCode, 401, `key ${String(key)}`)
+    t.same(res.json(), { message: 'missing or invalid X-API-Key', code: 'UNAUTHORIZED' })
+  }
+})
+
+t.test('401: missing, malformed or wrong signature', async (t) => {
+  const { app, config, dbPath } = buildTestApp(t)
+  const raw = JSON.stringify(campaignBody())
+  const cases: Array<[string | undefined, string]> = [
+    [undefined, 'missing-header'],
+    ['sha1=' + 'a'.repeat(40), 'malformed-header'],
+    ['sha256=zz', 'malformed-header'],
+    ['sha256=' + 'a'.repeat(64), 'mismatch'],
+    [campaignHeaders(raw.replace('batch-1', 'batch-2'), config)['x-hub-signature'], 'mismatch']
+  ]
+  for (const [signature, reason] of cases) {
+    const res = await post(app, raw, campaignHeaders(raw, config, { 'x-hub-signature': signature }))
+    t.equal(res.statusCode, 401, String(signature))
+    t.same(res.json(), { message: `x-hub-signature refused: ${reason}`, code: 'UNAUTHORIZED' })
+  }
+  t.equal(readDatabase(dbPath).batches.length, 0, 'nothing stored')
+})
+
+t.test('400: invalid JSON, in Optimove\'s validation-error shape', async (t) => {
+  const { app, config } = buildTestApp(t)
+  const raw = '{"batchId": "b", "recipients": ['
+  const res = await post(app, raw, campaignHeaders(raw, config))
+  t.equal(res.statusCode, 400)
+  t.same(res.json(), { title: 'One or more validation errors occurred.', status: 400, errors: { $: ['The request body is not valid JSON.'] } })
+})
+
+t.test('400: schema errors name the failing fields as Optimove does', async (t) => {
+  const { app, config } = buildTestApp(t)
+  const body = campaignBody({ recipients: 5 })
+  const recipients = body.recipients as Array<Record<string, unknown>>
+  delete recipients[3]!.mobileNumber
+  recipients[4]!.message = 42
+  delete body.batchId
+  ;(body.metadata as Record<string, unknown>).scheduledTime = 'tomorrow'
+  const raw = JSON.stringify(body)
+  const res = await post(app, raw, campaignHeaders(raw, config))
+  t.equal(res.statusCode, 400)
+  const answer = res.json()
+  t.equal(answer.title, 'One or more validation errors occurred.')
+  t.equal(answer.status, 400)
+  t.same(Object.keys(answer.errors).sort(), ['BatchId', 'Metadata.ScheduledTime', 'Recipients[3].MobileNumber', 'Recipients[4].Message'])
+  for (const messages of Object.values(answer.errors) as string[][]) t.ok(messages.length > 0 && messages.every((m) => typeof m === 'string' && m.length > 0))
+})
+
+t.test('400: no recipients, or not an object at all', async (t) => {
+  const { app, config } = buildTestApp(t)
+  for (const raw of [JSON.stringify({ ...campaignBody(), recipients: [] }), '[]', '"text"', 'null']) {
+    const res = await post(app, raw, campaignHeaders(raw, config))
+    t.equal(res.statusCode, 400, raw.slice(0, 30))
+    t.equal(res.json().title, 'One or more validation errors occurred.')
+  }
+})
+
+t.test('413: a body over the configured limit', async (t) => {
+  const config = testConfig({ CAMPAIGN_BODY_LIMIT_BYTES: '2048' })
+  const { app } = buildTestApp(t, { config })
+  const raw = JSON.stringify(campaignBody({ recipients: 50 }))
+  const res = await post(app, raw, campaignHeaders(raw, config))
+  t.equal(res.statusCode, 413)
+  t.same(res.json(), { message: 'the body is larger than the limit of 2048 bytes', code: 'PAYLOAD_TOO_LARGE' })
+})
+
+t.test('415: a body that is not JSON', async (t) => {
+  const { app, config } = buildTestApp(t)
+  const raw = 'batchId=1'
+  const res = await post(app, raw, campaignHeaders(raw, config, { 'content-type': 'application/x-www-form-urlencoded' }))
+  t.equal(res.statusCode, 415)
+  t.equal(res.json().code, 'UNSUPPORTED_MEDIA_TYPE')
+})
+
+t.test('503: the store is unavailable, so Optimove may retry', async (t) => {
+  const dbPath = `${t.testdir()}/bridge.db`
+  const store = openSqliteStore({ path: dbPath })
+  const { app, config } = buildTestApp(t, { store })
+  await store.close()
+  const raw = JSON.stringify(campaignBody())
+  const res = await post(app, raw, campaignHeaders(raw, config))
+  t.equal(res.statusCode, 503)
+  t.same(res.json(), { message: 'the campaign could not be stored; retry later', code: 'SERVICE_UNAVAILABLE' })
+})
+
+t.test('unknown routes answer 404 JSON', async (t) => {
+  const { app } = buildTestApp(t)
+  const res = await app.inject({ method: 'GET', url: '/nope' })
+  t.equal(res.statusCode, 404)
+  t.equal(res.json().code, 'NOT_FOUND')
+})

@@ -1,0 +1,94 @@
+import t from 'tap'
+import type { Test } from 'tap'
+import { HandshakeExhaustedError, HandshakeRejectedError, performHandshake } from '../../src/optimove/handshake-client.js'
+import { createLogger } from '../../src/logger.js'
+import { SimOptimove } from '../../src/sim/optimove.js'
+import { verifyHubSignature } from '../../src/lib/hmac-signature.js'
+import { testConfig } from '../helper.js'
+
+async function setup (t: Test, envOverrides: Record<string, string> = {}) {
+  const base = testConfig()
+  const sim = await new SimOptimove({ appApiKey: base.registrations[0]!.appApiKey, sharedSecret: base.registrations[0]!.sharedSecret }).start()
+  t.teardown(() => sim.close())
+  const config = testConfig({ OPTIMOVE_BASE_URL: sim.baseUrl + '/', ...envOverrides })
+  const registration = config.registrations[0]!
+  const options = { ...config.handshake, campaignSendUrl: config.campaignSendUrl, logger: createLogger('silent'), random: () => 0.5 }
+  return { sim, config, registration, options }
+}
+
+t.test('200: registered, with the exact payload, headers and signature', async (t) => {
+  const { sim, config, registration, options } = await setup(t)
+  t.equal(await performHandshake(registration, options), 'registered')
+  const [call] = sim.received('handshake')
+  t.equal(call!.status, 200)
+  t.same(call!.body, { aggregatorApiKey: registration.aggregatorApiKey, campaignSendUrl: config.campaignSendUrl, senderId: 'Brand' })
+  t.equal(call!.headers['app-api-key'], registration.appApiKey)
+  t.equal(call!.headers['content-type'], 'application/json')
+  t.ok(verifyHubSignature(call!.headers['x-hub-signature'], Buffer.from(JSON.stringify(call!.body)), registration.sharedSecret).ok)
+  t.same(sim.registration, call!.body)
+})
+
+t.test('409: the same payload again counts as registered', async (t) => {
+  const { sim, registration, options } = await setup(t)
+  await performHandshake(registration, options)
+  t.equal(await performHandshake(registration, options), 'already-registered')
+  t.same(sim.received('handshake').map((c) => c.status), [200, 409])
+})
+
+t.test('400: rejected at once with Optimove\'s reason, no retry', async (t) => {
+  const { sim, registration, options } = await setup(t)
+  sim.script('handshake', { status: 400, body: { message: 'API token, appId, or tenantId is missing.' } })
+  const err = await performHandshake(registration, options).catch((e) => e)
+  t.type(err, HandshakeRejectedError)
+  t.match(err.message, /rejected by Optimove \(400\): API token, appId, or tenantId is missing\./)
+  t.equal(sim.received('handshake').length, 1)
+})
+
+t.test('400 in problem-details form: the field errors are in the reason', async (t) => {
+  const { sim, registration, options } = await setup(t)
+  sim.script('handshake', { status: 400, body: { title: 'One or more validation errors occurred.', status: 400, errors: { SenderId: ['The SenderId field is required.'] } } })
+  const err = await performHandshake(registration, options).catch((e) => e)
+  t.type(err, HandshakeRejectedError)
+  t.match(err.message, /SenderId: The SenderId field is required\./)
+})
+
+t.test('a wrong app-api-key is refused by the simulator and rejected, not retried', async (t) => {
+  const { sim, registration, options } = await setup(t)
+  const err = await performHandshake({ ...registration, appApiKey: 'wrong' }, options).catch((e) => e)
+  t.type(err, HandshakeRejectedError)
+  t.equal(err.status, 401)
+  t.equal(sim.received('handshake').length, 0, 'the simulator records only authenticated calls')
+})
+
+t.test('500 then 200: retried with backoff until registered', async (t) => {
+  const { sim, registration, options } = await setup(t)
+  sim.script('handshake', { status: 500, body: { message: 'boom', error: 'x' } }, { status: 503, body: { message: 'busy' } }, { status: 429 })
+  t.equal(await performHandshake(registration, options), 'registered')
+  t.same(sim.received('handshake').map((c) => c.status), [500, 503, 429, 200])
+})
+
+t.test('5xx every time: bounded by HANDSHAKE_MAX_ATTEMPTS', async (t) => {
+  const { sim, registration, options } = await setup(t, { HANDSHAKE_MAX_ATTEMPTS: '3' })
+  sim.script('handshake', ...Array.from({ length: 5 }, () => ({ status: 500, body: { message: 'down' } })))
+  const err = await performHandshake(registration, options).catch((e) => e)
+  t.type(err, HandshakeExhaustedError)
+  t.match(err.message, /after 3 attempts: HTTP 500: down/)
+  t.equal(sim.received('handshake').length, 3)
+})
+
+t.test('network errors are retried, then reported', async (t) => {
+  const { sim, registration, options } = await setup(t, { HANDSHAKE_MAX_ATTEMPTS: '2' })
+  await sim.close()
+  const err = await performHandshake(registration, options).catch((e) => e)
+  t.type(err, HandshakeExhaustedError)
+  t.match(err.message, /network error/)
+})
+
+t.test('an abort stops the retries at once', async (t) => {
+  const { sim, registration, options } = await setup(t, { HANDSHAKE_BASE_DELAY_MS: '600000', HANDSHAKE_MAX_DELAY_MS: '600000' })
+  sim.script('handshake', { status: 500 })
+  const controller = new AbortController()
+  sim.once('call', () => setImmediate(() => controller.abort(new Error('stopping'))))
+  const err = await performHandshake(registration, { ...options, signal: controller.signal }).catch((e) => e)
+  t.equal(err.message, 'stopping')
+})
