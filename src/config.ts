@@ -40,13 +40,14 @@ export class ConfigError extends Error {
 
 const secret = z.string().min(1, 'must not be empty')
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-const numeric = () => z.coerce.number({ error: 'must be a number' })
-const positiveInt = (fallback: number) => numeric().int('must be a whole number').positive('must be positive').default(fallback)
-const withoutTrailingSlash = (url: string): string => url.replace(/\/$/, '')
+  .refine((url) => !/[?#]/.test(url), 'must not have a query or fragment')
+const wholeNumber = () => z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
+const positiveInt = (fallback: number) => wholeNumber().pipe(z.number().min(1, 'must be at least 1')).default(fallback)
+const withoutTrailingSlash = (url: string): string => url.replace(/\/+$/, '')
 
 const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
-  PORT: numeric().int('must be a whole number').min(0).max(65535, 'must be a port number (0-65535)').default(3000),
+  PORT: wholeNumber().pipe(z.number().max(65535, 'must be a port number (0-65535)')).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PUBLIC_URL: httpUrl,
   OPTIMOVE_BASE_URL: httpUrl,
@@ -68,8 +69,8 @@ const envSchema = z.object({
 
 /** Parses the environment once; throws ConfigError naming the first bad variable. */
 export function parseConfig (env: Record<string, string | undefined>): Config {
-  // An empty variable counts as unset, so `FOO=` in a .env file falls back to the default.
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
+  // A blank variable counts as unset, so `FOO=` in a .env file falls back to the default.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''))
   const parsed = envSchema.safeParse(present)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!

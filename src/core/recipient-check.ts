@@ -5,17 +5,19 @@ export type RecipientCheck =
   | { usable: true; msisdn: string }
   | { usable: false; msisdn: string; reason: string }
 
+const TRUNK_ZERO = /\(0\)/g
 const SEPARATORS = /[\s\-.()]/g
 // Country code first, so never a leading 0; 4-15 digits in all (E.164 allows 15).
 const MSISDN = /^[1-9]\d{3,14}$/
 
 /**
- * Normalises a mobile number to MSISDN digits (strips spaces, dashes, dots, brackets and a
- * leading `+` or `00`) and decides whether the message can be sent at all. An unusable
+ * Normalises a mobile number to MSISDN digits (strips a bracketed trunk zero, spaces, dashes,
+ * dots, brackets and a leading `+` or `00`) and decides whether the message can be sent at all. An unusable
  * recipient is stored as failed and reported, never allowed to reject its whole batch.
  */
 export function checkRecipient (mobileNumber: string, text: string): RecipientCheck {
-  let msisdn = mobileNumber.replace(SEPARATORS, '')
+  // "+44 (0)20…": the bracketed trunk zero is dialled only inside the country.
+  let msisdn = mobileNumber.replace(TRUNK_ZERO, '').replace(SEPARATORS, '')
   if (msisdn.startsWith('+')) msisdn = msisdn.slice(1)
   else if (msisdn.startsWith('00')) msisdn = msisdn.slice(2)
   if (!MSISDN.test(msisdn)) {
