@@ -13,6 +13,8 @@ export interface AppDeps {
   logger: Logger
   readiness?: Readiness
   clock?: Clock
+  /** Told after each newly stored campaign (the dispatcher's wake-up). */
+  onCampaignAccepted?: () => void
 }
 
 /** Builds the HTTP app: routes and plugins, nothing global, nothing listening yet. */
@@ -41,7 +43,8 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
     registrations: config.registrations,
     store: deps.store,
     clock,
-    bodyLimit: config.campaignBodyLimitBytes
+    bodyLimit: config.campaignBodyLimitBytes,
+    ...(deps.onCampaignAccepted ? { onAccepted: deps.onCampaignAccepted } : {})
   })
   return app
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { SENDER_ID_PATTERN } from './core/recipient-check.js'
 
 /** One Optimove tenant+application we deliver for, with the credentials of both directions. */
 export interface Registration {
@@ -29,6 +30,21 @@ export interface Config {
   databaseUrl: string
   campaignBodyLimitBytes: number
   handshake: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number }
+  send: SendConfig
+}
+
+export interface SendConfig {
+  concurrency: number
+  batchSize: number
+  maxAttempts: number
+  maxAgeMs: number
+  leaseMs: number
+  retryBaseMs: number
+  retryMaxMs: number
+  requestTimeoutMs: number
+  connectTimeoutMs: number
+  defaultRetryAfterMs: number
+  idlePollMs: number
 }
 
 export const CAMPAIGN_SEND_PATH = '/api/v1/campaigns/send'
@@ -55,8 +71,7 @@ const envSchema = z.object({
   OPTIMOVE_APP_API_KEY: secret,
   OPTIMOVE_SHARED_SECRET: secret,
   AGGREGATOR_API_KEY: secret,
-  // GatewayAPI's sender rule: 3-11 letters/digits, or up to 15 digits.
-  SENDER_ID: z.string().regex(/^(?:[A-Za-z0-9]{3,11}|\d{1,15})$/, 'must be 3-11 letters/digits or up to 15 digits'),
+  SENDER_ID: z.string().regex(SENDER_ID_PATTERN, 'must be 3-11 letters/digits or 3-15 digits'),
   GATEWAYAPI_BASE_URL: httpUrl.default('https://messaging.gatewayapi.com'),
   GATEWAYAPI_TOKEN: secret,
   GATEWAYAPI_WEBHOOK_SECRET: secret,
@@ -64,7 +79,20 @@ const envSchema = z.object({
   CAMPAIGN_BODY_LIMIT_BYTES: positiveInt(32 * 1024 * 1024),
   HANDSHAKE_MAX_ATTEMPTS: positiveInt(8),
   HANDSHAKE_BASE_DELAY_MS: positiveInt(500),
-  HANDSHAKE_MAX_DELAY_MS: positiveInt(30_000)
+  HANDSHAKE_MAX_DELAY_MS: positiveInt(30_000),
+  SEND_CONCURRENCY: positiveInt(8).pipe(z.number().max(32, 'must be at most 32 (GatewayAPI allows 40 connections per client)')),
+  SEND_BATCH_SIZE: positiveInt(1000).pipe(z.number().max(1000, 'must be at most 1000 (GatewayAPI\'s limit per request)')),
+  SEND_MAX_ATTEMPTS: positiveInt(10),
+  SEND_MAX_AGE_SECONDS: positiveInt(24 * 3600),
+  SEND_LEASE_SECONDS: positiveInt(120),
+  SEND_RETRY_BASE_MS: positiveInt(1000),
+  SEND_RETRY_MAX_MS: positiveInt(300_000),
+  SEND_TIMEOUT_MS: positiveInt(30_000),
+  SEND_DEFAULT_RETRY_AFTER_SECONDS: positiveInt(5),
+  SEND_IDLE_POLL_MS: positiveInt(1000)
+}).refine((e) => e.SEND_LEASE_SECONDS * 1000 >= 2 * e.SEND_TIMEOUT_MS, {
+  path: ['SEND_LEASE_SECONDS'],
+  message: 'must be at least twice SEND_TIMEOUT_MS, so that a request in flight never outlives its lease'
 })
 
 /** Parses the environment once; throws ConfigError naming the first bad variable. */
@@ -98,7 +126,20 @@ export function parseConfig (env: Record<string, string | undefined>): Config {
     gatewayapi: { baseUrl: withoutTrailingSlash(e.GATEWAYAPI_BASE_URL), token: e.GATEWAYAPI_TOKEN, webhookSecret: e.GATEWAYAPI_WEBHOOK_SECRET },
     databaseUrl: e.DATABASE_URL,
     campaignBodyLimitBytes: e.CAMPAIGN_BODY_LIMIT_BYTES,
-    handshake: { maxAttempts: e.HANDSHAKE_MAX_ATTEMPTS, baseDelayMs: e.HANDSHAKE_BASE_DELAY_MS, maxDelayMs: e.HANDSHAKE_MAX_DELAY_MS }
+    handshake: { maxAttempts: e.HANDSHAKE_MAX_ATTEMPTS, baseDelayMs: e.HANDSHAKE_BASE_DELAY_MS, maxDelayMs: e.HANDSHAKE_MAX_DELAY_MS },
+    send: {
+      concurrency: e.SEND_CONCURRENCY,
+      batchSize: e.SEND_BATCH_SIZE,
+      maxAttempts: e.SEND_MAX_ATTEMPTS,
+      maxAgeMs: e.SEND_MAX_AGE_SECONDS * 1000,
+      leaseMs: e.SEND_LEASE_SECONDS * 1000,
+      retryBaseMs: e.SEND_RETRY_BASE_MS,
+      retryMaxMs: e.SEND_RETRY_MAX_MS,
+      requestTimeoutMs: e.SEND_TIMEOUT_MS,
+      connectTimeoutMs: Math.min(10_000, e.SEND_TIMEOUT_MS),
+      defaultRetryAfterMs: e.SEND_DEFAULT_RETRY_AFTER_SECONDS * 1000,
+      idlePollMs: e.SEND_IDLE_POLL_MS
+    }
   }
 }
 

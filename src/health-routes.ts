@@ -7,7 +7,7 @@ export interface HealthRouteOptions {
   readiness: Readiness
 }
 
-/** `/health`: the process answers. `/ready`: the store answers and every handshake is done. */
+/** `/health`: the process answers. `/ready`: the store answers, every handshake is done and sending is not halted. */
 export async function healthRoutes (app: FastifyInstance, { store, readiness }: HealthRouteOptions): Promise<void> {
   app.get('/health', async () => ({ status: 'ok' }))
 
@@ -19,10 +19,11 @@ export async function healthRoutes (app: FastifyInstance, { store, readiness }: 
       storeOk = false
       request.log.error({ err }, 'store ping failed')
     }
-    const ready = storeOk && readiness.allRegistered()
+    const ready = storeOk && readiness.isReady()
     return reply.code(ready ? 200 : 503).send({
       ready,
       store: storeOk ? 'ok' : 'unavailable',
+      sending: readiness.sendingHalted === undefined ? 'ok' : `halted: ${readiness.sendingHalted}`,
       registrations: Object.fromEntries(readiness.handshakes)
     })
   })

@@ -4,6 +4,8 @@ export type HandshakeState = 'pending' | 'registered' | 'failed'
 /** What `/ready` reports: shared by the startup sequence (writer) and the routes (reader). */
 export class Readiness {
   readonly handshakes = new Map<string, HandshakeState>()
+  /** Why sending stopped for good (the provider refused our credentials), if it did. */
+  sendingHalted: string | undefined
 
   constructor (registrationIds: readonly string[]) {
     for (const id of registrationIds) this.handshakes.set(id, 'pending')
@@ -11,6 +13,10 @@ export class Readiness {
 
   setHandshake (registrationId: string, state: HandshakeState): void {
     this.handshakes.set(registrationId, state)
+  }
+
+  isReady (): boolean {
+    return this.sendingHalted === undefined && this.allRegistered()
   }
 
   allRegistered (): boolean {

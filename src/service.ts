@@ -2,9 +2,12 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { buildApp } from './app.js'
 import type { Config } from './config.js'
-import type { Clock } from './lib/clock.js'
+import { systemClock, type Clock } from './lib/clock.js'
+import { Dispatcher } from './core/dispatcher.js'
+import type { MessageSender } from './core/message-sender.js'
 import { openStore } from './core/store/open-store.js'
 import type { Store } from './core/store/store.js'
+import { createGatewayApiClient } from './gatewayapi/send-client.js'
 import { performHandshake } from './optimove/handshake-client.js'
 import { Readiness } from './readiness.js'
 
@@ -12,28 +15,60 @@ export interface Service {
   app: FastifyInstance
   store: Store
   readiness: Readiness
+  dispatcher: Dispatcher
   /** The address the HTTP server listens on. */
   url: string
   /** Resolves when every registration's handshake is done; rejects on the first that fails for good. */
   handshakes: Promise<void>
-  /** Stops taking requests, lets those in flight finish, then closes the store. Idempotent. */
+  /** Stops intake, lets requests in flight finish (HTTP and GatewayAPI), then closes the store. Idempotent. */
   stop(): Promise<void>
 }
 
+export interface ServiceDeps {
+  logger: Logger
+  clock?: Clock
+  store?: Store
+  sender?: MessageSender
+  random?: () => number
+}
+
 /**
- * The startup sequence: store (with migrations) → app → listen → handshakes.
- * We listen before the handshake because Optimove may call the campaign URL as soon as we register it.
+ * The startup sequence: store (with migrations) → app → listen → handshakes, and the
+ * dispatcher. We listen before the handshake because Optimove may call the campaign URL as
+ * soon as we register it; the dispatcher does not wait for the handshake, so messages
+ * accepted before a restart go out even while Optimove is unreachable.
  */
-export async function startService (config: Config, deps: { logger: Logger; clock?: Clock; store?: Store }): Promise<Service> {
+export async function startService (config: Config, deps: ServiceDeps): Promise<Service> {
+  const clock = deps.clock ?? systemClock
   const store = deps.store ?? openStore(config.databaseUrl)
   const readiness = new Readiness(config.registrations.map((r) => r.id))
-  const app = buildApp(config, { store, logger: deps.logger, readiness, ...(deps.clock ? { clock: deps.clock } : {}) })
+  const sender = deps.sender ?? createGatewayApiClient({
+    baseUrl: config.gatewayapi.baseUrl,
+    token: config.gatewayapi.token,
+    connections: config.send.concurrency,
+    connectTimeoutMs: config.send.connectTimeoutMs,
+    requestTimeoutMs: config.send.requestTimeoutMs,
+    clock
+  })
+  const dispatcher = new Dispatcher({
+    store,
+    sender,
+    clock,
+    logger: deps.logger.child({ component: 'dispatcher' }),
+    ...config.send,
+    backoff: { baseMs: config.send.retryBaseMs, capMs: config.send.retryMaxMs },
+    ...(deps.random ? { random: deps.random } : {}),
+    onHalt: (reason) => { readiness.sendingHalted = reason }
+  })
+  const app = buildApp(config, { store, logger: deps.logger, readiness, clock, onCampaignAccepted: () => dispatcher.wake() })
   const shutdown = new AbortController()
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       shutdown.abort(new Error('service stopping'))
       await app.close()
+      await dispatcher.stop()
+      await sender.close()
       await store.close()
     })()
     return stopping
@@ -42,11 +77,13 @@ export async function startService (config: Config, deps: { logger: Logger; cloc
   try {
     await app.listen({ host: config.host, port: config.port })
   } catch (err) {
+    await sender.close()
     await store.close()
     throw err
   }
   const address = app.server.address()
   const url = typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address)
+  dispatcher.start()
 
   const handshakes = Promise.all(config.registrations.map(async (registration) => {
     try {
@@ -60,5 +97,5 @@ export async function startService (config: Config, deps: { logger: Logger; cloc
   // The caller decides what a failed handshake means; never an unhandled rejection.
   handshakes.catch(() => {})
 
-  return { app, store, readiness, url, handshakes, stop }
+  return { app, store, readiness, dispatcher, url, handshakes, stop }
 }

@@ -151,6 +151,7 @@ const MALFORMED: Array<[string, string]> = [
   ['SENDER_ID', 'ABCDEFGHIJKL'],
   ['SENDER_ID', 'Brand Name'],
   ['SENDER_ID', '1234567890123456'],
+  ['SENDER_ID', '12'],
   ['LOG_LEVEL', 'loud'],
   ['CAMPAIGN_BODY_LIMIT_BYTES', '-5'],
   ['CAMPAIGN_BODY_LIMIT_BYTES', '0'],
@@ -178,8 +179,8 @@ t.test('every trailing slash of PUBLIC_URL is stripped', async (t) => {
 t.test('boundary values that are valid are accepted', async (t) => {
   t.equal(parseConfig(testEnv({ PORT: '0' })).port, 0, 'PORT=0 (any free port)')
   t.equal(parseConfig(testEnv({ PORT: '65535' })).port, 65535, 'PORT=65535')
-  // GatewayAPI's sender rule: 3-11 letters/digits, or up to 15 digits.
-  for (const sender of ['Abc', 'ABCDEFGHIJK', 'Brand2024', '1', '123456789012345']) {
+  // GatewayAPI's sender rule: 3-11 letters/digits, or 3-15 digits.
+  for (const sender of ['Abc', 'ABCDEFGHIJK', 'Brand2024', '123', '123456789012345']) {
     t.equal(parseConfig(testEnv({ SENDER_ID: sender })).registrations[0]?.senderId, sender, `SENDER_ID=${sender}`)
   }
 })

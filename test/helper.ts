@@ -6,7 +6,11 @@ import { createServer, type AddressInfo } from 'node:net'
 import Database from 'better-sqlite3'
 import type { Test } from 'tap'
 import { buildApp } from '../src/app.js'
-import { parseConfig, type Config } from '../src/config.js'
+import { once } from 'node:events'
+import { CAMPAIGN_SEND_PATH, parseConfig, type Config } from '../src/config.js'
+import { startService } from '../src/service.js'
+import { SimGatewayApi } from '../src/sim/gatewayapi.js'
+import { SimOptimove } from '../src/sim/optimove.js'
 import { createLogger } from '../src/logger.js'
 import { openSqliteStore } from '../src/core/store/sqlite-store.js'
 import type { Store } from '../src/core/store/store.js'
@@ -196,4 +200,36 @@ export async function freePort (): Promise<number> {
   const { port } = server.address() as AddressInfo
   await new Promise<void>((resolve) => server.close(() => resolve()))
   return port
+}
+
+/** Resolves once `check` holds, re-checking each time `emitter` emits `event` (never on a timer). */
+export async function until (emitter: NodeJS.EventEmitter, event: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await check())) await once(emitter, event)
+}
+
+/** Both simulated peers and the service in this process, on loopback, torn down after the test. */
+export async function startStack (t: Test, overrides: Record<string, string | undefined> = {}, deps: { logStream?: Writable } = {}) {
+  const env = testEnv()
+  const optimove = await new SimOptimove({ appApiKey: env.OPTIMOVE_APP_API_KEY!, sharedSecret: env.OPTIMOVE_SHARED_SECRET! }).start()
+  const gateway = await new SimGatewayApi({ token: env.GATEWAYAPI_TOKEN! }).start()
+  t.teardown(async () => {
+    await gateway.close()
+    await optimove.close()
+  })
+  const dbPath = `${t.testdir()}/bridge.db`
+  const config = testConfig({
+    OPTIMOVE_BASE_URL: optimove.baseUrl,
+    GATEWAYAPI_BASE_URL: gateway.url,
+    DATABASE_URL: `sqlite:${dbPath}`,
+    SEND_RETRY_BASE_MS: '5',
+    SEND_RETRY_MAX_MS: '50',
+    SEND_IDLE_POLL_MS: '50',
+    ...overrides
+  })
+  const service = await startService(config, { logger: createLogger(deps.logStream ? 'info' : 'silent', deps.logStream) })
+  t.teardown(() => service.stop())
+  await service.handshakes
+  const campaignUrl = `${service.url}${CAMPAIGN_SEND_PATH}`
+  const sendCampaign = (body: unknown) => optimove.sendCampaign(body, { url: campaignUrl })
+  return { optimove, gateway, service, config, dbPath, sendCampaign }
 }

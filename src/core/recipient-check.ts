@@ -1,6 +1,13 @@
 /** GatewayAPI refuses longer texts (spec: `message` ≤ 39015 characters). */
 export const MAX_TEXT_LENGTH = 39015
 
+/** GatewayAPI's sender rule: 3-11 letters/digits, or 3-15 digits (longer ones get replaced by networks). */
+export const SENDER_ID_PATTERN = /^(?:[A-Za-z0-9]{3,11}|\d{3,15})$/
+
+export function isValidSenderId (sender: string): boolean {
+  return SENDER_ID_PATTERN.test(sender)
+}
+
 export type RecipientCheck =
   | { usable: true; msisdn: string }
   | { usable: false; msisdn: string; reason: string }

@@ -14,6 +14,8 @@ export interface CampaignRouteOptions {
   store: Store
   clock: Clock
   bodyLimit: number
+  /** Told after a batch is committed, so that sending starts without waiting for a timer. */
+  onAccepted?: () => void
 }
 
 const registrationOf = new WeakMap<FastifyRequest, Registration>()
@@ -24,7 +26,7 @@ const registrationOf = new WeakMap<FastifyRequest, Registration>()
  * Registered as an encapsulated plugin so that its raw-body JSON parser stays local.
  */
 export async function campaignRoute (app: FastifyInstance, options: CampaignRouteOptions): Promise<void> {
-  const { registrations, store, clock, bodyLimit } = options
+  const { registrations, store, clock, bodyLimit, onAccepted } = options
 
   // The signature covers the exact bytes, so JSON is parsed only after it is verified.
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body))
@@ -66,6 +68,7 @@ export async function campaignRoute (app: FastifyInstance, options: CampaignRout
       return sendError(reply, 'unavailable', 'the campaign could not be stored; retry later')
     }
     request.log.info({ registration: registration.id, batchId: batch.batchId, requestId: batch.requestId, ...result }, 'campaign accepted')
+    if (!result.duplicate) onAccepted?.()
     return reply.code(200).send({
       message: 'Campaign accepted',
       batchId: batch.batchId,

@@ -43,7 +43,7 @@ t.test('listens first, then registers; /ready turns true once the handshake is d
   t.equal((call!.body as { campaignSendUrl: string }).campaignSendUrl, `${url}/api/v1/campaigns/send`)
   const ready = await request(`${url}/ready`)
   t.equal(ready.statusCode, 200)
-  t.same(await ready.body.json(), { ready: true, store: 'ok', registrations: { default: 'registered' } })
+  t.same(await ready.body.json(), { ready: true, store: 'ok', sending: 'ok', registrations: { default: 'registered' } })
   service.child.kill('SIGTERM')
   t.same(await service.exited, { code: 0, signal: null }, 'SIGTERM is a clean exit')
 })

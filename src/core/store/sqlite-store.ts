@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import Database from 'better-sqlite3'
 import type { AcceptResult, MessageState, NewBatch, NewMessage, Store, StoreStats } from './store.js'
 import { MIGRATIONS, type Migration } from './migrations.js'
+import { createRelayQueries } from './sqlite-relay.js'
 
 export interface SqliteStoreOptions {
   /** A file path, or `:memory:` for a throw-away database. */
@@ -77,10 +78,26 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   const countBatches = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM batches')
   const countPendingReports = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM reports WHERE state = 'pending'")
   const ping = db.prepare('SELECT 1')
+  const relay = createRelayQueries(db)
 
   return {
     async acceptCampaign (batch, messages) {
       return accept.immediate(batch, messages)
+    },
+    async claimDue (now, limit, leaseMs) {
+      return relay.claimDue(now, limit, leaseMs)
+    },
+    async markSubmitted (results, now) {
+      relay.markSubmitted.immediate(results, now)
+    },
+    async reschedule (items, error, now, options = {}) {
+      relay.reschedule.immediate(items, error, now, options.refundAttempt === true ? 1 : 0)
+    },
+    async fail (items, now) {
+      relay.fail.immediate(items, now)
+    },
+    async nextDueAt () {
+      return relay.nextDueAt()
     },
     async ping () {
       ping.get()

@@ -16,6 +16,32 @@ export interface Store {
    */
   acceptCampaign(batch: NewBatch, messages: NewMessage[]): Promise<AcceptResult>
 
+  /**
+   * Leases up to `limit` messages that are due at `now`: `queued` ones whose next attempt
+   * time has come (earliest first), and `sending` ones whose lease expired (their process
+   * died). Each becomes `sending`, its attempt count goes up by one and its lease runs to
+   * `now + leaseMs`; while the lease runs no other claim returns it.
+   */
+  claimDue(now: number, limit: number, leaseMs: number): Promise<ClaimedMessage[]>
+
+  /** Marks leased messages as accepted by the provider, with the provider's id (or null). */
+  markSubmitted(results: SubmittedMessage[], now: number): Promise<void>
+
+  /**
+   * Puts leased messages back in the queue, each due at its own time. With
+   * `refundAttempt`, the claim's attempt does not count (the request was never tried).
+   */
+  reschedule(items: RescheduledMessage[], error: string, now: number, options?: { refundAttempt?: boolean }): Promise<void>
+
+  /**
+   * Ends messages as `failed` with an outcome and reason, and queues each one's delivery
+   * report in the outbox within the same transaction. Messages already final are untouched.
+   */
+  fail(items: FailedMessage[], now: number): Promise<void>
+
+  /** The earliest time a queued or leased message becomes due, or undefined when none waits. */
+  nextDueAt(): Promise<number | undefined>
+
   /** Resolves when the database answers a trivial query; rejects otherwise. */
   ping(): Promise<void>
 
@@ -49,6 +75,37 @@ export interface NewMessage {
   text: string
   /** Set when the message can never be sent: it is stored failed with this outcome. */
   failure?: { outcome: FinalOutcome; reason: string }
+}
+
+export interface ClaimedMessage {
+  id: string
+  /** Our reference, sent to the provider and echoed in its status events. */
+  reference: string
+  registrationId: string
+  senderId: string
+  /** MSISDN digits. */
+  msisdn: string
+  text: string
+  /** Attempts so far, this one included. */
+  attempts: number
+  /** When the message first became due (its batch's scheduled time): its age counts from here. */
+  dueSince: number
+}
+
+export interface SubmittedMessage {
+  id: string
+  providerMessageId: string | null
+}
+
+export interface RescheduledMessage {
+  id: string
+  at: number
+}
+
+export interface FailedMessage {
+  id: string
+  outcome: FinalOutcome
+  reason: string
 }
 
 export interface AcceptResult {

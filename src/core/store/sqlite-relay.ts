@@ -1,0 +1,84 @@
+import type Database from 'better-sqlite3'
+import type { ClaimedMessage, FailedMessage, RescheduledMessage, SubmittedMessage } from './store.js'
+
+interface BatchInfo {
+  registration_id: string
+  sender_id: string
+  scheduled_at: number
+}
+
+interface ClaimedRow {
+  id: number
+  batch_id: number
+  reference: string
+  mobile_number: string
+  body: string
+  attempts: number
+}
+
+/** The relay's side of the SQLite store: leases, submissions, retries and failures. */
+export function createRelayQueries (db: Database.Database) {
+  // The lease end doubles as the next attempt time, so one index finds both kinds of due message.
+  const claimQueued = db.prepare<[{ leaseUntil: number; now: number; limit: number; state: string }], ClaimedRow>(`
+    UPDATE messages SET state = 'sending', attempts = attempts + 1, next_attempt_at = @leaseUntil, lease_until = @leaseUntil, updated_at = @now
+    WHERE id IN (SELECT id FROM messages WHERE state = @state AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit)
+    RETURNING id, batch_id, reference, mobile_number, body, attempts`)
+  const batchInfo = db.prepare<[number], BatchInfo>('SELECT registration_id, sender_id, scheduled_at FROM batches WHERE id = ?')
+  const submit = db.prepare(`
+    UPDATE messages SET state = 'submitted', provider_message_id = ?, lease_until = NULL, updated_at = ?
+    WHERE id = ? AND state = 'sending'`)
+  const requeue = db.prepare(`
+    UPDATE messages SET state = 'queued', next_attempt_at = ?, lease_until = NULL, last_error = ?, attempts = attempts - ?, updated_at = ?
+    WHERE id = ? AND state = 'sending'`)
+  const failOne = db.prepare(`
+    UPDATE messages SET state = 'failed', final_outcome = ?, last_error = ?, lease_until = NULL, updated_at = ?
+    WHERE id = ? AND state IN ('queued', 'sending')`)
+  const queueReport = db.prepare(`
+    INSERT INTO reports (message_id, registration_id, outcome, status_at, error_details, state, next_attempt_at, created_at)
+    SELECT m.id, b.registration_id, ?, ?, ?, 'pending', ?, ? FROM messages m JOIN batches b ON b.id = m.batch_id WHERE m.id = ?`)
+  const nextDue = db.prepare<[], { at: number | null }>(
+    "SELECT MIN(next_attempt_at) AS at FROM messages WHERE state IN ('queued', 'sending')")
+
+  const claim = db.transaction((now: number, limit: number, leaseMs: number): ClaimedMessage[] => {
+    const leaseUntil = now + leaseMs
+    // Leases of a crashed process first: those messages have waited longest.
+    const rows = claimQueued.all({ leaseUntil, now, limit, state: 'sending' })
+    if (rows.length < limit) rows.push(...claimQueued.all({ leaseUntil, now, limit: limit - rows.length, state: 'queued' }))
+    const batches = new Map<number, BatchInfo>()
+    return rows.map((row) => {
+      let batch = batches.get(row.batch_id)
+      if (batch === undefined) {
+        batch = batchInfo.get(row.batch_id)!
+        batches.set(row.batch_id, batch)
+      }
+      return {
+        id: String(row.id),
+        reference: row.reference,
+        registrationId: batch.registration_id,
+        senderId: batch.sender_id,
+        msisdn: row.mobile_number,
+        text: row.body,
+        attempts: row.attempts,
+        dueSince: batch.scheduled_at
+      }
+    })
+  })
+
+  return {
+    claimDue: (now: number, limit: number, leaseMs: number) => claim.immediate(now, limit, leaseMs),
+    markSubmitted: db.transaction((results: SubmittedMessage[], now: number) => {
+      for (const r of results) submit.run(r.providerMessageId, now, Number(r.id))
+    }),
+    reschedule: db.transaction((items: RescheduledMessage[], error: string, now: number, refund: number) => {
+      for (const item of items) requeue.run(item.at, error, refund, now, Number(item.id))
+    }),
+    fail: db.transaction((items: FailedMessage[], now: number) => {
+      for (const item of items) {
+        if (failOne.run(item.outcome, item.reason, now, Number(item.id)).changes === 1) {
+          queueReport.run(item.outcome, now, item.reason, now, now, Number(item.id))
+        }
+      }
+    }),
+    nextDueAt: (): number | undefined => nextDue.get()?.at ?? undefined
+  }
+}

@@ -1,0 +1,103 @@
+import { Pool } from 'undici'
+import type { MessageSender, OutgoingMessage, SendOutcome } from '../core/message-sender.js'
+import type { Clock } from '../lib/clock.js'
+import { systemClock } from '../lib/clock.js'
+import { parseRetryAfter } from './retry-after.js'
+import { invalidItemsOf } from './validation-error.js'
+
+export interface GatewayApiClientOptions {
+  baseUrl: string
+  token: string
+  /** Open connections to GatewayAPI at most (keep well below its 40 per client IP). */
+  connections: number
+  connectTimeoutMs: number
+  /** Time to wait for the answer's headers, and between chunks of its body. */
+  requestTimeoutMs: number
+  clock?: Clock
+}
+
+// Errors raised before a byte of the request could reach GatewayAPI: safe to resend.
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
+
+/**
+ * GatewayAPI's Mobile Message API as a MessageSender: one undici Pool for its origin,
+ * `POST /mobile/multi` (or `/mobile/single` for one message), answers classified for the
+ * dispatcher and matched by `reference`, never by position. Every response body is consumed.
+ */
+export function createGatewayApiClient (options: GatewayApiClientOptions): MessageSender {
+  const clock = options.clock ?? systemClock
+  const pool = new Pool(options.baseUrl, {
+    connections: options.connections,
+    connectTimeout: options.connectTimeoutMs,
+    headersTimeout: options.requestTimeoutMs,
+    bodyTimeout: options.requestTimeoutMs,
+    keepAliveTimeout: 30_000
+  })
+  const headers = {
+    authorization: `Token ${options.token}`,
+    accept: 'application/json',
+    'content-type': 'application/json'
+  }
+
+  async function send (messages: OutgoingMessage[]): Promise<SendOutcome> {
+    const single = messages.length === 1
+    const items = messages.map((m) => ({ sender: m.senderId, recipient: Number(m.msisdn), message: m.text, reference: m.reference }))
+    let status: number
+    let responseHeaders: Record<string, string | string[] | undefined>
+    let body: unknown
+    try {
+      const res = await pool.request({
+        path: single ? '/mobile/single' : '/mobile/multi',
+        method: 'POST',
+        headers,
+        body: JSON.stringify(single ? items[0] : { messages: items })
+      })
+      status = res.statusCode
+      responseHeaders = res.headers
+      try {
+        body = await res.body.json()
+      } catch {
+        // An unreadable body still has a status: a 202 means the messages were taken.
+        body = undefined
+      }
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? ''
+      return { kind: 'transient', reason: `${code || 'network error'}: ${(err as Error).message}`, ambiguous: !NOT_SENT.has(code) }
+    }
+
+    if (status === 200 || status === 202) return { kind: 'sent', providerIds: providerIdsOf(body, single) }
+    if (status === 401 || status === 403) return { kind: 'unauthorized', status, reason: describe(body) }
+    if (status === 429 || status === 503) return { kind: 'throttled', status, retryAfterMs: parseRetryAfter(responseHeaders['retry-after'], clock.now()) }
+    if (status >= 500) return { kind: 'transient', reason: `HTTP ${status}: ${describe(body)}`, ambiguous: false }
+    if (status === 422) {
+      const blamed = invalidItemsOf(body, single)
+      if (blamed.size > 0) {
+        const invalid = new Map<string, string>()
+        for (const [index, reason] of blamed) {
+          const message = messages[index]
+          if (message !== undefined) invalid.set(message.reference, reason)
+        }
+        if (invalid.size > 0) return { kind: 'invalid', invalid }
+      }
+    }
+    return { kind: 'refused', status, reason: describe(body) }
+  }
+
+  return { send, close: () => pool.close() }
+}
+
+function providerIdsOf (body: unknown, single: boolean): Map<string, string | null> {
+  const ids = new Map<string, string | null>()
+  const responses = single ? [body] : (body as { responses?: unknown } | undefined)?.responses
+  if (!Array.isArray(responses)) return ids
+  for (const r of responses as Array<{ msg_id?: unknown; reference?: unknown }>) {
+    if (typeof r?.reference === 'string') ids.set(r.reference, typeof r.msg_id === 'string' ? r.msg_id : null)
+  }
+  return ids
+}
+
+function describe (body: unknown): string {
+  if (body === undefined) return 'no body'
+  const text = typeof body === 'string' ? body : JSON.stringify(body)
+  return text.slice(0, 300)
+}

@@ -1,0 +1,152 @@
+import t from 'tap'
+import { request } from 'undici'
+import { campaignBody, logCapture, readDatabase, startStack, until } from '../helper.js'
+
+const done = (dbPath: string, n: number) => () => {
+  const { messages } = readDatabase(dbPath)
+  return messages.length === n && messages.every((m) => m.state === 'submitted' || m.state === 'failed')
+}
+
+t.test('a 10,000-recipient campaign reaches GatewayAPI complete: each message once, fields right', async (t) => {
+  const { gateway, service, dbPath, sendCampaign } = await startStack(t)
+  const body = campaignBody({ recipients: 10_000 })
+  t.equal((await sendCampaign(body)).status, 200)
+  await gateway.waitForAccepted(10_000)
+  await until(service.dispatcher, 'settled', done(dbPath, 10_000))
+
+  const { messages } = readDatabase(dbPath)
+  const counts = gateway.referenceCounts()
+  t.equal(gateway.accepted.length, 10_000)
+  t.equal(counts.size, 10_000)
+  t.ok([...counts.values()].every((n) => n === 1), 'no message was sent twice')
+  const byReference = new Map(gateway.accepted.map((m) => [m.reference, m]))
+  const recipients = body.recipients as Array<{ message: string }>
+  let mismatches = 0
+  messages.forEach((m, i) => {
+    const sent = byReference.get(m.reference)
+    if (sent === undefined || sent.sender !== 'Brand' || sent.recipient !== Number(m.mobile_number) || typeof sent.recipient !== 'number' || sent.message !== recipients[i]!.message) mismatches++
+  })
+  t.equal(mismatches, 0, 'sender, integer recipient, text and reference match for every message')
+  t.ok(messages.every((m) => m.state === 'submitted' && typeof (m as any).provider_message_id === 'string' && (m as any).provider_message_id.length === 26), 'every message stored submitted with its 26-character msg_id')
+  t.ok(gateway.requestLog.every((r) => r.messages <= 1000), 'at most 1000 messages per request')
+})
+
+t.test('one message goes to /mobile/single', async (t) => {
+  const { gateway, service, dbPath, sendCampaign } = await startStack(t)
+  await sendCampaign(campaignBody({ recipients: 1 }))
+  await until(service.dispatcher, 'settled', done(dbPath, 1))
+  t.equal(gateway.accepted.length, 1)
+  t.equal(readDatabase(dbPath).messages[0]!.state, 'submitted')
+})
+
+t.test('422: exactly the offending messages fail (ProviderRejected), the rest are resent', async (t) => {
+  const { gateway, service, dbPath, sendCampaign } = await startStack(t)
+  gateway.rejectRecipients.add(4520000003)
+  gateway.rejectRecipients.add(4520000007)
+  await sendCampaign(campaignBody({ recipients: 10 }))
+  await until(service.dispatcher, 'settled', done(dbPath, 10))
+  const { messages, reports } = readDatabase(dbPath)
+  t.same(messages.map((m) => m.state), ['submitted', 'submitted', 'submitted', 'failed', 'submitted', 'submitted', 'submitted', 'failed', 'submitted', 'submitted'])
+  t.match(messages[3]!.last_error, /recipient: Value error, invalid MSISDN/)
+  t.same(reports.map((r) => r.outcome), ['provider-rejected', 'provider-rejected'])
+  t.equal(gateway.accepted.length, 8)
+  t.same(gateway.requestLog.map((r) => r.status), ['422', '202'])
+})
+
+for (const status of [401, 403]) {
+  t.test(`${status}: sending halts, /ready turns false, one error logged, the queue stays intact`, async (t) => {
+    const logs = logCapture()
+    const { gateway, service, dbPath, sendCampaign } = await startStack(t, status === 403 ? { GATEWAYAPI_TOKEN: 'wrong-token' } : {}, { logStream: logs.stream })
+    if (status === 401) gateway.script({ status: 401, body: { detail: 'Missing or malformed Authorization header' } })
+    await sendCampaign(campaignBody({ recipients: 5 }))
+    await until(service.dispatcher, 'settled', () => service.dispatcher.state().halted !== undefined)
+    await sendCampaign(campaignBody({ recipients: 5, requestId: 'second' }))
+    const ready = await request(`${service.url}/ready`)
+    t.equal(ready.statusCode, 503)
+    t.match(await ready.body.json(), { ready: false, sending: new RegExp(`halted: provider refused our credentials \\(HTTP ${status}\\)`) })
+    const { messages } = readDatabase(dbPath)
+    t.same(messages.map((m) => [m.state, (m as any).attempts]), Array(10).fill(['queued', 0]), 'all ten wait, no attempt burnt')
+    t.equal(gateway.requestLog.length, 1, 'no request after the refusal')
+    t.equal(logs.lines().filter((l) => l.includes('sending halted')).length, 1)
+  })
+}
+
+t.test('429 with Retry-After pauses the whole dispatcher that long, then everything goes', async (t) => {
+  const { gateway, service, dbPath, sendCampaign } = await startStack(t, { SEND_BATCH_SIZE: '10', SEND_CONCURRENCY: '2' })
+  gateway.script({ status: 429, headers: { 'retry-after': '1' } })
+  await sendCampaign(campaignBody({ recipients: 40 }))
+  await until(service.dispatcher, 'settled', done(dbPath, 40))
+  const log = gateway.requestLog
+  const throttledAt = log.find((r) => r.status === '429')!.at
+  const after = log.slice(log.findIndex((r) => r.status === '429') + 1)
+  // A request already in flight may still land; every request started after the 429 waited.
+  const started = after.filter((r) => r.at >= throttledAt + 50)
+  t.ok(started.length > 0)
+  t.ok(started.every((r) => r.at >= throttledAt + 1000), 'nothing new was sent during the pause')
+  t.equal(gateway.referenceCounts().size, 40)
+  t.ok([...gateway.referenceCounts().values()].every((n) => n === 1))
+  t.same(readDatabase(dbPath).messages.map((m) => (m as any).attempts), Array(40).fill(1), 'the throttled attempt was not counted')
+  t.equal(service.dispatcher.state().halted, undefined)
+})
+
+t.test('503 without Retry-After pauses for the default', async (t) => {
+  const { gateway, service, dbPath, sendCampaign } = await startStack(t, { SEND_DEFAULT_RETRY_AFTER_SECONDS: '1' })
+  gateway.script({ status: 503 })
+  await sendCampaign(campaignBody({ recipients: 3 }))
+  await until(service.dispatcher, 'settled', done(dbPath, 3))
+  const [first, second] = gateway.requestLog
+  t.equal(first!.status, '503')
+  t.ok(second!.at - first!.at >= 1000, `resent after ${second!.at - first!.at} ms`)
+})
+
+t.test('an outage (500s and dropped connections) is outlasted: all delivered once, none lost', async (t) => {
+  const { gateway, service, dbPath, sendCampaign } = await startStack(t, { SEND_BATCH_SIZE: '100', SEND_MAX_ATTEMPTS: '1000' })
+  gateway.script({ drop: true }, { drop: true })
+  gateway.failFor(1500, { status: 500, body: { detail: 'Internal Server Error' } })
+  await sendCampaign(campaignBody({ recipients: 1000 }))
+  await until(service.dispatcher, 'settled', done(dbPath, 1000))
+  t.ok((gateway.requestCounts.get('500') ?? 0) > 5, `${gateway.requestCounts.get('500')} requests failed during the outage`)
+  t.equal(gateway.requestCounts.get('drop'), 2)
+  const counts = gateway.referenceCounts()
+  t.equal(counts.size, 1000)
+  t.ok([...counts.values()].every((n) => n === 1), 'each exactly once: a 500 or a refused connection sent nothing')
+  t.ok(readDatabase(dbPath).messages.every((m) => m.state === 'submitted'))
+})
+
+t.test('retries exhausted: Failed/SendTimeout with a queued report', async (t) => {
+  const { gateway, service, dbPath, sendCampaign } = await startStack(t, { SEND_MAX_ATTEMPTS: '3' })
+  gateway.failFor(60_000, { status: 502 })
+  await sendCampaign(campaignBody({ recipients: 4 }))
+  await until(service.dispatcher, 'settled', done(dbPath, 4))
+  const { messages, reports } = readDatabase(dbPath)
+  t.same(messages.map((m) => [m.state, m.final_outcome]), Array(4).fill(['failed', 'send-timeout']))
+  t.match(messages[0]!.last_error, /gave up after 3 attempts: HTTP 502/)
+  t.equal(reports.length, 4)
+  t.same(messages.map((m) => (m as any).attempts), [3, 3, 3, 3], 'each message was tried exactly SEND_MAX_ATTEMPTS times')
+  t.ok(gateway.requestCounts.get('502')! >= 3, 'jitter may split the retries over more requests')
+})
+
+t.test('a timeout after the request was written is resent (at-least-once), within the batch', async (t) => {
+  const { gateway, service, dbPath, sendCampaign } = await startStack(t, { SEND_TIMEOUT_MS: '200', SEND_BATCH_SIZE: '50' })
+  gateway.script({ delayMs: 400 })
+  await sendCampaign(campaignBody({ recipients: 50 }))
+  await until(service.dispatcher, 'settled', done(dbPath, 50))
+  const counts = gateway.referenceCounts()
+  t.equal(counts.size, 50, 'every message arrived')
+  const twice = [...counts.values()].filter((n) => n > 1).length
+  t.ok(twice <= 50, `${twice} sent twice, at most one request's worth`)
+})
+
+t.test('a future scheduledTime holds messages until then', async (t) => {
+  const { gateway, service, dbPath, sendCampaign } = await startStack(t)
+  const scheduledTime = Date.now() + 700
+  await sendCampaign(campaignBody({ recipients: 20, scheduledTime }))
+  await sendCampaign(campaignBody({ recipients: 5, requestId: 'now', scheduledTime: 0 }))
+  await until(gateway, 'accepted', () => gateway.accepted.length === 25)
+  const byTime = gateway.requestLog.filter((r) => r.status === '202')
+  t.ok(byTime.some((r) => r.at < scheduledTime), 'the unscheduled campaign went at once')
+  const scheduledRefs = new Set(readDatabase(dbPath).messages.slice(0, 20).map((m) => m.reference))
+  t.equal(scheduledRefs.size, 20)
+  const sentBefore = gateway.requestLog.filter((r) => r.status === '202' && r.at < scheduledTime).reduce((n, r) => n + r.messages, 0)
+  t.equal(sentBefore, 5, 'only the unscheduled messages were sent before the scheduled time')
+})
