@@ -6,6 +6,8 @@ import { listenOnLoopback, readBody, sendJson } from './http-server.js'
 export interface SimGatewayApiOptions {
   token: string
   port?: number
+  /** Keep only references and ids of accepted messages, not their texts (for long benchmarks). */
+  lean?: boolean
 }
 
 /** One message GatewayAPI accepted, as it arrived, with the id it was given. */
@@ -151,7 +153,7 @@ export class SimGatewayApi extends EventEmitter {
     }
 
     const responses = (items as AcceptedMessage[]).map((m) => {
-      const accepted: AcceptedMessage = { msg_id: this.nextId(), sender: m.sender, recipient: m.recipient, message: m.message, reference: m.reference ?? null }
+      const accepted: AcceptedMessage = { msg_id: this.nextId(), sender: m.sender, recipient: m.recipient, message: this.options.lean === true ? '' : m.message, reference: m.reference ?? null }
       this.accepted.push(accepted)
       return { msg_id: accepted.msg_id, recipient: accepted.recipient, reference: accepted.reference }
     })

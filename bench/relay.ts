@@ -1,0 +1,132 @@
+/**
+ * Relay benchmark, in one process against the simulated GatewayAPI on loopback:
+ *  (a) ceiling: a bare undici loop posting the same /mobile/multi bodies with the same concurrency;
+ *  (b) the service: 100,000 messages from campaign intake (HTTP, signed) to the simulator.
+ * Prints one JSON line: msgs/s of both, their ratio, and peak RSS.
+ * Usage: npm run bench:relay [-- --messages 100000 --batch 10000]
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { Pool } from 'undici'
+import { parseConfig } from '../src/config.js'
+import { createLogger } from '../src/logger.js'
+import { startService } from '../src/service.js'
+import { SimGatewayApi } from '../src/sim/gatewayapi.js'
+import { SimOptimove } from '../src/sim/optimove.js'
+
+const { values } = parseArgs({ options: { messages: { type: 'string', default: '100000' }, batch: { type: 'string', default: '10000' } } })
+const total = Number(values.messages)
+const perCampaign = Number(values.batch)
+const TOKEN = 'bench-gatewayapi-token'
+const text = (i: number): string => `Hi customer ${i}, 20% off everything in store and online until Sunday night. Reply STOP to opt out.`
+
+let peakRss = 0
+const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }, 20)
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-relay-'))
+const config = parseConfig({
+  HOST: '127.0.0.1',
+  PORT: '0',
+  LOG_LEVEL: 'silent',
+  PUBLIC_URL: 'http://127.0.0.1',
+  OPTIMOVE_BASE_URL: 'http://127.0.0.1:1',
+  OPTIMOVE_APP_API_KEY: 'bench-app-key',
+  OPTIMOVE_SHARED_SECRET: 'bench-shared-secret',
+  AGGREGATOR_API_KEY: 'bench-aggregator-key',
+  SENDER_ID: 'Bench',
+  GATEWAYAPI_TOKEN: TOKEN,
+  GATEWAYAPI_WEBHOOK_SECRET: 'bench-webhook-secret',
+  DATABASE_URL: `sqlite:${join(dir, 'bridge.db')}`
+})
+const { concurrency, batchSize } = config.send
+
+/** (a) The ceiling: what the simulator takes from a loop that does nothing else. */
+async function ceiling (): Promise<number> {
+  const sim = await new SimGatewayApi({ token: TOKEN }).start()
+  const pool = new Pool(sim.url, { connections: concurrency })
+  const bodies = Array.from({ length: Math.ceil(total / batchSize) }, (_, b) => JSON.stringify({
+    messages: Array.from({ length: Math.min(batchSize, total - b * batchSize) }, (_, i) => ({
+      sender: 'Bench', recipient: 4520000000 + b * batchSize + i, message: text(i), reference: `ref-${b}-${i}`
+    }))
+  }))
+  const headers = { authorization: `Token ${TOKEN}`, 'content-type': 'application/json', accept: 'application/json' }
+  let next = 0
+  const started = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++]!
+      const res = await pool.request({ path: '/mobile/multi', method: 'POST', headers, body })
+      await res.body.json()
+      if (res.statusCode !== 202) throw new Error(`ceiling: HTTP ${res.statusCode}`)
+    }
+  }))
+  const rate = total / ((performance.now() - started) / 1000)
+  if (sim.accepted.length !== total) throw new Error(`ceiling: ${sim.accepted.length} of ${total} accepted`)
+  await pool.close()
+  await sim.close()
+  return rate
+}
+
+/**
+ * (b) The service, measured twice over the same kind of load:
+ *  end to end: campaigns in over HTTP while the dispatcher relays, until the simulator has all;
+ *  relay only: messages already stored, from dispatcher start until the simulator has all.
+ */
+async function service (mode: 'end-to-end' | 'relay-only'): Promise<{ rate: number; intakeMs: number }> {
+  const optimove = await new SimOptimove({ appApiKey: 'bench-app-key', sharedSecret: 'bench-shared-secret' }).start()
+  const sim = await new SimGatewayApi({ token: TOKEN, lean: true }).start()
+  const svc = await startService({ ...config, registrations: config.registrations.map((r) => ({ ...r, optimoveBaseUrl: optimove.baseUrl })), gatewayapi: { ...config.gatewayapi, baseUrl: sim.url } }, { logger: createLogger('silent') })
+  await svc.handshakes
+  const url = `${svc.url}/api/v1/campaigns/send`
+  if (mode === 'relay-only') await svc.dispatcher.stop()
+  const campaign = (c: number) => ({
+    batchId: `bench-${c}`,
+    requestId: `bench-${c}`,
+    senderId: 'Bench',
+    metadata: { appId: 1, campaignId: `c${c}`, scheduledTime: 0, tenantId: 1 },
+    recipients: Array.from({ length: Math.min(perCampaign, total - c * perCampaign) }, (_, i) => ({ message: text(i), mobileNumber: String(4520000000 + c * perCampaign + i), customerId: `c${i}` }))
+  })
+  let started = performance.now()
+  for (let c = 0; c * perCampaign < total; c++) {
+    const res = await optimove.sendCampaign(campaign(c), { url, apiKey: 'bench-aggregator-key' })
+    if (res.status !== 200) throw new Error(`intake: HTTP ${res.status}`)
+  }
+  const intakeMs = performance.now() - started
+  if (mode === 'relay-only') {
+    started = performance.now()
+    svc.dispatcher.start()
+  }
+  await sim.waitForAccepted(total)
+  const rate = total / ((performance.now() - started) / 1000)
+  const unique = sim.referenceCounts().size
+  if (unique !== total) throw new Error(`service: ${unique} distinct of ${total}`)
+  await svc.stop()
+  await sim.close()
+  await optimove.close()
+  return { rate, intakeMs }
+}
+
+// The service runs first, so that its peak RSS is not the ceiling loop's.
+const endToEnd = await service('end-to-end')
+peakRss = Math.max(peakRss, process.memoryUsage().rss)
+const servicePeakRss = peakRss
+rmSync(dir, { recursive: true, force: true })
+const relayOnly = await service('relay-only')
+const ceilingRate = await ceiling()
+clearInterval(sampler)
+rmSync(dir, { recursive: true, force: true })
+console.log(JSON.stringify({
+  bench: 'relay',
+  messages: total,
+  concurrency,
+  batchSize,
+  ceilingMsgsPerSecond: Math.round(ceilingRate),
+  relayMsgsPerSecond: Math.round(relayOnly.rate),
+  relayRatio: Math.round((relayOnly.rate / ceilingRate) * 100) / 100,
+  endToEndMsgsPerSecond: Math.round(endToEnd.rate),
+  endToEndRatio: Math.round((endToEnd.rate / ceilingRate) * 100) / 100,
+  endToEndIntakeMs: Math.round(endToEnd.intakeMs),
+  peakRssMb: Math.round(servicePeakRss / 1024 / 1024)
+}))

@@ -1,0 +1,61 @@
+import t from 'tap'
+import { SimGatewayApi } from '../../src/sim/gatewayapi.js'
+import { SimOptimove } from '../../src/sim/optimove.js'
+import { campaignBody, freePort, readDatabase, spawnService, testEnv, until } from '../helper.js'
+
+t.test('SIGKILL in the middle of relaying 20,000 messages: after restart none is lost, duplicates bounded', async (t) => {
+  const env = testEnv()
+  const optimove = await new SimOptimove({ appApiKey: env.OPTIMOVE_APP_API_KEY!, sharedSecret: env.OPTIMOVE_SHARED_SECRET! }).start()
+  const gateway = await new SimGatewayApi({ token: env.GATEWAYAPI_TOKEN! }).start()
+  t.teardown(async () => { await gateway.close(); await optimove.close() })
+  // Slow enough that the kill lands mid-relay.
+  gateway.latencyMs = 25
+  const concurrency = 4
+  const batchSize = 500
+  const port = await freePort()
+  const dbPath = `${t.testdir()}/bridge.db`
+  const serviceEnv = testEnv({
+    LOG_LEVEL: 'info',
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    OPTIMOVE_BASE_URL: optimove.baseUrl,
+    GATEWAYAPI_BASE_URL: gateway.url,
+    DATABASE_URL: `sqlite:${dbPath}`,
+    SEND_CONCURRENCY: String(concurrency),
+    SEND_BATCH_SIZE: String(batchSize),
+    // A short lease, so that the restarted process takes over the dead one's claims quickly.
+    SEND_LEASE_SECONDS: '1',
+    SEND_TIMEOUT_MS: '500'
+  })
+
+  const first = spawnService(serviceEnv)
+  t.teardown(() => { if (first.child.exitCode === null) first.child.kill('SIGKILL') })
+  await first.waitForLog((l) => l.msg === 'ready')
+  for (const requestId of ['crash-a', 'crash-b']) {
+    const res = await optimove.sendCampaign(campaignBody({ recipients: 10_000, requestId }))
+    t.equal(res.status, 200)
+  }
+  await until(gateway, 'accepted', () => gateway.accepted.length >= 4000)
+  first.child.kill('SIGKILL')
+  await first.exited
+  const atKill = gateway.referenceCounts().size
+  t.ok(atKill < 20_000, `killed with ${atKill} of 20,000 relayed`)
+
+  const second = spawnService(serviceEnv)
+  t.teardown(async () => {
+    if (second.child.exitCode === null) second.child.kill('SIGKILL')
+    await second.exited
+  })
+  await until(gateway, 'accepted', () => gateway.referenceCounts().size === 20_000)
+  second.child.kill('SIGTERM')
+  t.same(await second.exited, { code: 0, signal: null })
+
+  const { messages } = readDatabase(dbPath)
+  t.equal(messages.length, 20_000)
+  const counts = gateway.referenceCounts()
+  t.ok(messages.every((m) => (counts.get(m.reference) ?? 0) >= 1), 'every stored message reached GatewayAPI at least once')
+  t.ok(messages.every((m) => m.state === 'submitted'), 'and is recorded as submitted')
+  const duplicates = gateway.accepted.length - counts.size
+  t.comment(`sent twice after the crash: ${duplicates} (in-flight window ${concurrency * batchSize})`)
+  t.ok(duplicates <= concurrency * batchSize, `duplicates (${duplicates}) within SEND_CONCURRENCY x SEND_BATCH_SIZE`)
+})
