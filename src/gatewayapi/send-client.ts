@@ -50,7 +50,10 @@ export function createGatewayApiClient (options: GatewayApiClientOptions): Messa
         path: single ? '/mobile/single' : '/mobile/multi',
         method: 'POST',
         headers,
-        body: JSON.stringify(single ? items[0] : { messages: items })
+        body: JSON.stringify(single ? items[0] : { messages: items }),
+        // undici's timeouts bound each wait, not the whole exchange: this bounds it all,
+        // so that no request outlives its messages' lease.
+        signal: AbortSignal.timeout(options.requestTimeoutMs)
       })
       status = res.statusCode
       responseHeaders = res.headers
@@ -61,8 +64,10 @@ export function createGatewayApiClient (options: GatewayApiClientOptions): Messa
         body = undefined
       }
     } catch (err) {
-      const code = (err as { code?: string }).code ?? ''
-      return { kind: 'transient', reason: `${code || 'network error'}: ${(err as Error).message}`, ambiguous: !NOT_SENT.has(code) }
+      const raw = (err as { code?: unknown }).code
+      // Our own deadline aborts with a DOMException (numeric code): name it by its name.
+      const code = typeof raw === 'string' ? raw : (err as Error).name
+      return { kind: 'transient', reason: `${code}: ${(err as Error).message}`, ambiguous: !NOT_SENT.has(code) }
     }
 
     if (status === 200 || status === 202) return { kind: 'sent', providerIds: providerIdsOf(body, single) }

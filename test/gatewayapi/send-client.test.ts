@@ -1,0 +1,292 @@
+import { createServer, type IncomingMessage } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Socket } from 'node:net'
+import t from 'tap'
+import type { Test } from 'tap'
+import { createGatewayApiClient, type GatewayApiClientOptions } from '../../src/gatewayapi/send-client.js'
+import type { OutgoingMessage, SendOutcome } from '../../src/core/message-sender.js'
+import { SimGatewayApi } from '../../src/sim/gatewayapi.js'
+import { testEnv } from '../helper.js'
+
+const TOKEN = testEnv().GATEWAYAPI_TOKEN!
+const SENDER = 'Brand'
+const ULID_LIKE = /^[0-9A-HJKMNP-TV-Z]{26}$/
+
+function messages (n: number, first = 0): OutgoingMessage[] {
+  return Array.from({ length: n }, (_, i) => ({
+    reference: `ref-${first + i}`,
+    senderId: SENDER,
+    msisdn: String(4520000000 + first + i),
+    text: `Hello ${first + i}, 20% off until Sunday. Reply STOP to opt out.`
+  }))
+}
+
+function clientFor (t: Test, baseUrl: string, options: Partial<GatewayApiClientOptions> = {}) {
+  const client = createGatewayApiClient({ baseUrl, token: TOKEN, connections: 2, connectTimeoutMs: 1000, requestTimeoutMs: 2000, ...options })
+  t.teardown(() => client.close())
+  return client
+}
+
+/** A started simulated GatewayAPI and a client for it, both closed at teardown (client first). */
+async function setup (t: Test, options: Partial<GatewayApiClientOptions> = {}) {
+  const sim = await new SimGatewayApi({ token: TOKEN }).start()
+  t.teardown(() => sim.close())
+  const client = clientFor(t, sim.url, options)
+  /** Headers of every request the sim received, in order. */
+  const requests: Array<{ method?: string; url?: string; headers: IncomingMessage['headers'] }> = []
+  sim['server']!.server.on('request', (req: IncomingMessage) => requests.push({ method: req.method, url: req.url, headers: req.headers }))
+  return { sim, client, requests }
+}
+
+/** Asserts a network-error outcome: its kind and ambiguity exactly, its reason by pattern. */
+function assertTransient (t: Test, outcome: SendOutcome, ambiguous: boolean, reason: RegExp): void {
+  t.equal(outcome.kind, 'transient')
+  if (outcome.kind !== 'transient') return
+  t.match(outcome.reason, reason)
+  t.strictSame(outcome, { kind: 'transient', reason: outcome.reason, ambiguous })
+}
+
+t.test('202 from /mobile/multi: sent, with the provider ids keyed by our reference', async (t) => {
+  const { sim, client, requests } = await setup(t)
+  const batch = messages(3)
+  const outcome = await client.send(batch)
+
+  t.equal(sim.accepted.length, 3, 'GatewayAPI took all three')
+  t.strictSame(outcome, { kind: 'sent', providerIds: new Map(sim.accepted.map((a) => [a.reference!, a.msg_id])) })
+  if (outcome.kind !== 'sent') return
+  t.strictSame([...outcome.providerIds.keys()].sort(), batch.map((m) => m.reference).sort())
+  for (const m of batch) {
+    const recorded = sim.accepted.find((a) => a.reference === m.reference)
+    t.ok(recorded, `${m.reference} arrived`)
+    t.equal(outcome.providerIds.get(m.reference), recorded?.msg_id, `${m.reference} maps to the msg_id GatewayAPI gave it`)
+    t.match(outcome.providerIds.get(m.reference), ULID_LIKE, 'a 26-char ULID-like msg_id')
+    t.equal(typeof recorded?.recipient, 'number', 'recipient sent as a JSON integer, as the OpenAPI schema requires')
+    t.equal(recorded?.recipient, Number(m.msisdn))
+    t.equal(recorded?.sender, SENDER)
+    t.equal(recorded?.message, m.text)
+  }
+
+  t.strictSame(sim.requestLog.map((r) => [r.status, r.messages]), [['202', 3]], 'one request, to which the token was accepted')
+  t.equal(requests.length, 1)
+  t.equal(requests[0]?.method, 'POST')
+  t.equal(requests[0]?.url, '/mobile/multi')
+  t.equal(requests[0]?.headers.authorization, `Token ${TOKEN}`)
+  t.match(requests[0]?.headers['content-type'], /^application\/json/)
+})
+
+t.test('202 with the responses in another order: ids are matched by reference, never by position', async (t) => {
+  const { sim, client } = await setup(t)
+  const batch = messages(3)
+  // GatewayAPI promises nothing about the order of `responses`; one without a msg_id gives null.
+  sim.script({
+    status: 202,
+    body: {
+      responses: [
+        { msg_id: '01JQRJWK259Y1YEECJZB50908C', recipient: 4520000002, reference: 'ref-2' },
+        { recipient: 4520000001, reference: 'ref-1' },
+        { msg_id: '01JQRJWK259Y1YEECJZB50908A', recipient: 4520000000, reference: 'ref-0' }
+      ]
+    }
+  })
+  const outcome = await client.send(batch)
+  t.strictSame(outcome, {
+    kind: 'sent',
+    providerIds: new Map<string, string | null>([
+      ['ref-2', '01JQRJWK259Y1YEECJZB50908C'],
+      ['ref-1', null],
+      ['ref-0', '01JQRJWK259Y1YEECJZB50908A']
+    ])
+  })
+})
+
+t.test('202 for many messages: every reference maps to the msg_id recorded for it', async (t) => {
+  const { sim, client } = await setup(t)
+  const batch = messages(50, 100)
+  const outcome = await client.send(batch)
+  t.equal(outcome.kind, 'sent')
+  if (outcome.kind !== 'sent') return
+  t.equal(outcome.providerIds.size, 50)
+  const recorded = new Map(sim.accepted.map((a) => [a.reference, a.msg_id]))
+  t.equal(new Set(recorded.values()).size, 50, 'every message got its own id')
+  for (const m of batch) t.equal(outcome.providerIds.get(m.reference), recorded.get(m.reference), m.reference)
+})
+
+t.test('one message goes to /mobile/single and is sent', async (t) => {
+  const { sim, client, requests } = await setup(t)
+  const [message] = messages(1, 7)
+  const outcome = await client.send([message!])
+
+  t.equal(sim.accepted.length, 1)
+  const recorded = sim.accepted[0]!
+  t.strictSame(outcome, { kind: 'sent', providerIds: new Map([['ref-7', recorded.msg_id]]) })
+  t.match(recorded.msg_id, ULID_LIKE)
+  t.strictSame(recorded, { msg_id: recorded.msg_id, sender: SENDER, recipient: 4520000007, message: message!.text, reference: 'ref-7' })
+  t.strictSame(sim.requestLog.map((r) => [r.status, r.messages]), [['202', 1]])
+  t.equal(requests[0]?.url, '/mobile/single')
+})
+
+t.test('422 naming items: invalid, for exactly those references; nothing of the request was sent', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.rejectRecipients.add(4520000001)
+  sim.rejectRecipients.add(4520000003)
+  const outcome = await client.send(messages(4))
+  t.strictSame(outcome, {
+    kind: 'invalid',
+    invalid: new Map([
+      ['ref-1', 'recipient: Value error, invalid MSISDN'],
+      ['ref-3', 'recipient: Value error, invalid MSISDN']
+    ])
+  })
+  t.equal(sim.accepted.length, 0, 'GatewayAPI took nothing from the request')
+  t.strictSame(sim.requestLog.map((r) => r.status), ['422'])
+})
+
+t.test('422 for a single message: invalid, for that reference', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.rejectRecipients.add(4520000005)
+  const outcome = await client.send(messages(1, 5))
+  t.strictSame(outcome, { kind: 'invalid', invalid: new Map([['ref-5', 'recipient: Value error, invalid MSISDN']]) })
+  t.equal(sim.accepted.length, 0)
+})
+
+t.test('422 not attributable to an item: refused with status 422', async (t) => {
+  const { sim, client } = await setup(t)
+  const body = { detail: [{ loc: ['body'], msg: 'x', type: 'y' }] }
+  sim.script({ status: 422, body })
+  const outcome = await client.send(messages(2))
+  t.strictSame(outcome, { kind: 'refused', status: 422, reason: JSON.stringify(body) })
+  t.equal(sim.accepted.length, 0)
+})
+
+t.test('422 blaming an index the request did not have: refused, not an empty invalid map', async (t) => {
+  const { sim, client } = await setup(t)
+  const body = { detail: [{ loc: ['body', 'messages', 9, 'recipient'], msg: 'x', type: 'y' }] }
+  sim.script({ status: 422, body })
+  const outcome = await client.send(messages(2))
+  t.strictSame(outcome, { kind: 'refused', status: 422, reason: JSON.stringify(body) })
+})
+
+t.test('other 4xx: refused with the status', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.script({ status: 400, body: { detail: 'Bad Request' } }, { status: 404 })
+  t.strictSame(await client.send(messages(2)), { kind: 'refused', status: 400, reason: '{"detail":"Bad Request"}' })
+  t.strictSame(await client.send(messages(2)), { kind: 'refused', status: 404, reason: '{"detail":"simulated fault"}' })
+  t.equal(sim.accepted.length, 0)
+})
+
+t.test('401: unauthorized with the status', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.script({ status: 401, body: { detail: 'Missing or malformed Authorization header' } })
+  t.strictSame(await client.send(messages(2)), {
+    kind: 'unauthorized',
+    status: 401,
+    reason: '{"detail":"Missing or malformed Authorization header"}'
+  })
+})
+
+t.test('403 for a wrong token: unauthorized with the status', async (t) => {
+  const { sim, client } = await setup(t, { token: 'not-the-right-token' })
+  t.strictSame(await client.send(messages(2)), { kind: 'unauthorized', status: 403, reason: '{"detail":"Invalid token"}' })
+  t.strictSame(await client.send(messages(1)), { kind: 'unauthorized', status: 403, reason: '{"detail":"Invalid token"}' }, 'on /mobile/single too')
+  t.equal(sim.accepted.length, 0)
+  t.strictSame(sim.requestLog.map((r) => r.status), ['403', '403'])
+})
+
+t.test('429 with Retry-After in seconds: throttled for that long', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.script({ status: 429, headers: { 'retry-after': '3' } })
+  t.strictSame(await client.send(messages(2)), { kind: 'throttled', status: 429, retryAfterMs: 3000 })
+})
+
+t.test('503 with Retry-After as an HTTP date: throttled until then', async (t) => {
+  const now = Date.UTC(2025, 3, 1, 11, 50, 0)
+  const { sim, client } = await setup(t, { clock: { now: () => now } })
+  sim.script({ status: 503, headers: { 'retry-after': new Date(now + 42_000).toUTCString() } })
+  t.strictSame(await client.send(messages(2)), { kind: 'throttled', status: 503, retryAfterMs: 42_000 })
+})
+
+t.test('503 with Retry-After as an HTTP date, on the system clock: throttled for a positive time', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.script({ status: 503, headers: { 'retry-after': new Date(Date.now() + 60_000).toUTCString() } })
+  const outcome = await client.send(messages(2))
+  t.equal(outcome.kind, 'throttled')
+  if (outcome.kind !== 'throttled') return
+  t.equal(outcome.status, 503)
+  t.ok(outcome.retryAfterMs !== undefined && outcome.retryAfterMs > 0 && outcome.retryAfterMs <= 60_000, `retryAfterMs ${outcome.retryAfterMs}`)
+})
+
+t.test('429 without Retry-After: throttled, leaving the wait to the caller', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.script({ status: 429 })
+  t.strictSame(await client.send(messages(2)), { kind: 'throttled', status: 429, retryAfterMs: undefined })
+})
+
+t.test('500 and 502: transient, not ambiguous', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.script({ status: 500 }, { status: 502, body: { message: 'Bad Gateway' } })
+  t.strictSame(await client.send(messages(2)), { kind: 'transient', reason: 'HTTP 500: {"detail":"simulated fault"}', ambiguous: false })
+  t.strictSame(await client.send(messages(1)), { kind: 'transient', reason: 'HTTP 502: {"message":"Bad Gateway"}', ambiguous: false })
+})
+
+t.test('connection refused: transient, not ambiguous (nothing reached GatewayAPI)', async (t) => {
+  const gone = await new SimGatewayApi({ token: TOKEN }).start()
+  const url = gone.url
+  await gone.close()
+  const client = clientFor(t, url)
+  assertTransient(t, await client.send(messages(2)), false, /ECONNREFUSED/)
+})
+
+t.test('connection dropped after the request was written: transient and ambiguous', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.script({ drop: true })
+  assertTransient(t, await client.send(messages(2)), true, /UND_ERR_SOCKET/)
+  t.strictSame(sim.requestLog.map((r) => r.status), ['drop'], 'the request did arrive')
+})
+
+t.test('an answer slower than requestTimeoutMs: transient and ambiguous', async (t) => {
+  const { sim, client } = await setup(t, { requestTimeoutMs: 100 })
+  // The client's own deadline bounds the whole exchange (undici's timers are coarse).
+  sim.script({ delayMs: 400 })
+  assertTransient(t, await client.send(messages(2)), true, /UND_ERR_HEADERS_TIMEOUT|TimeoutError/)
+  // Why it must be ambiguous: GatewayAPI went on to take the messages after we gave up.
+  await sim.waitForAccepted(2)
+  t.strictSame([...sim.referenceCounts().keys()].sort(), ['ref-0', 'ref-1'])
+})
+
+t.test('a 202 whose body is not JSON: sent, with no provider ids', async (t) => {
+  const server = createServer((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      res.writeHead(202, { 'content-type': 'text/plain' })
+      res.end('ok')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => {
+    server.closeAllConnections()
+    server.close(() => resolve())
+  }))
+  const client = clientFor(t, `http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+  t.strictSame(await client.send(messages(2)), { kind: 'sent', providerIds: new Map() })
+  t.strictSame(await client.send(messages(1)), { kind: 'sent', providerIds: new Map() }, 'on /mobile/single too')
+})
+
+t.test('the pool never opens more connections than configured', async (t) => {
+  const { sim, client } = await setup(t, { connections: 2 })
+  sim.latencyMs = 50
+  let open = 0
+  let maxOpen = 0
+  sim['server']!.server.on('connection', (socket: Socket) => {
+    open++
+    maxOpen = Math.max(maxOpen, open)
+    socket.once('close', () => { open-- })
+  })
+
+  const outcomes = await Promise.all(Array.from({ length: 6 }, (_, i) => client.send(messages(2, i * 2))))
+
+  t.strictSame(outcomes.map((o) => o.kind), Array(6).fill('sent'))
+  t.equal(sim.accepted.length, 12)
+  t.equal(sim.requestLog.length, 6)
+  t.ok(maxOpen <= 2, `at most 2 connections open at once (saw ${maxOpen})`)
+  t.equal(maxOpen, 2, 'and both are used when requests queue up')
+})
