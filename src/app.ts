@@ -7,6 +7,8 @@ import { ERROR_CODES, sendError } from './errors.js'
 import { campaignRoute } from './optimove/campaign-route.js'
 import { healthRoutes } from './health-routes.js'
 import { Readiness } from './readiness.js'
+import { eventsRoute } from './gatewayapi/events-route.js'
+import { createMetrics, type Metrics } from './metrics.js'
 
 export interface AppDeps {
   store: Store
@@ -15,6 +17,9 @@ export interface AppDeps {
   clock?: Clock
   /** Told after each newly stored campaign (the dispatcher's wake-up). */
   onCampaignAccepted?: () => void
+  /** Told after each newly recorded webhook event (the report senders' wake-up). */
+  onEventRecorded?: () => void
+  metrics?: Metrics
 }
 
 /** Builds the HTTP app: routes and plugins, nothing global, nothing listening yet. */
@@ -38,6 +43,16 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
   })
   app.setNotFoundHandler((request, reply) => sendError(reply, 'notFound', `no route for ${request.method} ${request.url}`))
 
+  const registration = config.registrations[0]!
+  app.register(eventsRoute, {
+    secret: config.gatewayapi.webhookSecret,
+    maxAgeMs: config.webhookMaxAgeMs,
+    store: deps.store,
+    clock,
+    metrics: deps.metrics ?? createMetrics(),
+    inbound: { id: registration.id, to: registration.inboundTo },
+    ...(deps.onEventRecorded ? { onRecorded: deps.onEventRecorded } : {})
+  })
   app.register(healthRoutes, { store: deps.store, readiness })
   app.register(campaignRoute, {
     registrations: config.registrations,

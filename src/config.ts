@@ -16,6 +16,8 @@ export interface Registration {
   aggregatorApiKey: string
   /** Default sender of this registration's messages. */
   senderId: string
+  /** `to` of the customer replies we forward (the number or sender they replied to). */
+  inboundTo: string
 }
 
 export interface Config {
@@ -31,6 +33,18 @@ export interface Config {
   campaignBodyLimitBytes: number
   handshake: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number }
   send: SendConfig
+  /** GatewayAPI webhook events older than this are refused. */
+  webhookMaxAgeMs: number
+  outbox: OutboxConfig
+}
+
+export interface OutboxConfig {
+  concurrency: number
+  retryBaseMs: number
+  retryMaxMs: number
+  timeoutMs: number
+  idlePollMs: number
+  leaseMs: number
 }
 
 export interface SendConfig {
@@ -89,7 +103,14 @@ const envSchema = z.object({
   SEND_RETRY_MAX_MS: positiveInt(300_000),
   SEND_TIMEOUT_MS: positiveInt(30_000),
   SEND_DEFAULT_RETRY_AFTER_SECONDS: positiveInt(5),
-  SEND_IDLE_POLL_MS: positiveInt(1000)
+  SEND_IDLE_POLL_MS: positiveInt(1000),
+  WEBHOOK_MAX_AGE_SECONDS: positiveInt(72 * 3600),
+  INBOUND_TO: z.string().min(1).optional(),
+  REPORT_CONCURRENCY: positiveInt(16).pipe(z.number().max(256, 'must be at most 256')),
+  REPORT_RETRY_BASE_MS: positiveInt(1000),
+  REPORT_RETRY_MAX_MS: positiveInt(300_000),
+  REPORT_TIMEOUT_MS: positiveInt(10_000),
+  REPORT_IDLE_POLL_MS: positiveInt(1000)
 }).refine((e) => e.SEND_LEASE_SECONDS * 1000 >= 2 * e.SEND_TIMEOUT_MS, {
   path: ['SEND_LEASE_SECONDS'],
   message: 'must be at least twice SEND_TIMEOUT_MS, so that a request in flight never outlives its lease'
@@ -121,7 +142,8 @@ export function parseConfig (env: Record<string, string | undefined>): Config {
       appApiKey: e.OPTIMOVE_APP_API_KEY,
       sharedSecret: e.OPTIMOVE_SHARED_SECRET,
       aggregatorApiKey: e.AGGREGATOR_API_KEY,
-      senderId: e.SENDER_ID
+      senderId: e.SENDER_ID,
+      inboundTo: e.INBOUND_TO ?? e.SENDER_ID
     }],
     gatewayapi: { baseUrl: withoutTrailingSlash(e.GATEWAYAPI_BASE_URL), token: e.GATEWAYAPI_TOKEN, webhookSecret: e.GATEWAYAPI_WEBHOOK_SECRET },
     databaseUrl: e.DATABASE_URL,
@@ -139,6 +161,16 @@ export function parseConfig (env: Record<string, string | undefined>): Config {
       connectTimeoutMs: Math.min(10_000, e.SEND_TIMEOUT_MS),
       defaultRetryAfterMs: e.SEND_DEFAULT_RETRY_AFTER_SECONDS * 1000,
       idlePollMs: e.SEND_IDLE_POLL_MS
+    },
+    webhookMaxAgeMs: e.WEBHOOK_MAX_AGE_SECONDS * 1000,
+    outbox: {
+      concurrency: e.REPORT_CONCURRENCY,
+      retryBaseMs: e.REPORT_RETRY_BASE_MS,
+      retryMaxMs: e.REPORT_RETRY_MAX_MS,
+      timeoutMs: e.REPORT_TIMEOUT_MS,
+      idlePollMs: e.REPORT_IDLE_POLL_MS,
+      // A row's lease outlives any one request to Optimove.
+      leaseMs: 3 * e.REPORT_TIMEOUT_MS
     }
   }
 }

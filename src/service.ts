@@ -10,12 +10,19 @@ import type { Store } from './core/store/store.js'
 import { createGatewayApiClient } from './gatewayapi/send-client.js'
 import { performHandshake } from './optimove/handshake-client.js'
 import { Readiness } from './readiness.js'
+import { OutboxWorker } from './core/outbox-worker.js'
+import type { PendingIncoming, PendingReport } from './core/store/store.js'
+import { createOptimoveOutboxClient } from './optimove/outbox-client.js'
+import { createMetrics, type Metrics } from './metrics.js'
 
 export interface Service {
   app: FastifyInstance
   store: Store
   readiness: Readiness
   dispatcher: Dispatcher
+  reports: OutboxWorker<PendingReport>
+  replies: OutboxWorker<PendingIncoming>
+  metrics: Metrics
   /** The address the HTTP server listens on. */
   url: string
   /** Resolves when every registration's handshake is done; rejects on the first that fails for good. */
@@ -60,15 +67,60 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
     ...(deps.random ? { random: deps.random } : {}),
     onHalt: (reason) => { readiness.sendingHalted = reason }
   })
-  const app = buildApp(config, { store, logger: deps.logger, readiness, clock, onCampaignAccepted: () => dispatcher.wake() })
+  const metrics = createMetrics()
+  const optimove = createOptimoveOutboxClient(config.registrations, { connections: config.outbox.concurrency, timeoutMs: config.outbox.timeoutMs })
+  const outboxCommon = {
+    store,
+    clock,
+    concurrency: config.outbox.concurrency,
+    leaseMs: config.outbox.leaseMs,
+    backoff: { baseMs: config.outbox.retryBaseMs, capMs: config.outbox.retryMaxMs },
+    idlePollMs: config.outbox.idlePollMs,
+    ...(deps.random ? { random: deps.random } : {})
+  }
+  const reports = new OutboxWorker<PendingReport>({
+    ...outboxCommon,
+    outbox: 'reports',
+    logger: deps.logger.child({ component: 'delivery-reports' }),
+    claim: (now, limit, leaseMs) => store.claimReports(now, limit, leaseMs),
+    deliver: optimove.deliverReports,
+    perRequest: 1,
+    claimSize: 8 * config.outbox.concurrency
+  })
+  const replies = new OutboxWorker<PendingIncoming>({
+    ...outboxCommon,
+    outbox: 'incoming',
+    logger: deps.logger.child({ component: 'incoming-messages' }),
+    claim: (now, limit, leaseMs) => store.claimIncoming(now, limit, leaseMs),
+    deliver: optimove.deliverIncoming,
+    perRequest: 100,
+    claimSize: 500
+  })
+  // A message that failed while relaying has a report waiting.
+  dispatcher.on('settled', (kind) => { if (kind !== 'sent' && kind !== 'throttled' && kind !== 'unauthorized') reports.wake() })
+  const app = buildApp(config, {
+    store,
+    logger: deps.logger,
+    readiness,
+    clock,
+    metrics,
+    onCampaignAccepted: () => {
+      dispatcher.wake()
+      reports.wake()
+    },
+    onEventRecorded: () => {
+      reports.wake()
+      replies.wake()
+    }
+  })
   const shutdown = new AbortController()
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       shutdown.abort(new Error('service stopping'))
       await app.close()
-      await dispatcher.stop()
-      await sender.close()
+      await Promise.all([dispatcher.stop(), reports.stop(), replies.stop()])
+      await Promise.all([sender.close(), optimove.close()])
       await store.close()
     })()
     return stopping
@@ -77,13 +129,15 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
   try {
     await app.listen({ host: config.host, port: config.port })
   } catch (err) {
-    await sender.close()
+    await Promise.all([sender.close(), optimove.close()])
     await store.close()
     throw err
   }
   const address = app.server.address()
   const url = typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address)
   dispatcher.start()
+  reports.start()
+  replies.start()
 
   const handshakes = Promise.all(config.registrations.map(async (registration) => {
     try {
@@ -97,5 +151,5 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
   // The caller decides what a failed handshake means; never an unhandled rejection.
   handshakes.catch(() => {})
 
-  return { app, store, readiness, dispatcher, url, handshakes, stop }
+  return { app, store, readiness, dispatcher, reports, replies, metrics, url, handshakes, stop }
 }

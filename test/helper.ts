@@ -11,6 +11,7 @@ import { CAMPAIGN_SEND_PATH, parseConfig, type Config } from '../src/config.js'
 import { startService } from '../src/service.js'
 import { SimGatewayApi } from '../src/sim/gatewayapi.js'
 import { SimOptimove } from '../src/sim/optimove.js'
+import { GATEWAYAPI_EVENTS_PATH } from '../src/gatewayapi/events-route.js'
 import { createLogger } from '../src/logger.js'
 import { openSqliteStore } from '../src/core/store/sqlite-store.js'
 import type { Store } from '../src/core/store/store.js'
@@ -224,10 +225,14 @@ export async function startStack (t: Test, overrides: Record<string, string | un
     SEND_RETRY_BASE_MS: '5',
     SEND_RETRY_MAX_MS: '50',
     SEND_IDLE_POLL_MS: '50',
+    REPORT_RETRY_BASE_MS: '5',
+    REPORT_RETRY_MAX_MS: '50',
+    REPORT_IDLE_POLL_MS: '50',
     ...overrides
   })
   const service = await startService(config, { logger: createLogger(deps.logStream ? 'info' : 'silent', deps.logStream) })
   t.teardown(() => service.stop())
+  gateway.options.webhook = { url: `${service.url}${GATEWAYAPI_EVENTS_PATH}`, secret: config.gatewayapi.webhookSecret }
   await service.handshakes
   const campaignUrl = `${service.url}${CAMPAIGN_SEND_PATH}`
   const sendCampaign = (body: unknown) => optimove.sendCampaign(body, { url: campaignUrl })

@@ -47,7 +47,7 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
   private pausedUntil = 0
   private halted: string | undefined
   private timer: NodeJS.Timeout | undefined
-  private pumping = false
+  private pumping: Promise<void> | undefined
   private pumpAgain = false
   private readonly random: () => number
 
@@ -72,7 +72,11 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
     this.running = false
     clearTimeout(this.timer)
     this.timer = undefined
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
+    // A claim under way becomes requests in flight: wait for it, then for them.
+    while (this.pumping !== undefined || this.inFlight.size > 0) {
+      await this.pumping
+      await Promise.allSettled([...this.inFlight])
+    }
   }
 
   /** Something may be due now (new intake): look without waiting for the timer. */
@@ -82,11 +86,19 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
   }
 
   private async pump (): Promise<void> {
-    if (this.pumping) {
+    if (this.pumping !== undefined) {
       this.pumpAgain = true
       return
     }
-    this.pumping = true
+    this.pumping = this.claimAndSend()
+    try {
+      await this.pumping
+    } finally {
+      this.pumping = undefined
+    }
+  }
+
+  private async claimAndSend (): Promise<void> {
     let failed = false
     try {
       do {
@@ -107,8 +119,6 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
       // The store is unreachable: try again after the idle poll, never spin.
       failed = true
       this.o.logger.error({ err }, 'claiming due messages failed')
-    } finally {
-      this.pumping = false
     }
     await this.armTimer(failed)
   }

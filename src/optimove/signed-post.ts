@@ -21,10 +21,11 @@ export function optimoveUrl (registration: Registration, endpoint: string): stri
 export async function postToOptimove (
   registration: Registration,
   endpoint: string,
+  /** An object to serialise, or JSON text already serialised (sent byte for byte). */
   payload: unknown,
   options: { dispatcher?: Dispatcher; timeoutMs?: number; signal?: AbortSignal } = {}
 ): Promise<OptimoveReply> {
-  const body = JSON.stringify(payload)
+  const body = typeof payload === 'string' ? payload : JSON.stringify(payload)
   const timeoutMs = options.timeoutMs ?? 10_000
   const res = await request(optimoveUrl(registration, endpoint), {
     method: 'POST',

@@ -1,10 +1,15 @@
 import { EventEmitter } from 'node:events'
+import { randomUUID } from 'node:crypto'
+import { request } from 'undici'
+import { signGatewaySignature } from '../lib/hmac-signature.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { secretsEqual } from '../lib/constant-time.js'
 import { listenOnLoopback, readBody, sendJson } from './http-server.js'
 
 export interface SimGatewayApiOptions {
   token: string
+  /** Where and how GatewayAPI posts its webhooks (status events and replies). */
+  webhook?: { url: string; secret: string }
   port?: number
   /** Keep only references and ids of accepted messages, not their texts (for long benchmarks). */
   lean?: boolean
@@ -90,6 +95,50 @@ export class SimGatewayApi extends EventEmitter {
   /** Resolves once at least `n` messages have been accepted. */
   async waitForAccepted (n: number): Promise<void> {
     while (this.accepted.length < n) await new Promise((resolve) => this.once('accepted', resolve))
+  }
+
+  /** A status-event envelope for an accepted message, as GatewayAPI builds it. */
+  statusEvent (message: Pick<AcceptedMessage, 'msg_id' | 'recipient' | 'reference'>, status: string, options: { error?: { hex_code: string; details: string }; timestamp?: Date; eventId?: string } = {}): Record<string, unknown> {
+    const at = options.timestamp ?? new Date()
+    return {
+      event_id: options.eventId ?? randomUUID(),
+      timestamp: at.toISOString(),
+      event_type: 'message.status.sms',
+      event: { msg_id: message.msg_id, recipient: message.recipient, reference: message.reference, status, status_at: at.toISOString(), error: options.error ?? null }
+    }
+  }
+
+  /** An inbound-SMS envelope: a customer's reply. */
+  replyEvent (sender: number, text: string, options: { timestamp?: Date } = {}): Record<string, unknown> {
+    const at = options.timestamp ?? new Date()
+    return {
+      event_id: randomUUID(),
+      timestamp: at.toISOString(),
+      event_type: 'user-message.text.sms',
+      event: { msg_id: this.nextId(), sender, sent_at: at.toISOString(), content: { message: text, encoding: 'UTF8', header: null } }
+    }
+  }
+
+  /**
+   * Posts one webhook as GatewayAPI does: JSON, `Signature: v1=<hmac of the exact body>`.
+   * `signature` overrides the header (null leaves it out) to play a forger.
+   */
+  async postWebhook (envelope: unknown, options: { signature?: string | null; raw?: string } = {}): Promise<{ status: number; body: any }> {
+    const webhook = this.options.webhook
+    if (webhook === undefined) throw new Error('no webhook configured on the simulated GatewayAPI')
+    const raw = options.raw ?? JSON.stringify(envelope)
+    const signature = options.signature === undefined ? signGatewaySignature(raw, webhook.secret) : options.signature
+    const res = await request(webhook.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(signature === null ? {} : { signature }) },
+      body: raw
+    })
+    const text = await res.body.text()
+    let body: unknown = text
+    try {
+      body = JSON.parse(text)
+    } catch {}
+    return { status: res.statusCode, body }
   }
 
   private count (key: string, at = Date.now(), messages = 0): void {

@@ -132,7 +132,19 @@ export class SimOptimove extends EventEmitter {
   }
 
   private answer (endpoint: OptimoveEndpoint, body: unknown, raw: Buffer): ScriptedReply {
-    if (endpoint !== 'handshake') return { status: 200, body: { message: 'OK' } }
+    if (endpoint === 'delivery-report') {
+      const b = body as { type?: { status?: unknown; subStatus?: unknown }; metadata?: unknown } | null
+      const errors: Record<string, string[]> = {}
+      if (typeof b?.type?.status !== 'string' || b.type.status === '') errors['Type.Status'] = ['The Status field is required.']
+      if (typeof b?.metadata !== 'object' || b.metadata === null) errors.Metadata = ['The Metadata field is required.']
+      return Object.keys(errors).length > 0 ? { status: 400, body: problem(errors) } : { status: 200, body: { message: 'Delivery report received' } }
+    }
+    if (endpoint === 'incoming-message') {
+      const messages = (body as { messages?: unknown } | null)?.messages
+      const valid = Array.isArray(messages) && messages.length > 0 && messages.every((m) =>
+        ['to', 'from', 'message', 'sentAt'].every((f) => typeof (m as Record<string, unknown>)?.[f] === 'string'))
+      return valid ? { status: 200, body: { message: 'Incoming messages received' } } : { status: 400, body: problem({ Messages: ['Each message needs to, from, message and sentAt.'] }) }
+    }
     const fields = ['aggregatorApiKey', 'campaignSendUrl', 'senderId'] as const
     const errors: Record<string, string[]> = {}
     for (const field of fields) {

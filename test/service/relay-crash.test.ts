@@ -23,9 +23,10 @@ t.test('SIGKILL in the middle of relaying 20,000 messages: after restart none is
     DATABASE_URL: `sqlite:${dbPath}`,
     SEND_CONCURRENCY: String(concurrency),
     SEND_BATCH_SIZE: String(batchSize),
-    // A short lease, so that the restarted process takes over the dead one's claims quickly.
-    SEND_LEASE_SECONDS: '1',
-    SEND_TIMEOUT_MS: '500'
+    // A short lease, so that the restarted process takes over the dead one's claims quickly;
+    // the timeout generous, so that a busy test machine does not cause resends of its own.
+    SEND_LEASE_SECONDS: '6',
+    SEND_TIMEOUT_MS: '3000'
   })
 
   const first = spawnService(serviceEnv)

@@ -68,3 +68,38 @@ export const MIGRATIONS: Migration[] = [
     `
   }
 ]
+
+MIGRATIONS.push({
+  version: 2,
+  name: 'webhook events (replay memory and status history), incoming messages, provider id lookup',
+  sql: `
+    CREATE TABLE webhook_events (
+      event_id TEXT PRIMARY KEY,
+      event_type TEXT NOT NULL,
+      message_id INTEGER REFERENCES messages (id),
+      status TEXT,
+      status_at BIGINT,
+      error_code TEXT,
+      error_details TEXT,
+      received_at BIGINT NOT NULL
+    );
+    CREATE INDEX webhook_events_message ON webhook_events (message_id);
+    CREATE INDEX messages_provider_id ON messages (provider_message_id) WHERE provider_message_id IS NOT NULL;
+
+    CREATE TABLE incoming_messages (
+      id INTEGER PRIMARY KEY,
+      registration_id TEXT NOT NULL,
+      from_number TEXT NOT NULL,
+      to_address TEXT NOT NULL,
+      body TEXT NOT NULL,
+      sent_at BIGINT NOT NULL,
+      state TEXT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      next_attempt_at BIGINT NOT NULL,
+      lease_until BIGINT,
+      last_error TEXT,
+      created_at BIGINT NOT NULL
+    );
+    CREATE INDEX incoming_due ON incoming_messages (state, next_attempt_at);
+  `
+})

@@ -2,9 +2,12 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import Database from 'better-sqlite3'
-import type { AcceptResult, MessageState, NewBatch, NewMessage, Store, StoreStats } from './store.js'
+import type { AcceptResult, MessageState, NewBatch, NewMessage, OutboxState, Store, StoreStats } from './store.js'
 import { MIGRATIONS, type Migration } from './migrations.js'
 import { createRelayQueries } from './sqlite-relay.js'
+import { createEventQueries } from './sqlite-events.js'
+import { createOutboxQueries } from './sqlite-outbox.js'
+import { createGroupCommit } from './group-commit.js'
 
 export interface SqliteStoreOptions {
   /** A file path, or `:memory:` for a throw-away database. */
@@ -79,6 +82,16 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   const countPendingReports = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM reports WHERE state = 'pending'")
   const ping = db.prepare('SELECT 1')
   const relay = createRelayQueries(db)
+  const events = createGroupCommit(db, createEventQueries(db))
+  const outbox = createOutboxQueries(db)
+  const countOutbox = (table: string) => db.prepare<[], { state: OutboxState; n: number }>(`SELECT state, COUNT(*) AS n FROM ${table} GROUP BY state`)
+  const countReports = countOutbox(outbox.tables.reports)
+  const countIncoming = countOutbox(outbox.tables.incoming)
+  const outboxCounts = (statement: typeof countReports): Record<OutboxState, number> => {
+    const counts: Record<OutboxState, number> = { pending: 0, sending: 0, done: 0, parked: 0 }
+    for (const { state, n } of statement.all()) counts[state] = n
+    return counts
+  }
 
   return {
     async acceptCampaign (batch, messages) {
@@ -99,16 +112,30 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     async nextDueAt () {
       return relay.nextDueAt()
     },
+    async recordWebhookEvent (event) {
+      return events.write(event)
+    },
+    async claimReports (now, limit, leaseMs) {
+      return outbox.claimReports.immediate(now, limit, leaseMs)
+    },
+    async claimIncoming (now, limit, leaseMs) {
+      return outbox.claimIncoming.immediate(now, limit, leaseMs)
+    },
+    async settleOutbox (name, settlement) {
+      outbox.settle.immediate(name, settlement)
+    },
     async ping () {
       ping.get()
     },
     async stats (): Promise<StoreStats> {
       const messages: Record<MessageState, number> = { queued: 0, sending: 0, submitted: 0, final: 0, failed: 0 }
       for (const { state, n } of countMessages.all()) messages[state] = n
-      return { batches: countBatches.get()!.n, messages, pendingReports: countPendingReports.get()!.n }
+      return { batches: countBatches.get()!.n, messages, pendingReports: countPendingReports.get()!.n, reports: outboxCounts(countReports), incoming: outboxCounts(countIncoming) }
     },
     async close () {
-      if (db.open) db.close()
+      if (!db.open) return
+      events.flush()
+      db.close()
     }
   }
 }

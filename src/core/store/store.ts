@@ -39,6 +39,25 @@ export interface Store {
    */
   fail(items: FailedMessage[], now: number): Promise<void>
 
+  /**
+   * Records a webhook event once: its id is remembered, so a replay answers `duplicate` and
+   * changes nothing. A status event is added to its message's history (found by reference,
+   * else by provider id); when it carries a final outcome and the message is not yet final or
+   * failed, the message becomes `final` and its delivery report is queued, in the same
+   * transaction. An inbound message is queued for Optimove. Durable when it resolves.
+   */
+  recordWebhookEvent(event: WebhookEvent): Promise<WebhookEventResult>
+
+  /**
+   * Leases due rows of an outbox (`pending` ones whose time has come, and `sending` ones
+   * whose lease expired), oldest first; each attempt is counted.
+   */
+  claimReports(now: number, limit: number, leaseMs: number): Promise<PendingReport[]>
+  claimIncoming(now: number, limit: number, leaseMs: number): Promise<PendingIncoming[]>
+
+  /** Ends leased outbox rows: `done` (delivered), back to `pending` at a time, or `parked` for good. */
+  settleOutbox(outbox: OutboxName, settlement: OutboxSettlement, now: number): Promise<void>
+
   /** The earliest time a queued or leased message becomes due, or undefined when none waits. */
   nextDueAt(): Promise<number | undefined>
 
@@ -108,6 +127,67 @@ export interface FailedMessage {
   reason: string
 }
 
+export type WebhookEventResult = 'new' | 'duplicate' | 'unknown-message'
+
+export type WebhookEvent = {
+  eventId: string
+  eventType: string
+  receivedAt: number
+} & (
+  | {
+    kind: 'status'
+    reference: string | null
+    providerMessageId: string | null
+    status: string
+    statusAt: number
+    /** Set when the status ends the message. */
+    outcome?: FinalOutcome
+    error?: { code: string | null; details: string | null }
+  }
+  | { kind: 'inbound'; registrationId: string; from: string; to: string; text: string; sentAt: number }
+  | { kind: 'other' }
+)
+
+export type OutboxName = 'reports' | 'incoming'
+
+export interface OutboxSettlement {
+  done?: string[]
+  retry?: Array<{ id: string; at: number }>
+  parked?: string[]
+  /** Why rows were retried or parked. */
+  error?: string
+}
+
+/** A delivery report waiting to go, with everything its body needs. */
+export interface PendingReport {
+  id: string
+  registrationId: string
+  attempts: number
+  outcome: FinalOutcome
+  statusAt: number
+  error: { code: string | null; details: string | null } | null
+  reference: string
+  providerMessageId: string | null
+  mobileNumber: string
+  customerId: string
+  batchId: string
+  requestId: string
+  senderId: string
+  /** The campaign's metadata exactly as stored at intake. */
+  metadataJson: string
+}
+
+/** A customer's reply waiting to go to Optimove. */
+export interface PendingIncoming {
+  id: string
+  registrationId: string
+  attempts: number
+  from: string
+  to: string
+  text: string
+  sentAt: number
+}
+
 export interface AcceptResult {
   duplicate: boolean
   accepted: number
@@ -118,4 +198,8 @@ export interface StoreStats {
   batches: number
   messages: Record<MessageState, number>
   pendingReports: number
+  reports: Record<OutboxState, number>
+  incoming: Record<OutboxState, number>
 }
+
+export type OutboxState = 'pending' | 'sending' | 'done' | 'parked'

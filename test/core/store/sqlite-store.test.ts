@@ -58,7 +58,13 @@ t.test('acceptCampaign: batch, messages and reports in one go; counts; verbatim 
   t.same(db.messages.map((m) => m.state), ['queued', 'failed', 'queued', 'failed', 'queued'])
   t.same(db.messages.map((m) => m.next_attempt_at), [1000, 1000, 1000, 1000, 1000])
   t.same(db.reports.map((r) => [r.outcome, r.state, r.error_details]), [['invalid-recipient', 'pending', 'bad number'], ['invalid-recipient', 'pending', 'bad number']])
-  t.same(await store.stats(), { batches: 1, messages: { queued: 3, sending: 0, submitted: 0, final: 0, failed: 2 }, pendingReports: 2 })
+  t.same(await store.stats(), {
+    batches: 1,
+    messages: { queued: 3, sending: 0, submitted: 0, final: 0, failed: 2 },
+    pendingReports: 2,
+    reports: { pending: 2, sending: 0, done: 0, parked: 0 },
+    incoming: { pending: 0, sending: 0, done: 0, parked: 0 }
+  })
 })
 
 t.test('idempotency is per registration and key; a duplicate writes nothing', async (t) => {

@@ -1,0 +1,42 @@
+import type Database from 'better-sqlite3'
+import type { WebhookEvent, WebhookEventResult } from './store.js'
+
+/** The webhook side of the SQLite store: replay memory, status history, final transitions, inbound queue. */
+export function createEventQueries (db: Database.Database): (event: WebhookEvent) => WebhookEventResult {
+  const remember = db.prepare(`
+    INSERT INTO webhook_events (event_id, event_type, message_id, status, status_at, error_code, error_details, received_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`)
+  const byReference = db.prepare<[string], { id: number; state: string }>('SELECT id, state FROM messages WHERE reference = ?')
+  const byProviderId = db.prepare<[string], { id: number; state: string }>('SELECT id, state FROM messages WHERE provider_message_id = ?')
+  const finish = db.prepare(`
+    UPDATE messages SET state = 'final', final_outcome = ?, provider_message_id = COALESCE(provider_message_id, ?), lease_until = NULL, updated_at = ?
+    WHERE id = ? AND state NOT IN ('final', 'failed')`)
+  const queueReport = db.prepare(`
+    INSERT INTO reports (message_id, registration_id, outcome, status_at, error_code, error_details, state, next_attempt_at, created_at)
+    SELECT m.id, b.registration_id, ?, ?, ?, ?, 'pending', ?, ? FROM messages m JOIN batches b ON b.id = m.batch_id WHERE m.id = ?`)
+  const queueIncoming = db.prepare(`
+    INSERT INTO incoming_messages (registration_id, from_number, to_address, body, sent_at, state, next_attempt_at, created_at)
+    VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`)
+
+  return (event) => {
+    if (event.kind !== 'status') {
+      const fresh = remember.run(event.eventId, event.eventType, null, null, null, null, null, event.receivedAt).changes === 1
+      if (!fresh) return 'duplicate'
+      if (event.kind === 'inbound') {
+        queueIncoming.run(event.registrationId, event.from, event.to, event.text, event.sentAt, event.receivedAt, event.receivedAt)
+      }
+      return 'new'
+    }
+    const message = (event.reference === null ? undefined : byReference.get(event.reference)) ??
+      (event.providerMessageId === null ? undefined : byProviderId.get(event.providerMessageId))
+    const fresh = remember.run(event.eventId, event.eventType, message?.id ?? null, event.status, event.statusAt,
+      event.error?.code ?? null, event.error?.details ?? null, event.receivedAt).changes === 1
+    if (!fresh) return 'duplicate'
+    if (message === undefined) return 'unknown-message'
+    // A final state is reported once; later or out-of-order events only join the history.
+    if (event.outcome !== undefined && finish.run(event.outcome, event.providerMessageId, event.receivedAt, message.id).changes === 1) {
+      queueReport.run(event.outcome, event.statusAt, event.error?.code ?? null, event.error?.details ?? null, event.receivedAt, event.receivedAt, message.id)
+    }
+    return 'new'
+  }
+}

@@ -1,0 +1,121 @@
+import type { FastifyInstance } from 'fastify'
+import type { Registration } from '../config.js'
+import type { Clock } from '../lib/clock.js'
+import { verifyGatewaySignature } from '../lib/hmac-signature.js'
+import type { Store, WebhookEvent } from '../core/store/store.js'
+import { sendError } from '../errors.js'
+import type { Metrics } from '../metrics.js'
+import { outcomeOfStatus } from './status-vocabulary.js'
+import { INBOUND_EVENT_TYPES, STATUS_EVENT_TYPES, inboundEventSchema, statusEventSchema, webhookEnvelopeSchema } from './webhook-schema.js'
+
+export const GATEWAYAPI_EVENTS_PATH = '/api/v1/gatewayapi/events'
+const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
+
+export interface EventsRouteOptions {
+  secret: string
+  /** Events older than this are refused; their ids are remembered longer than this. */
+  maxAgeMs: number
+  store: Store
+  clock: Clock
+  metrics: Metrics
+  /** Where customer replies go, and as what `to`. */
+  inbound: Pick<Registration, 'id'> & { to: string }
+  /** Told after an event is durably recorded (wakes the report sender). */
+  onRecorded?: () => void
+}
+
+/**
+ * GatewayAPI's webhook (status callbacks and replies): signature over the raw body before
+ * parsing, the timestamp policy, then one durable write (shared with concurrent events by
+ * group commit) before the 2xx, well inside GatewayAPI's 5 seconds.
+ */
+export async function eventsRoute (app: FastifyInstance, o: EventsRouteOptions): Promise<void> {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_request, body, done) => done(null, body))
+
+  app.post(GATEWAYAPI_EVENTS_PATH, async (request, reply) => {
+    const rawBody = request.body
+    if (!Buffer.isBuffer(rawBody)) return sendError(reply, 'badRequest', 'a JSON body is required')
+    const signature = verifyGatewaySignature(request.headers.signature, rawBody, o.secret)
+    if (!signature.ok) {
+      o.metrics.webhookEvents.inc({ event_type: 'unknown', outcome: 'signature-refused' })
+      request.log.warn({ reason: signature.reason }, 'GatewayAPI webhook signature refused')
+      return sendError(reply, 'unauthorized', `Signature refused: ${signature.reason}`)
+    }
+
+    let json: unknown
+    try {
+      json = JSON.parse(rawBody.toString('utf8'))
+    } catch {
+      return sendError(reply, 'badRequest', 'the body is not valid JSON')
+    }
+    const envelope = webhookEnvelopeSchema.safeParse(json)
+    if (!envelope.success) return sendError(reply, 'badRequest', `invalid event envelope: ${describeIssues(envelope.error.issues)}`)
+    const { event_id: eventId, event_type: eventType, timestamp } = envelope.data
+
+    const now = o.clock.now()
+    const createdAt = Date.parse(timestamp)
+    if (createdAt > now + MAX_FUTURE_SKEW_MS) {
+      o.metrics.webhookEvents.inc({ event_type: eventType, outcome: 'future' })
+      return sendError(reply, 'badRequest', 'event timestamp is more than 5 minutes in the future')
+    }
+    if (createdAt < now - o.maxAgeMs) {
+      o.metrics.webhookEvents.inc({ event_type: eventType, outcome: 'stale' })
+      return sendError(reply, 'badRequest', `event timestamp is older than ${Math.round(o.maxAgeMs / 1000)} seconds`)
+    }
+
+    let event: WebhookEvent
+    if (STATUS_EVENT_TYPES.has(eventType)) {
+      const parsed = statusEventSchema.safeParse(envelope.data.event)
+      if (!parsed.success) return sendError(reply, 'badRequest', `invalid status event: ${describeIssues(parsed.error.issues)}`)
+      const e = parsed.data
+      const outcome = outcomeOfStatus(e.status)
+      event = {
+        kind: 'status',
+        eventId,
+        eventType,
+        receivedAt: now,
+        reference: e.reference ?? null,
+        providerMessageId: e.msg_id ?? null,
+        status: e.status,
+        statusAt: Date.parse(e.status_at),
+        ...(outcome === undefined ? {} : { outcome }),
+        ...(e.error == null ? {} : { error: { code: e.error.hex_code ?? null, details: e.error.details ?? null } })
+      }
+    } else if (INBOUND_EVENT_TYPES.has(eventType)) {
+      const parsed = inboundEventSchema.safeParse(envelope.data.event)
+      if (!parsed.success) return sendError(reply, 'badRequest', `invalid inbound message: ${describeIssues(parsed.error.issues)}`)
+      const e = parsed.data
+      event = {
+        kind: 'inbound',
+        eventId,
+        eventType,
+        receivedAt: now,
+        registrationId: o.inbound.id,
+        from: String(e.sender).replace(/\D/g, ''),
+        to: o.inbound.to,
+        text: e.content.message,
+        sentAt: Date.parse(e.sent_at)
+      }
+    } else {
+      o.metrics.webhookEvents.inc({ event_type: eventType, outcome: 'ignored' })
+      request.log.info({ eventType, eventId }, 'GatewayAPI event of a type we do not handle; ignored')
+      return reply.code(200).send({ status: 'ignored' })
+    }
+
+    let result
+    try {
+      result = await o.store.recordWebhookEvent(event)
+    } catch (err) {
+      request.log.error({ err, eventId }, 'GatewayAPI event could not be stored')
+      return sendError(reply, 'unavailable', 'the event could not be stored; retry later')
+    }
+    o.metrics.webhookEvents.inc({ event_type: eventType, outcome: result })
+    if (result === 'unknown-message') request.log.warn({ eventId, reference: event.kind === 'status' ? event.reference : undefined }, 'status event for a message we do not know')
+    if (result === 'new') o.onRecorded?.()
+    return reply.code(200).send({ status: result === 'new' ? 'recorded' : result })
+  })
+}
+
+function describeIssues (issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): string {
+  return issues.slice(0, 5).map((i) => `${i.path.map(String).join('.') || '$'}: ${i.message}`).join('; ')
+}

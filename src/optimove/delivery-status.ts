@@ -1,0 +1,14 @@
+import type { FinalOutcome } from '../core/outcomes.js'
+
+/** Optimove's `type` of a delivery report for each way a message can end (spec section 3, ours). */
+export const DELIVERY_STATUS: Record<FinalOutcome, { status: string; subStatus: string }> = {
+  delivered: { status: 'Delivered', subStatus: 'Delivered' },
+  'accepted-by-network': { status: 'Delivered', subStatus: 'AcceptedByNetwork' },
+  expired: { status: 'Undelivered', subStatus: 'Expired' },
+  undeliverable: { status: 'Undelivered', subStatus: 'Undeliverable' },
+  rejected: { status: 'Failed', subStatus: 'Rejected' },
+  deleted: { status: 'Failed', subStatus: 'Deleted' },
+  'invalid-recipient': { status: 'Failed', subStatus: 'InvalidRecipient' },
+  'provider-rejected': { status: 'Failed', subStatus: 'ProviderRejected' },
+  'send-timeout': { status: 'Failed', subStatus: 'SendTimeout' }
+}
