@@ -72,6 +72,11 @@ export class SimOptimove extends EventEmitter {
     this.scripts.set(endpoint, [...(this.scripts.get(endpoint) ?? []), ...replies])
   }
 
+  /** Drops the answers still scripted for `endpoint`: normal service resumes at once. */
+  clearScript (endpoint: OptimoveEndpoint): void {
+    this.scripts.delete(endpoint)
+  }
+
   received (endpoint: OptimoveEndpoint): ReceivedCall[] {
     return this.calls.filter((c) => c.endpoint === endpoint)
   }
