@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs'
 import { z } from 'zod'
+import { ConfigError } from './config-error.js'
+import { loadRegistrations } from './registrations-file.js'
 import { SENDER_ID_PATTERN } from './core/recipient-check.js'
 
 /** One Optimove tenant+application we deliver for, with the credentials of both directions. */
@@ -36,6 +39,8 @@ export interface Config {
   /** GatewayAPI webhook events older than this are refused. */
   webhookMaxAgeMs: number
   outbox: OutboxConfig
+  /** How long SIGTERM/SIGINT may take to drain before the process exits anyway. */
+  shutdownGraceMs: number
 }
 
 export interface OutboxConfig {
@@ -63,10 +68,7 @@ export interface SendConfig {
 
 export const CAMPAIGN_SEND_PATH = '/api/v1/campaigns/send'
 
-/** Raised when the environment cannot make a valid Config; its message is one line. */
-export class ConfigError extends Error {
-  override name = 'ConfigError'
-}
+export { ConfigError }
 
 const secret = z.string().min(1, 'must not be empty')
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
@@ -74,18 +76,21 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
 const wholeNumber = () => z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
 const positiveInt = (fallback: number) => wholeNumber().pipe(z.number().min(1, 'must be at least 1')).default(fallback)
 const withoutTrailingSlash = (url: string): string => url.replace(/\/+$/, '')
+const senderIdSchema = z.string().regex(SENDER_ID_PATTERN, 'must be 3-11 letters/digits or 3-15 digits')
+const SINGLE_REGISTRATION = ['OPTIMOVE_BASE_URL', 'OPTIMOVE_APP_API_KEY', 'OPTIMOVE_SHARED_SECRET', 'AGGREGATOR_API_KEY', 'SENDER_ID'] as const
 
 const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: wholeNumber().pipe(z.number().max(65535, 'must be a port number (0-65535)')).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PUBLIC_URL: httpUrl,
-  OPTIMOVE_BASE_URL: httpUrl,
+  REGISTRATIONS_FILE: z.string().min(1).optional(),
+  OPTIMOVE_BASE_URL: httpUrl.optional(),
   OPTIMOVE_API_PREFIX: z.string().regex(/^\/[\w./-]*[^/]$/, 'must start with / and not end with /').default('/api/v1/aggregator'),
-  OPTIMOVE_APP_API_KEY: secret,
-  OPTIMOVE_SHARED_SECRET: secret,
-  AGGREGATOR_API_KEY: secret,
-  SENDER_ID: z.string().regex(SENDER_ID_PATTERN, 'must be 3-11 letters/digits or 3-15 digits'),
+  OPTIMOVE_APP_API_KEY: secret.optional(),
+  OPTIMOVE_SHARED_SECRET: secret.optional(),
+  AGGREGATOR_API_KEY: secret.optional(),
+  SENDER_ID: senderIdSchema.optional(),
   GATEWAYAPI_BASE_URL: httpUrl.default('https://messaging.gatewayapi.com'),
   GATEWAYAPI_TOKEN: secret,
   GATEWAYAPI_WEBHOOK_SECRET: secret,
@@ -110,14 +115,21 @@ const envSchema = z.object({
   REPORT_RETRY_BASE_MS: positiveInt(1000),
   REPORT_RETRY_MAX_MS: positiveInt(300_000),
   REPORT_TIMEOUT_MS: positiveInt(10_000),
-  REPORT_IDLE_POLL_MS: positiveInt(1000)
+  REPORT_IDLE_POLL_MS: positiveInt(1000),
+  SHUTDOWN_GRACE_MS: positiveInt(25_000)
 }).refine((e) => e.SEND_LEASE_SECONDS * 1000 >= 2 * e.SEND_TIMEOUT_MS, {
   path: ['SEND_LEASE_SECONDS'],
   message: 'must be at least twice SEND_TIMEOUT_MS, so that a request in flight never outlives its lease'
+}).superRefine((e, ctx) => {
+  // Without a registrations file, the environment describes the one registration.
+  if (e.REGISTRATIONS_FILE !== undefined) return
+  for (const name of SINGLE_REGISTRATION) {
+    if (e[name] === undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'is required (or set REGISTRATIONS_FILE)' })
+  }
 })
 
 /** Parses the environment once; throws ConfigError naming the first bad variable. */
-export function parseConfig (env: Record<string, string | undefined>): Config {
+export function parseConfig (env: Record<string, string | undefined>, readFile: (path: string) => string = (path) => readFileSync(path, 'utf8')): Config {
   // A blank variable counts as unset, so `FOO=` in a .env file falls back to the default.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''))
   const parsed = envSchema.safeParse(present)
@@ -135,16 +147,18 @@ export function parseConfig (env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     publicUrl,
     campaignSendUrl: publicUrl + CAMPAIGN_SEND_PATH,
-    registrations: [{
-      id: 'default',
-      optimoveBaseUrl: withoutTrailingSlash(e.OPTIMOVE_BASE_URL),
-      optimoveApiPrefix: e.OPTIMOVE_API_PREFIX,
-      appApiKey: e.OPTIMOVE_APP_API_KEY,
-      sharedSecret: e.OPTIMOVE_SHARED_SECRET,
-      aggregatorApiKey: e.AGGREGATOR_API_KEY,
-      senderId: e.SENDER_ID,
-      inboundTo: e.INBOUND_TO ?? e.SENDER_ID
-    }],
+    registrations: e.REGISTRATIONS_FILE !== undefined
+      ? loadRegistrations(e.REGISTRATIONS_FILE, readFile, { optimoveApiPrefix: e.OPTIMOVE_API_PREFIX })
+      : [{
+          id: 'default',
+          optimoveBaseUrl: withoutTrailingSlash(e.OPTIMOVE_BASE_URL!),
+          optimoveApiPrefix: e.OPTIMOVE_API_PREFIX,
+          appApiKey: e.OPTIMOVE_APP_API_KEY!,
+          sharedSecret: e.OPTIMOVE_SHARED_SECRET!,
+          aggregatorApiKey: e.AGGREGATOR_API_KEY!,
+          senderId: e.SENDER_ID!,
+          inboundTo: e.INBOUND_TO ?? e.SENDER_ID!
+        }],
     gatewayapi: { baseUrl: withoutTrailingSlash(e.GATEWAYAPI_BASE_URL), token: e.GATEWAYAPI_TOKEN, webhookSecret: e.GATEWAYAPI_WEBHOOK_SECRET },
     databaseUrl: e.DATABASE_URL,
     campaignBodyLimitBytes: e.CAMPAIGN_BODY_LIMIT_BYTES,
@@ -163,6 +177,7 @@ export function parseConfig (env: Record<string, string | undefined>): Config {
       idlePollMs: e.SEND_IDLE_POLL_MS
     },
     webhookMaxAgeMs: e.WEBHOOK_MAX_AGE_SECONDS * 1000,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     outbox: {
       concurrency: e.REPORT_CONCURRENCY,
       retryBaseMs: e.REPORT_RETRY_BASE_MS,

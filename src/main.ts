@@ -28,18 +28,34 @@ async function main (): Promise<void> {
   const exit = (code: number): void => {
     if (exiting) return
     exiting = true
-    service.stop().then(() => process.exit(code), (err) => {
+    // Whatever is still unsettled after the grace period is safe in the store: leases expire,
+    // and the next start resends or re-reports it.
+    setTimeout(() => {
+      logger.error({ graceMs: config.shutdownGraceMs }, 'shutdown took longer than its grace period; exiting anyway')
+      process.exit(1)
+    }, config.shutdownGraceMs).unref()
+    service.stop().then(() => {
+      logger.info('stopped')
+      process.exit(code)
+    }, (err) => {
       logger.error({ err }, 'shutdown failed')
       process.exit(1)
     })
   }
+  // Intake answers 503 from here on; sends and reports in flight finish; then the store closes.
   process.once('SIGTERM', () => { logger.info('SIGTERM: shutting down'); exit(0) })
   process.once('SIGINT', () => { logger.info('SIGINT: shutting down'); exit(0) })
 
-  service.handshakes.then(() => logger.info('ready'), (err: Error) => {
+  service.handshakes.then((failures) => {
     if (exiting) return
-    logger.fatal({ reason: err.message }, 'startup handshake failed')
-    exit(1)
+    for (const failure of failures) logger.error({ registration: failure.registrationId, reason: failure.reason }, 'startup handshake failed')
+    // Serving some tenants beats serving none; with none registered there is nothing to serve.
+    if (failures.length === config.registrations.length) {
+      logger.fatal({ reason: failures.map((f) => f.reason).join('; ') }, 'no registration completed its handshake')
+      exit(1)
+    } else {
+      logger.info({ registered: config.registrations.length - failures.length, failed: failures.length }, 'ready')
+    }
   })
 }
 

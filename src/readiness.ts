@@ -15,12 +15,12 @@ export class Readiness {
     this.handshakes.set(registrationId, state)
   }
 
+  /**
+   * Ready when sending is not halted, no handshake is still under way, and at least one
+   * registration is registered: one tenant's misconfiguration must not take the others down.
+   */
   isReady (): boolean {
-    return this.sendingHalted === undefined && this.allRegistered()
-  }
-
-  allRegistered (): boolean {
-    for (const state of this.handshakes.values()) if (state !== 'registered') return false
-    return true
+    const states = [...this.handshakes.values()]
+    return this.sendingHalted === undefined && !states.includes('pending') && states.includes('registered')
   }
 }

@@ -25,10 +25,18 @@ export interface Service {
   metrics: Metrics
   /** The address the HTTP server listens on. */
   url: string
-  /** Resolves when every registration's handshake is done; rejects on the first that fails for good. */
-  handshakes: Promise<void>
+  /**
+   * Settles when every registration's handshake has ended: registered, or failed for good
+   * (rejected by Optimove, or retries used up). Failures come back with their reasons; it never rejects.
+   */
+  handshakes: Promise<HandshakeFailure[]>
   /** Stops intake, lets requests in flight finish (HTTP and GatewayAPI), then closes the store. Idempotent. */
   stop(): Promise<void>
+}
+
+export interface HandshakeFailure {
+  registrationId: string
+  reason: string
 }
 
 export interface ServiceDeps {
@@ -39,6 +47,41 @@ export interface ServiceDeps {
   random?: () => number
 }
 
+/** Feeds the metrics from the loops' events, and reads the gauges from the store at scrape time. */
+function observe (metrics: Metrics, s: Pick<Service, 'store' | 'readiness' | 'dispatcher' | 'reports' | 'replies'>): void {
+  s.dispatcher.on('settled', (kind, messages, durationMs) => {
+    if (kind === 'expired') return
+    metrics.providerRequests.inc({ outcome: kind })
+    metrics.providerMessages.inc({ outcome: kind }, messages)
+    metrics.providerLatency.observe({ outcome: kind }, durationMs / 1000)
+  })
+  for (const [outbox, worker] of [['reports', s.reports], ['incoming', s.replies]] as const) {
+    worker.on('settled', (settlement) => {
+      if (settlement.done?.length) metrics.outboxDeliveries.inc({ outbox, outcome: 'done' }, settlement.done.length)
+      if (settlement.retry?.length) metrics.outboxDeliveries.inc({ outbox, outcome: 'retry' }, settlement.retry.length)
+      if (settlement.parked?.length) metrics.outboxDeliveries.inc({ outbox, outcome: 'parked' }, settlement.parked.length)
+    })
+  }
+  metrics.gauge('bridge_messages', 'Messages in the store, by state (queued and sending are the dispatcher queue)', ['state'], async (g) => {
+    const stats = await s.store.stats()
+    for (const [state, n] of Object.entries(stats.messages)) g.set({ state }, n)
+  })
+  metrics.gauge('bridge_outbox_rows', 'Rows of the Optimove outboxes, by outbox and state (pending and sending are the backlog)', ['outbox', 'state'], async (g) => {
+    const stats = await s.store.stats()
+    for (const outbox of ['reports', 'incoming'] as const) {
+      for (const [state, n] of Object.entries(stats[outbox])) g.set({ outbox, state }, n)
+    }
+  })
+  metrics.gauge('bridge_dispatcher_paused', '1 while GatewayAPI asked us to slow down (429/503)', [], (g) => { g.set(s.dispatcher.state().paused ? 1 : 0) })
+  metrics.gauge('bridge_dispatcher_halted', '1 when sending stopped because GatewayAPI refused our credentials', [], (g) => { g.set(s.dispatcher.state().halted === undefined ? 0 : 1) })
+  metrics.gauge('bridge_dispatcher_in_flight', 'Requests to GatewayAPI in flight', [], (g) => { g.set(s.dispatcher.state().inFlight) })
+  metrics.gauge('bridge_handshake_state', 'Startup handshake of each registration: 1 for its current state', ['registration', 'state'], (g) => {
+    for (const [registration, current] of s.readiness.handshakes) {
+      for (const state of ['pending', 'registered', 'failed']) g.set({ registration, state }, state === current ? 1 : 0)
+    }
+  })
+}
+
 /**
  * The startup sequence: store (with migrations) → app → listen → handshakes, and the
  * dispatcher. We listen before the handshake because Optimove may call the campaign URL as
@@ -47,7 +90,7 @@ export interface ServiceDeps {
  */
 export async function startService (config: Config, deps: ServiceDeps): Promise<Service> {
   const clock = deps.clock ?? systemClock
-  const store = deps.store ?? openStore(config.databaseUrl)
+  const store = deps.store ?? openStore(config.databaseUrl, { recipientIndex: config.registrations.length > 1 })
   const readiness = new Readiness(config.registrations.map((r) => r.id))
   const sender = deps.sender ?? createGatewayApiClient({
     baseUrl: config.gatewayapi.baseUrl,
@@ -98,6 +141,7 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
   })
   // A message that failed while relaying has a report waiting.
   dispatcher.on('settled', (kind) => { if (kind !== 'sent' && kind !== 'throttled' && kind !== 'unauthorized') reports.wake() })
+  observe(metrics, { store, readiness, dispatcher, reports, replies })
   const app = buildApp(config, {
     store,
     logger: deps.logger,
@@ -139,17 +183,17 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
   reports.start()
   replies.start()
 
-  const handshakes = Promise.all(config.registrations.map(async (registration) => {
+  // One registration failing does not hold up the others; the caller decides what failures mean.
+  const handshakes = Promise.all(config.registrations.map(async (registration): Promise<HandshakeFailure | undefined> => {
     try {
       await performHandshake(registration, { ...config.handshake, campaignSendUrl: config.campaignSendUrl, logger: deps.logger, signal: shutdown.signal })
       readiness.setHandshake(registration.id, 'registered')
+      return undefined
     } catch (err) {
       readiness.setHandshake(registration.id, 'failed')
-      throw err
+      return { registrationId: registration.id, reason: (err as Error).message }
     }
-  })).then(() => undefined)
-  // The caller decides what a failed handshake means; never an unhandled rejection.
-  handshakes.catch(() => {})
+  })).then((results) => results.filter((r): r is HandshakeFailure => r !== undefined))
 
   return { app, store, readiness, dispatcher, reports, replies, metrics, url, handshakes, stop }
 }

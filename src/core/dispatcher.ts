@@ -33,6 +33,7 @@ export interface DispatcherState {
   running: boolean
   inFlight: number
   pausedUntil: number
+  paused: boolean
   halted: string | undefined
 }
 
@@ -41,7 +42,8 @@ export interface DispatcherState {
  * most `concurrency` requests in flight, and turns each answer into store transitions.
  * Wakes on `wake()` (new intake), on a timer for the next due message, and when a request ends.
  */
-export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind'] | 'expired', messages: number] }> {
+/** `settled`: one request's (or one expiry's) messages are settled in the store; duration of the request in ms. */
+export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind'] | 'expired', messages: number, durationMs: number] }> {
   private running = false
   private inFlight = new Set<Promise<void>>()
   private pausedUntil = 0
@@ -57,7 +59,7 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
   }
 
   state (): DispatcherState {
-    return { running: this.running, inFlight: this.inFlight.size, pausedUntil: this.pausedUntil, halted: this.halted }
+    return { running: this.running, inFlight: this.inFlight.size, pausedUntil: this.pausedUntil, paused: this.o.clock.now() < this.pausedUntil, halted: this.halted }
   }
 
   /** Starts claiming; idempotent. */
@@ -146,13 +148,15 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
     const sendable = expired.length === 0 ? claimed : claimed.filter((m) => !this.exhausted(m, now, 1))
     if (expired.length > 0) {
       await this.o.store.fail(expired.map((m) => this.timedOut(m, m.attempts - 1)), now)
-      this.emit('settled', 'expired', expired.length)
+      this.emit('settled', 'expired', expired.length, 0)
     }
     if (sendable.length === 0) return
     const outgoing: OutgoingMessage[] = sendable.map((m) => ({ reference: m.reference, senderId: m.senderId, msisdn: m.msisdn, text: m.text }))
+    const started = performance.now()
     const outcome = await this.o.sender.send(outgoing)
+    const durationMs = performance.now() - started
     await this.settle(sendable, outcome)
-    this.emit('settled', outcome.kind, sendable.length)
+    this.emit('settled', outcome.kind, sendable.length, durationMs)
   }
 
   private async settle (messages: ClaimedMessage[], outcome: SendOutcome): Promise<void> {

@@ -18,8 +18,8 @@ export interface EventsRouteOptions {
   store: Store
   clock: Clock
   metrics: Metrics
-  /** Where customer replies go, and as what `to`. */
-  inbound: Pick<Registration, 'id'> & { to: string }
+  /** Where customer replies may go: to the registration that last texted the number, else the first. */
+  registrations: ReadonlyArray<Pick<Registration, 'id' | 'inboundTo'>>
   /** Told after an event is durably recorded (wakes the report sender). */
   onRecorded?: () => void
 }
@@ -49,7 +49,11 @@ export async function eventsRoute (app: FastifyInstance, o: EventsRouteOptions):
       return sendError(reply, 'badRequest', 'the body is not valid JSON')
     }
     const envelope = webhookEnvelopeSchema.safeParse(json)
-    if (!envelope.success) return sendError(reply, 'badRequest', `invalid event envelope: ${describeIssues(envelope.error.issues)}`)
+    const invalid = (eventType: string, what: string) => {
+      o.metrics.webhookEvents.inc({ event_type: eventType, outcome: 'invalid' })
+      return sendError(reply, 'badRequest', what)
+    }
+    if (!envelope.success) return invalid('unknown', `invalid event envelope: ${describeIssues(envelope.error.issues)}`)
     const { event_id: eventId, event_type: eventType, timestamp } = envelope.data
 
     const now = o.clock.now()
@@ -66,7 +70,7 @@ export async function eventsRoute (app: FastifyInstance, o: EventsRouteOptions):
     let event: WebhookEvent
     if (STATUS_EVENT_TYPES.has(eventType)) {
       const parsed = statusEventSchema.safeParse(envelope.data.event)
-      if (!parsed.success) return sendError(reply, 'badRequest', `invalid status event: ${describeIssues(parsed.error.issues)}`)
+      if (!parsed.success) return invalid(eventType, `invalid status event: ${describeIssues(parsed.error.issues)}`)
       const e = parsed.data
       const outcome = outcomeOfStatus(e.status)
       event = {
@@ -83,16 +87,22 @@ export async function eventsRoute (app: FastifyInstance, o: EventsRouteOptions):
       }
     } else if (INBOUND_EVENT_TYPES.has(eventType)) {
       const parsed = inboundEventSchema.safeParse(envelope.data.event)
-      if (!parsed.success) return sendError(reply, 'badRequest', `invalid inbound message: ${describeIssues(parsed.error.issues)}`)
+      if (!parsed.success) return invalid(eventType, `invalid inbound message: ${describeIssues(parsed.error.issues)}`)
       const e = parsed.data
+      const from = String(e.sender).replace(/\D/g, '')
+      let registration = o.registrations[0]!
+      if (o.registrations.length > 1) {
+        const id = await o.store.registrationOfRecipient(from).catch(() => undefined)
+        registration = o.registrations.find((r) => r.id === id) ?? registration
+      }
       event = {
         kind: 'inbound',
         eventId,
         eventType,
         receivedAt: now,
-        registrationId: o.inbound.id,
-        from: String(e.sender).replace(/\D/g, ''),
-        to: o.inbound.to,
+        registrationId: registration.id,
+        from,
+        to: registration.inboundTo,
         text: e.content.message,
         sentAt: Date.parse(e.sent_at)
       }
@@ -109,7 +119,7 @@ export async function eventsRoute (app: FastifyInstance, o: EventsRouteOptions):
       request.log.error({ err, eventId }, 'GatewayAPI event could not be stored')
       return sendError(reply, 'unavailable', 'the event could not be stored; retry later')
     }
-    o.metrics.webhookEvents.inc({ event_type: eventType, outcome: result })
+    o.metrics.webhookEvents.inc({ event_type: eventType, outcome: result === 'new' ? 'recorded' : result })
     if (result === 'unknown-message') request.log.warn({ eventId, reference: event.kind === 'status' ? event.reference : undefined }, 'status event for a message we do not know')
     if (result === 'new') o.onRecorded?.()
     return reply.code(200).send({ status: result === 'new' ? 'recorded' : result })

@@ -5,6 +5,7 @@ import type { Clock } from '../lib/clock.js'
 import { verifyHubSignature } from '../lib/hmac-signature.js'
 import type { Store } from '../core/store/store.js'
 import { sendError } from '../errors.js'
+import type { Metrics } from '../metrics.js'
 import { campaignRequestSchema, campaignValidationProblem, validationProblem } from './campaign-schema.js'
 import { toBatch } from './campaign-intake.js'
 import { findRegistrationByApiKey } from './registration-lookup.js'
@@ -14,6 +15,7 @@ export interface CampaignRouteOptions {
   store: Store
   clock: Clock
   bodyLimit: number
+  metrics: Metrics
   /** Told after a batch is committed, so that sending starts without waiting for a timer. */
   onAccepted?: () => void
 }
@@ -26,7 +28,8 @@ const registrationOf = new WeakMap<FastifyRequest, Registration>()
  * Registered as an encapsulated plugin so that its raw-body JSON parser stays local.
  */
 export async function campaignRoute (app: FastifyInstance, options: CampaignRouteOptions): Promise<void> {
-  const { registrations, store, clock, bodyLimit, onAccepted } = options
+  const { registrations, store, clock, bodyLimit, onAccepted, metrics } = options
+  const refuse = (reason: string): void => { metrics.campaignRefusals.inc({ reason }) }
 
   // The signature covers the exact bytes, so JSON is parsed only after it is verified.
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body))
@@ -36,7 +39,10 @@ export async function campaignRoute (app: FastifyInstance, options: CampaignRout
     // The key is checked before the body is read, so an unknown caller cannot make us buffer 32 MiB.
     onRequest: async (request, reply) => {
       const registration = findRegistrationByApiKey(registrations, request.headers['x-api-key'])
-      if (registration === undefined) return sendError(reply, 'unauthorized', 'missing or invalid X-API-Key')
+      if (registration === undefined) {
+        refuse('unauthorized')
+        return sendError(reply, 'unauthorized', 'missing or invalid X-API-Key')
+      }
       registrationOf.set(request, registration)
     }
   }, async (request, reply) => {
@@ -46,6 +52,7 @@ export async function campaignRoute (app: FastifyInstance, options: CampaignRout
 
     const signature = verifyHubSignature(request.headers['x-hub-signature'], rawBody, registration.sharedSecret)
     if (!signature.ok) {
+      refuse('signature')
       request.log.warn({ reason: signature.reason, registration: registration.id }, 'campaign signature refused')
       return sendError(reply, 'unauthorized', `x-hub-signature refused: ${signature.reason}`)
     }
@@ -54,21 +61,31 @@ export async function campaignRoute (app: FastifyInstance, options: CampaignRout
     try {
       json = JSON.parse(rawBody.toString('utf8'))
     } catch {
+      refuse('invalid')
       return reply.code(400).send(validationProblem({ $: ['The request body is not valid JSON.'] }))
     }
     const parsed = campaignRequestSchema.safeParse(json)
-    if (!parsed.success) return reply.code(400).send(campaignValidationProblem(parsed.error))
+    if (!parsed.success) {
+      refuse('invalid')
+      return reply.code(400).send(campaignValidationProblem(parsed.error))
+    }
 
     const { batch, messages } = toBatch(registration, parsed.data, (json as { metadata: unknown }).metadata, rawBody, clock.now())
     let result
     try {
       result = await store.acceptCampaign(batch, messages)
     } catch (err) {
+      refuse('unavailable')
       request.log.error({ err, registration: registration.id }, 'campaign could not be stored')
       return sendError(reply, 'unavailable', 'the campaign could not be stored; retry later')
     }
     request.log.info({ registration: registration.id, batchId: batch.batchId, requestId: batch.requestId, ...result }, 'campaign accepted')
-    if (!result.duplicate) onAccepted?.()
+    metrics.campaigns.inc({ registration: registration.id, outcome: result.duplicate ? 'duplicate' : 'accepted' })
+    if (!result.duplicate) {
+      metrics.campaignMessages.inc({ registration: registration.id, outcome: 'accepted' }, result.accepted)
+      metrics.campaignMessages.inc({ registration: registration.id, outcome: 'rejected' }, result.rejected)
+      onAccepted?.()
+    }
     return reply.code(200).send({
       message: 'Campaign accepted',
       batchId: batch.batchId,

@@ -15,6 +15,11 @@ export interface SqliteStoreOptions {
   /** How long a write waits for another process's lock before failing. */
   busyTimeoutMs?: number
   migrations?: Migration[]
+  /**
+   * Index messages by recipient, so that a reply can be routed to the registration that last
+   * texted its number. Only worth its intake cost when there are several registrations.
+   */
+  recipientIndex?: boolean
 }
 
 /** Turns `sqlite:./data/x.db`, `file:./x.db` or a bare path into a file path. */
@@ -34,6 +39,9 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   db.pragma('foreign_keys = ON')
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`)
   applyMigrations(db, options.migrations ?? MIGRATIONS)
+  db.exec(options.recipientIndex === true
+    ? 'CREATE INDEX IF NOT EXISTS messages_recipient ON messages (mobile_number)'
+    : 'DROP INDEX IF EXISTS messages_recipient')
 
   const findBatch = db.prepare<[string, string], { accepted_count: number; rejected_count: number }>(
     'SELECT accepted_count, rejected_count FROM batches WHERE registration_id = ? AND idempotency_key = ?')
@@ -81,6 +89,8 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   const countBatches = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM batches')
   const countPendingReports = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM reports WHERE state = 'pending'")
   const ping = db.prepare('SELECT 1')
+  const lastSender = db.prepare<[string], { registration_id: string }>(
+    'SELECT b.registration_id FROM messages m JOIN batches b ON b.id = m.batch_id WHERE m.mobile_number = ? ORDER BY m.id DESC LIMIT 1')
   const relay = createRelayQueries(db)
   const events = createGroupCommit(db, createEventQueries(db))
   const outbox = createOutboxQueries(db)
@@ -123,6 +133,9 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     },
     async settleOutbox (name, settlement) {
       outbox.settle.immediate(name, settlement)
+    },
+    async registrationOfRecipient (msisdn) {
+      return lastSender.get(msisdn)?.registration_id
     },
     async ping () {
       ping.get()

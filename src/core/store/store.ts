@@ -58,6 +58,9 @@ export interface Store {
   /** Ends leased outbox rows: `done` (delivered), back to `pending` at a time, or `parked` for good. */
   settleOutbox(outbox: OutboxName, settlement: OutboxSettlement, now: number): Promise<void>
 
+  /** The registration that last texted this number, if any: where the customer's reply belongs. */
+  registrationOfRecipient(msisdn: string): Promise<string | undefined>
+
   /** The earliest time a queued or leased message becomes due, or undefined when none waits. */
   nextDueAt(): Promise<number | undefined>
 

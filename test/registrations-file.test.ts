@@ -1,0 +1,62 @@
+import t from 'tap'
+import { ConfigError, parseConfig } from '../src/config.js'
+import { testEnv } from './helper.js'
+
+const entry = (name: string, key: string) => ({
+  name,
+  optimoveBaseUrl: `https://${name}.optimove.example/`,
+  appApiKey: `app-${name}`,
+  sharedSecret: `secret-${name}`,
+  aggregatorApiKey: key,
+  senderId: 'Brand'
+})
+const single = { OPTIMOVE_BASE_URL: undefined, OPTIMOVE_APP_API_KEY: undefined, OPTIMOVE_SHARED_SECRET: undefined, AGGREGATOR_API_KEY: undefined, SENDER_ID: undefined }
+const withFile = (content: unknown, env: Record<string, string | undefined> = {}) =>
+  parseConfig(testEnv({ ...single, REGISTRATIONS_FILE: '/etc/bridge/registrations.json', ...env }), (path) => {
+    if (path !== '/etc/bridge/registrations.json') throw Object.assign(new Error('no such file'), { code: 'ENOENT' })
+    return typeof content === 'string' ? content : JSON.stringify(content)
+  })
+const errorOf = (fn: () => unknown): string => {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message
+    throw err
+  }
+  return 'no error'
+}
+
+t.test('a registrations file replaces the single-registration variables', async (t) => {
+  const config = withFile([entry('tenant-a', 'key-a'), { ...entry('tenant-b', 'key-b'), inboundTo: 'companyB', optimoveApiPrefix: '/api/v1.0/aggregator' }])
+  t.same(config.registrations, [
+    { id: 'tenant-a', optimoveBaseUrl: 'https://tenant-a.optimove.example', optimoveApiPrefix: '/api/v1/aggregator', appApiKey: 'app-tenant-a', sharedSecret: 'secret-tenant-a', aggregatorApiKey: 'key-a', senderId: 'Brand', inboundTo: 'Brand' },
+    { id: 'tenant-b', optimoveBaseUrl: 'https://tenant-b.optimove.example', optimoveApiPrefix: '/api/v1.0/aggregator', appApiKey: 'app-tenant-b', sharedSecret: 'secret-tenant-b', aggregatorApiKey: 'key-b', senderId: 'Brand', inboundTo: 'companyB' }
+  ])
+})
+
+t.test('without a file, the single-registration variables are required', async (t) => {
+  t.match(errorOf(() => parseConfig(testEnv({ AGGREGATOR_API_KEY: undefined }))), /^Invalid configuration: AGGREGATOR_API_KEY is required/)
+})
+
+t.test('aggregator keys and names must be unique across registrations', async (t) => {
+  t.equal(errorOf(() => withFile([entry('a', 'same-key'), entry('b', 'same-key')])),
+    'Invalid configuration: REGISTRATIONS_FILE /etc/bridge/registrations.json[1].aggregatorApiKey must be unique across registrations')
+  t.equal(errorOf(() => withFile([entry('a', 'k1'), entry('a', 'k2')])),
+    'Invalid configuration: REGISTRATIONS_FILE /etc/bridge/registrations.json[1].name must be unique across registrations')
+})
+
+t.test('a bad entry is named by index and field, without echoing secrets', async (t) => {
+  const { appApiKey, ...missingKey } = entry('a', 'k1')
+  t.equal(errorOf(() => withFile([entry('ok', 'k0'), missingKey])), 'Invalid configuration: REGISTRATIONS_FILE /etc/bridge/registrations.json[1].appApiKey is missing or of the wrong type')
+  t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), senderId: 'x' }])), /\[0\]\.senderId must be 3-11 letters/)
+  t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), optimoveBaseUrl: 'ftp://secret-host' }])), /\[0\]\.optimoveBaseUrl must be an http\(s\) URL$/)
+  t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), typo: 1 }])), /\[0\]/)
+  t.match(errorOf(() => withFile([])), /must list at least one registration/)
+  t.notMatch(errorOf(() => withFile([{ ...entry('a', 'k1'), sharedSecret: '' }])), /secret-a/)
+})
+
+t.test('a missing or unreadable file stops startup with its path', async (t) => {
+  t.equal(errorOf(() => parseConfig(testEnv({ ...single, REGISTRATIONS_FILE: '/nope.json' }), () => { throw Object.assign(new Error('x'), { code: 'ENOENT' }) })),
+    'Invalid configuration: REGISTRATIONS_FILE /nope.json does not exist')
+  t.equal(errorOf(() => withFile('{not json')), 'Invalid configuration: REGISTRATIONS_FILE /etc/bridge/registrations.json is not valid JSON')
+})
