@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
-import { parseConfig } from '../src/config.js'
+import { BENCH, benchConfig } from './bench-config.js'
 import { GATEWAYAPI_EVENTS_PATH } from '../src/gatewayapi/events-route.js'
 import { signGatewaySignature } from '../src/lib/hmac-signature.js'
 import { createLogger } from '../src/logger.js'
@@ -21,24 +21,14 @@ import { SimOptimove } from '../src/sim/optimove.js'
 const { values } = parseArgs({ options: { events: { type: 'string', default: '20000' }, concurrency: { type: 'string', default: '64' } } })
 const total = Number(values.events)
 const concurrency = Number(values.concurrency)
-const SECRET = 'bench-webhook-secret'
+const SECRET = BENCH.webhookSecret
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-callbacks-'))
-const optimove = await new SimOptimove({ appApiKey: 'bench-app-key', sharedSecret: 'bench-shared-secret' }).start()
-const gateway = await new SimGatewayApi({ token: 'bench-token', lean: true }).start()
-const config = parseConfig({
-  HOST: '127.0.0.1',
-  PORT: '0',
-  LOG_LEVEL: 'silent',
-  PUBLIC_URL: 'http://127.0.0.1',
+const optimove = await new SimOptimove({ appApiKey: BENCH.appApiKey, sharedSecret: BENCH.sharedSecret }).start()
+const gateway = await new SimGatewayApi({ token: BENCH.gatewayToken, lean: true }).start()
+const config = benchConfig({
   OPTIMOVE_BASE_URL: optimove.baseUrl,
-  OPTIMOVE_APP_API_KEY: 'bench-app-key',
-  OPTIMOVE_SHARED_SECRET: 'bench-shared-secret',
-  AGGREGATOR_API_KEY: 'bench-aggregator-key',
-  SENDER_ID: 'Bench',
   GATEWAYAPI_BASE_URL: gateway.url,
-  GATEWAYAPI_TOKEN: 'bench-token',
-  GATEWAYAPI_WEBHOOK_SECRET: SECRET,
   DATABASE_URL: `sqlite:${join(dir, 'bridge.db')}`,
   ...(process.env.REPORT_CONCURRENCY ? { REPORT_CONCURRENCY: process.env.REPORT_CONCURRENCY } : {})
 })
@@ -52,7 +42,7 @@ for (let c = 0; c * 10_000 < total; c++) {
   const res = await optimove.sendCampaign({
     batchId: `b${c}`, requestId: `r${c}`, senderId: 'Bench', metadata: { campaignId: `c${c}`, tenantId: 1, scheduledTime: 0 },
     recipients: Array.from({ length: n }, (_, i) => ({ message: `Hello ${i}`, mobileNumber: String(4520000000 + c * 10_000 + i), customerId: `c${i}` }))
-  }, { url: `${service.url}/api/v1/campaigns/send`, apiKey: 'bench-aggregator-key' })
+  }, { url: `${service.url}/api/v1/campaigns/send`, apiKey: BENCH.aggregatorApiKey })
   if (res.status !== 200) throw new Error(`intake: HTTP ${res.status}`)
 }
 await gateway.waitForAccepted(total)

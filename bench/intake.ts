@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { request } from 'undici'
 import { buildApp } from '../src/app.js'
-import { parseConfig } from '../src/config.js'
+import { BENCH, benchConfig } from './bench-config.js'
 import { createLogger } from '../src/logger.js'
 import { openSqliteStore } from '../src/core/store/sqlite-store.js'
 import { signHubSignature } from '../src/lib/hmac-signature.js'
@@ -29,18 +29,7 @@ const concurrency = Number(values.concurrency)
 const warmup = Number(values.warmup)
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-intake-'))
-const config = parseConfig({
-  HOST: '127.0.0.1',
-  PORT: '0',
-  PUBLIC_URL: 'http://127.0.0.1',
-  OPTIMOVE_BASE_URL: 'http://127.0.0.1:1',
-  OPTIMOVE_APP_API_KEY: 'bench-app-key',
-  OPTIMOVE_SHARED_SECRET: 'bench-shared-secret',
-  AGGREGATOR_API_KEY: 'bench-aggregator-key',
-  SENDER_ID: 'Bench',
-  GATEWAYAPI_TOKEN: 'bench-token',
-  GATEWAYAPI_WEBHOOK_SECRET: 'bench-webhook-secret'
-})
+const config = benchConfig()
 const store = openSqliteStore({ path: join(dir, 'bridge.db') })
 const app = buildApp(config, { store, logger: createLogger('silent') })
 const address = await app.listen({ host: '127.0.0.1', port: 0 })
@@ -63,8 +52,8 @@ async function post (n: number): Promise<number> {
   const raw = campaign(n)
   const headers = {
     'content-type': 'application/json',
-    'x-api-key': 'bench-aggregator-key',
-    'x-hub-signature': signHubSignature(raw, 'bench-shared-secret')
+    'x-api-key': BENCH.aggregatorApiKey,
+    'x-hub-signature': signHubSignature(raw, BENCH.sharedSecret)
   }
   const started = performance.now()
   const res = await request(`${address}/api/v1/campaigns/send`, { method: 'POST', headers, body: raw })

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
-import { parseConfig } from '../src/config.js'
+import { BENCH, benchConfig } from './bench-config.js'
 import { createLogger } from '../src/logger.js'
 import { startService } from '../src/service.js'
 import { SimGatewayApi } from '../src/sim/gatewayapi.js'
@@ -19,27 +19,14 @@ import { SimOptimove } from '../src/sim/optimove.js'
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '100000' }, batch: { type: 'string', default: '10000' } } })
 const total = Number(values.messages)
 const perCampaign = Number(values.batch)
-const TOKEN = 'bench-gatewayapi-token'
+const TOKEN = BENCH.gatewayToken
 const text = (i: number): string => `Hi customer ${i}, 20% off everything in store and online until Sunday night. Reply STOP to opt out.`
 
 let peakRss = 0
 const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }, 20)
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-relay-'))
-const config = parseConfig({
-  HOST: '127.0.0.1',
-  PORT: '0',
-  LOG_LEVEL: 'silent',
-  PUBLIC_URL: 'http://127.0.0.1',
-  OPTIMOVE_BASE_URL: 'http://127.0.0.1:1',
-  OPTIMOVE_APP_API_KEY: 'bench-app-key',
-  OPTIMOVE_SHARED_SECRET: 'bench-shared-secret',
-  AGGREGATOR_API_KEY: 'bench-aggregator-key',
-  SENDER_ID: 'Bench',
-  GATEWAYAPI_TOKEN: TOKEN,
-  GATEWAYAPI_WEBHOOK_SECRET: 'bench-webhook-secret',
-  DATABASE_URL: `sqlite:${join(dir, 'bridge.db')}`
-})
+const config = benchConfig({ DATABASE_URL: `sqlite:${join(dir, 'bridge.db')}` })
 const { concurrency, batchSize } = config.send
 
 /** (a) The ceiling: what the simulator takes from a loop that does nothing else. */
@@ -75,7 +62,7 @@ async function ceiling (): Promise<number> {
  *  relay only: messages already stored, from dispatcher start until the simulator has all.
  */
 async function service (mode: 'end-to-end' | 'relay-only'): Promise<{ rate: number; intakeMs: number }> {
-  const optimove = await new SimOptimove({ appApiKey: 'bench-app-key', sharedSecret: 'bench-shared-secret' }).start()
+  const optimove = await new SimOptimove({ appApiKey: BENCH.appApiKey, sharedSecret: BENCH.sharedSecret }).start()
   const sim = await new SimGatewayApi({ token: TOKEN, lean: true }).start()
   const svc = await startService({ ...config, registrations: config.registrations.map((r) => ({ ...r, optimoveBaseUrl: optimove.baseUrl })), gatewayapi: { ...config.gatewayapi, baseUrl: sim.url } }, { logger: createLogger('silent') })
   await svc.handshakes
@@ -90,7 +77,7 @@ async function service (mode: 'end-to-end' | 'relay-only'): Promise<{ rate: numb
   })
   let started = performance.now()
   for (let c = 0; c * perCampaign < total; c++) {
-    const res = await optimove.sendCampaign(campaign(c), { url, apiKey: 'bench-aggregator-key' })
+    const res = await optimove.sendCampaign(campaign(c), { url, apiKey: BENCH.aggregatorApiKey })
     if (res.status !== 200) throw new Error(`intake: HTTP ${res.status}`)
   }
   const intakeMs = performance.now() - started

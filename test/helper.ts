@@ -238,3 +238,38 @@ export async function startStack (t: Test, overrides: Record<string, string | un
   const sendCampaign = (body: unknown) => optimove.sendCampaign(body, { url: campaignUrl })
   return { optimove, gateway, service, config, dbPath, sendCampaign }
 }
+
+/**
+ * Both simulated peers in this process, and the environment for the real service as a child
+ * process on a port known in advance (GatewayAPI's webhook points at it). Peers close at teardown.
+ */
+export async function childStack (t: Test, overrides: Record<string, string | undefined> = {}) {
+  const env = testEnv()
+  const port = await freePort()
+  const optimove = await new SimOptimove({ appApiKey: env.OPTIMOVE_APP_API_KEY!, sharedSecret: env.OPTIMOVE_SHARED_SECRET! }).start()
+  const gateway = await new SimGatewayApi({ token: env.GATEWAYAPI_TOKEN!, webhook: { url: `http://127.0.0.1:${port}${GATEWAYAPI_EVENTS_PATH}`, secret: env.GATEWAYAPI_WEBHOOK_SECRET! } }).start()
+  t.teardown(async () => {
+    await gateway.close()
+    await optimove.close()
+  })
+  const dbPath = `${t.testdir()}/bridge.db`
+  const serviceEnv = testEnv({
+    LOG_LEVEL: 'info',
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    OPTIMOVE_BASE_URL: optimove.baseUrl,
+    GATEWAYAPI_BASE_URL: gateway.url,
+    DATABASE_URL: `sqlite:${dbPath}`,
+    ...overrides
+  })
+  /** Spawns the service; a teardown kills it if the test has not. */
+  const spawn = (): ServiceProcess => {
+    const service = spawnService(serviceEnv)
+    t.teardown(async () => {
+      if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL')
+      await service.exited
+    })
+    return service
+  }
+  return { optimove, gateway, dbPath, spawn }
+}

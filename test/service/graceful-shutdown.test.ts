@@ -1,26 +1,12 @@
 import t from 'tap'
-import { GATEWAYAPI_EVENTS_PATH } from '../../src/gatewayapi/events-route.js'
-import { SimGatewayApi } from '../../src/sim/gatewayapi.js'
-import { SimOptimove } from '../../src/sim/optimove.js'
-import { campaignBody, freePort, readDatabase, spawnService, testEnv, until } from '../helper.js'
+import { campaignBody, childStack, readDatabase, until } from '../helper.js'
 
 t.test('SIGTERM during a relay: exits within the grace period; after restart every message is delivered and reported once', async (t) => {
-  const env = testEnv()
-  const port = await freePort()
-  const optimove = await new SimOptimove({ appApiKey: env.OPTIMOVE_APP_API_KEY!, sharedSecret: env.OPTIMOVE_SHARED_SECRET! }).start()
-  const gateway = await new SimGatewayApi({ token: env.GATEWAYAPI_TOKEN!, webhook: { url: `http://127.0.0.1:${port}${GATEWAYAPI_EVENTS_PATH}`, secret: env.GATEWAYAPI_WEBHOOK_SECRET! } }).start()
-  t.teardown(async () => { await gateway.close(); await optimove.close() })
-  gateway.latencyMs = 200
-  const dbPath = `${t.testdir()}/bridge.db`
   const graceMs = 5000
-  const serviceEnv = testEnv({
-    LOG_LEVEL: 'info', PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, OPTIMOVE_BASE_URL: optimove.baseUrl,
-    GATEWAYAPI_BASE_URL: gateway.url, DATABASE_URL: `sqlite:${dbPath}`, SEND_BATCH_SIZE: '100', SEND_CONCURRENCY: '4',
-    SHUTDOWN_GRACE_MS: String(graceMs)
-  })
+  const { optimove, gateway, dbPath, spawn } = await childStack(t, { SEND_BATCH_SIZE: '100', SEND_CONCURRENCY: '4', SHUTDOWN_GRACE_MS: String(graceMs) })
+  gateway.latencyMs = 200
 
-  const first = spawnService(serviceEnv)
-  t.teardown(() => { if (first.child.exitCode === null) first.child.kill('SIGKILL') })
+  const first = spawn()
   await first.waitForLog((l) => l.msg === 'ready')
   t.equal((await optimove.sendCampaign(campaignBody({ recipients: 3000 }))).status, 200)
   await until(gateway, 'accepted', () => gateway.accepted.length >= 400)
@@ -36,11 +22,7 @@ t.test('SIGTERM during a relay: exits within the grace period; after restart eve
   t.ok(gateway.accepted.length < 3000, `${gateway.accepted.length} sent before the stop`)
 
   gateway.latencyMs = 0
-  const second = spawnService(serviceEnv)
-  t.teardown(async () => {
-    if (second.child.exitCode === null) second.child.kill('SIGKILL')
-    await second.exited
-  })
+  const second = spawn()
   await second.waitForLog((l) => l.msg === 'ready')
   await until(gateway, 'accepted', () => gateway.referenceCounts().size === 3000)
   t.equal(gateway.accepted.length, 3000, 'each message sent exactly once across the restart')

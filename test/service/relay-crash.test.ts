@@ -1,26 +1,10 @@
 import t from 'tap'
-import { SimGatewayApi } from '../../src/sim/gatewayapi.js'
-import { SimOptimove } from '../../src/sim/optimove.js'
-import { campaignBody, freePort, readDatabase, spawnService, testEnv, until } from '../helper.js'
+import { campaignBody, childStack, readDatabase, until } from '../helper.js'
 
 t.test('SIGKILL in the middle of relaying 20,000 messages: after restart none is lost, duplicates bounded', async (t) => {
-  const env = testEnv()
-  const optimove = await new SimOptimove({ appApiKey: env.OPTIMOVE_APP_API_KEY!, sharedSecret: env.OPTIMOVE_SHARED_SECRET! }).start()
-  const gateway = await new SimGatewayApi({ token: env.GATEWAYAPI_TOKEN! }).start()
-  t.teardown(async () => { await gateway.close(); await optimove.close() })
-  // Slow enough that the kill lands mid-relay.
-  gateway.latencyMs = 25
   const concurrency = 4
   const batchSize = 500
-  const port = await freePort()
-  const dbPath = `${t.testdir()}/bridge.db`
-  const serviceEnv = testEnv({
-    LOG_LEVEL: 'info',
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    OPTIMOVE_BASE_URL: optimove.baseUrl,
-    GATEWAYAPI_BASE_URL: gateway.url,
-    DATABASE_URL: `sqlite:${dbPath}`,
+  const { optimove, gateway, dbPath, spawn } = await childStack(t, {
     SEND_CONCURRENCY: String(concurrency),
     SEND_BATCH_SIZE: String(batchSize),
     // A short lease, so that the restarted process takes over the dead one's claims quickly;
@@ -28,9 +12,10 @@ t.test('SIGKILL in the middle of relaying 20,000 messages: after restart none is
     SEND_LEASE_SECONDS: '6',
     SEND_TIMEOUT_MS: '3000'
   })
+  // Slow enough that the kill lands mid-relay.
+  gateway.latencyMs = 25
 
-  const first = spawnService(serviceEnv)
-  t.teardown(() => { if (first.child.exitCode === null) first.child.kill('SIGKILL') })
+  const first = spawn()
   await first.waitForLog((l) => l.msg === 'ready')
   for (const requestId of ['crash-a', 'crash-b']) {
     const res = await optimove.sendCampaign(campaignBody({ recipients: 10_000, requestId }))
@@ -42,11 +27,7 @@ t.test('SIGKILL in the middle of relaying 20,000 messages: after restart none is
   const atKill = gateway.referenceCounts().size
   t.ok(atKill < 20_000, `killed with ${atKill} of 20,000 relayed`)
 
-  const second = spawnService(serviceEnv)
-  t.teardown(async () => {
-    if (second.child.exitCode === null) second.child.kill('SIGKILL')
-    await second.exited
-  })
+  const second = spawn()
   await until(gateway, 'accepted', () => gateway.referenceCounts().size === 20_000)
   second.child.kill('SIGTERM')
   t.same(await second.exited, { code: 0, signal: null })

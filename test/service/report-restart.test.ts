@@ -1,31 +1,11 @@
 import t from 'tap'
-import { GATEWAYAPI_EVENTS_PATH } from '../../src/gatewayapi/events-route.js'
-import { SimGatewayApi } from '../../src/sim/gatewayapi.js'
-import { SimOptimove } from '../../src/sim/optimove.js'
-import { campaignBody, freePort, readDatabase, spawnService, testEnv, until } from '../helper.js'
+import { campaignBody, childStack, readDatabase, until } from '../helper.js'
 
 t.test('Optimove down, our process killed meanwhile: after restart every report arrives exactly once', async (t) => {
-  const env = testEnv()
-  const optimove = await new SimOptimove({ appApiKey: env.OPTIMOVE_APP_API_KEY!, sharedSecret: env.OPTIMOVE_SHARED_SECRET! }).start()
-  const port = await freePort()
-  const gateway = await new SimGatewayApi({ token: env.GATEWAYAPI_TOKEN!, webhook: { url: `http://127.0.0.1:${port}${GATEWAYAPI_EVENTS_PATH}`, secret: env.GATEWAYAPI_WEBHOOK_SECRET! } }).start()
-  t.teardown(async () => { await gateway.close(); await optimove.close() })
-  const dbPath = `${t.testdir()}/bridge.db`
-  const serviceEnv = testEnv({
-    LOG_LEVEL: 'info',
-    PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    OPTIMOVE_BASE_URL: optimove.baseUrl,
-    GATEWAYAPI_BASE_URL: gateway.url,
-    DATABASE_URL: `sqlite:${dbPath}`,
-    REPORT_RETRY_BASE_MS: '5',
-    REPORT_RETRY_MAX_MS: '20',
-    REPORT_TIMEOUT_MS: '1000'
-  })
+  const { optimove, gateway, dbPath, spawn } = await childStack(t, { REPORT_RETRY_BASE_MS: '5', REPORT_RETRY_MAX_MS: '20', REPORT_TIMEOUT_MS: '1000' })
   optimove.script('delivery-report', ...Array.from({ length: 100_000 }, () => ({ status: 500, body: { message: 'Internal error', error: 'maintenance' } })))
 
-  const first = spawnService(serviceEnv)
-  t.teardown(() => { if (first.child.exitCode === null) first.child.kill('SIGKILL') })
+  const first = spawn()
   await first.waitForLog((l) => l.msg === 'ready')
   t.equal((await optimove.sendCampaign(campaignBody({ recipients: 50 }))).status, 200)
   await gateway.waitForAccepted(50)
@@ -36,11 +16,7 @@ t.test('Optimove down, our process killed meanwhile: after restart every report 
   t.equal(optimove.received('delivery-report').filter((c) => c.status === 200).length, 0, 'nothing was accepted while Optimove was down')
 
   optimove.clearScript('delivery-report')
-  const second = spawnService(serviceEnv)
-  t.teardown(async () => {
-    if (second.child.exitCode === null) second.child.kill('SIGKILL')
-    await second.exited
-  })
+  const second = spawn()
   const accepted = () => optimove.received('delivery-report').filter((c) => c.status === 200).map((c) => (c.body as { messageId: string }).messageId)
   await until(optimove, 'call', () => accepted().length >= 50)
   second.child.kill('SIGTERM')

@@ -1,0 +1,28 @@
+import { parseConfig, type Config } from '../src/config.js'
+
+/** Credentials the benchmarks' simulated peers and the service share; none is real. */
+export const BENCH = {
+  appApiKey: 'bench-app-key',
+  sharedSecret: 'bench-shared-secret',
+  aggregatorApiKey: 'bench-aggregator-key',
+  gatewayToken: 'bench-token',
+  webhookSecret: 'bench-webhook-secret'
+}
+
+/** The service's config for a benchmark on loopback, quiet, with these variables on top. */
+export function benchConfig (overrides: Record<string, string | undefined> = {}): Config {
+  return parseConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    PUBLIC_URL: 'http://127.0.0.1',
+    OPTIMOVE_BASE_URL: 'http://127.0.0.1:1',
+    OPTIMOVE_APP_API_KEY: BENCH.appApiKey,
+    OPTIMOVE_SHARED_SECRET: BENCH.sharedSecret,
+    AGGREGATOR_API_KEY: BENCH.aggregatorApiKey,
+    SENDER_ID: 'Bench',
+    GATEWAYAPI_TOKEN: BENCH.gatewayToken,
+    GATEWAYAPI_WEBHOOK_SECRET: BENCH.webhookSecret,
+    ...overrides
+  })
+}
