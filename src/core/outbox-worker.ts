@@ -108,21 +108,29 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
     }))
 
     const now = this.o.clock.now()
+    const random = this.o.random ?? Math.random
     const done: string[] = []
-    const settlements: OutboxSettlement[] = []
+    // Rows that failed alike are settled (and logged) together: one line per round, not per row.
+    const failed = new Map<string, OutboxSettlement & { kind: 'retry' | 'park' }>()
     requests.forEach((items, i) => {
       const result = results[i]!
-      if (result.kind === 'done') done.push(...items.map((item) => item.id))
-      else if (result.kind === 'park') {
-        this.o.logger.error({ outbox: this.o.outbox, reason: result.reason, rows: items.length }, 'peer refused rows for good; parked')
-        settlements.push({ parked: items.map((item) => item.id), error: result.reason })
-      } else {
-        this.o.logger.warn({ outbox: this.o.outbox, reason: result.reason, rows: items.length }, 'delivery failed; retrying with backoff')
-        const random = this.o.random ?? Math.random
-        settlements.push({ retry: items.map((item) => ({ id: item.id, at: now + fullJitterDelay(this.o.backoff, item.attempts - 1, random) })), error: result.reason })
+      if (result.kind === 'done') {
+        done.push(...items.map((item) => item.id))
+        return
       }
+      const key = `${result.kind}:${result.reason}`
+      const group = failed.get(key) ?? { kind: result.kind, error: result.reason }
+      failed.set(key, group)
+      if (result.kind === 'park') (group.parked ??= []).push(...items.map((item) => item.id))
+      else (group.retry ??= []).push(...items.map((item) => ({ id: item.id, at: now + fullJitterDelay(this.o.backoff, item.attempts - 1, random) })))
     })
-    settlements.unshift({ done })
+    const settlements: OutboxSettlement[] = [{ done }]
+    for (const { kind, ...settlement } of failed.values()) {
+      const rows = (settlement.parked ?? settlement.retry ?? []).length
+      if (kind === 'park') this.o.logger.error({ outbox: this.o.outbox, reason: settlement.error, rows }, 'peer refused rows for good; parked')
+      else this.o.logger.warn({ outbox: this.o.outbox, reason: settlement.error, rows }, 'delivery failed; retrying with backoff')
+      settlements.push(settlement)
+    }
     for (const settlement of settlements) {
       await this.o.store.settleOutbox(this.o.outbox, settlement, now)
       this.emit('settled', settlement)
