@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Writable } from 'node:stream'
-import { createServer, type AddressInfo } from 'node:net'
 import Database from 'better-sqlite3'
 import type { Test } from 'tap'
 import { buildApp } from '../src/app.js'
@@ -11,6 +10,7 @@ import { CAMPAIGN_SEND_PATH, parseConfig, type Config } from '../src/config.js'
 import { startService } from '../src/service.js'
 import { SimGatewayApi } from '../src/sim/gatewayapi.js'
 import { SimOptimove } from '../src/sim/optimove.js'
+import { freeLoopbackPort } from '../src/sim/http-server.js'
 import { GATEWAYAPI_EVENTS_PATH } from '../src/gatewayapi/events-route.js'
 import { createLogger } from '../src/logger.js'
 import { openSqliteStore } from '../src/core/store/sqlite-store.js'
@@ -195,13 +195,7 @@ export function spawnService (env: Record<string, string | undefined>): ServiceP
 }
 
 /** A TCP port that was free a moment ago, for a child process that must know its URL in advance. */
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
+export const freePort = freeLoopbackPort
 
 /** Resolves once `check` holds, re-checking each time `emitter` emits `event` (never on a timer). */
 export async function until (emitter: NodeJS.EventEmitter, event: string, check: () => boolean | Promise<boolean>): Promise<void> {

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer as createTcpServer, type AddressInfo } from 'node:net'
 
 /** Reads a request body whole. */
 export async function readBody (req: IncomingMessage): Promise<Buffer> {
@@ -36,4 +36,13 @@ export async function listenOnLoopback (
       server.close(() => resolve())
     })
   }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago: for a service that must know its URL before it listens. */
+export async function freeLoopbackPort (): Promise<number> {
+  const server = createTcpServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
 }
