@@ -1,0 +1,37 @@
+import type { Metrics } from './metrics.js'
+import type { Service } from './service.js'
+
+/** Feeds the metrics from the loops' events, and reads the gauges from the store at scrape time. */
+export function observeService (metrics: Metrics, s: Pick<Service, 'store' | 'readiness' | 'dispatcher' | 'reports' | 'replies'>): void {
+  s.dispatcher.on('settled', (kind, messages, durationMs) => {
+    if (kind === 'expired') return
+    metrics.providerRequests.inc({ outcome: kind })
+    metrics.providerMessages.inc({ outcome: kind }, messages)
+    metrics.providerLatency.observe({ outcome: kind }, durationMs / 1000)
+  })
+  for (const [outbox, worker] of [['reports', s.reports], ['incoming', s.replies]] as const) {
+    worker.on('settled', (settlement) => {
+      if (settlement.done?.length) metrics.outboxDeliveries.inc({ outbox, outcome: 'done' }, settlement.done.length)
+      if (settlement.retry?.length) metrics.outboxDeliveries.inc({ outbox, outcome: 'retry' }, settlement.retry.length)
+      if (settlement.parked?.length) metrics.outboxDeliveries.inc({ outbox, outcome: 'parked' }, settlement.parked.length)
+    })
+  }
+  metrics.gauge('bridge_messages', 'Messages in the store, by state (queued and sending are the dispatcher queue)', ['state'], async (g) => {
+    const stats = await s.store.stats()
+    for (const [state, n] of Object.entries(stats.messages)) g.set({ state }, n)
+  })
+  metrics.gauge('bridge_outbox_rows', 'Rows of the Optimove outboxes, by outbox and state (pending and sending are the backlog)', ['outbox', 'state'], async (g) => {
+    const stats = await s.store.stats()
+    for (const outbox of ['reports', 'incoming'] as const) {
+      for (const [state, n] of Object.entries(stats[outbox])) g.set({ outbox, state }, n)
+    }
+  })
+  metrics.gauge('bridge_dispatcher_paused', '1 while GatewayAPI asked us to slow down (429/503)', [], (g) => { g.set(s.dispatcher.state().paused ? 1 : 0) })
+  metrics.gauge('bridge_dispatcher_halted', '1 when sending stopped because GatewayAPI refused our credentials', [], (g) => { g.set(s.dispatcher.state().halted === undefined ? 0 : 1) })
+  metrics.gauge('bridge_dispatcher_in_flight', 'Requests to GatewayAPI in flight', [], (g) => { g.set(s.dispatcher.state().inFlight) })
+  metrics.gauge('bridge_handshake_state', 'Startup handshake of each registration: 1 for its current state', ['registration', 'state'], (g) => {
+    for (const [registration, current] of s.readiness.handshakes) {
+      for (const state of ['pending', 'registered', 'failed']) g.set({ registration, state }, state === current ? 1 : 0)
+    }
+  })
+}
