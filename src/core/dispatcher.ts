@@ -98,6 +98,8 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
     } finally {
       this.pumping = undefined
     }
+    // A wake-up that came while the timer was being armed must not wait for that timer.
+    if (this.pumpAgain) this.wake()
   }
 
   private async claimAndSend (): Promise<void> {
