@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto'
+import { request, type Dispatcher } from 'undici'
+
+/** What the simulated GatewayAPI knows of its wire format: request rules, message ids, webhook envelopes and posts. */
+
+/** One message GatewayAPI accepted, as it arrived, with the id it was given. */
+export interface AcceptedMessage {
+  msg_id: string
+  sender: string
+  recipient: number
+  message: string
+  reference: string | null
+}
+
+/** Where and how GatewayAPI posts its webhooks (status events and replies). */
+export interface WebhookTarget { url: string; secret: string }
+
+/** One item of a FastAPI-shaped 422 body. */
+export type Detail = { loc: Array<string | number>; msg: string; type: string }
+
+/**
+ * Checks a `/mobile/single` body (`single`) or a `/mobile/multi` body as GatewayAPI's
+ * MobileMessageRequest schema does: the messages it carries, and what is wrong with them.
+ */
+export function validateMobileRequest (body: any, single: boolean, rejectRecipients: ReadonlySet<number>): { items: unknown[]; details: Detail[] } {
+  const items: unknown[] = single ? [body] : body?.messages
+  const details: Detail[] = []
+  if (!single && (!Array.isArray(items) || items.length < 1 || items.length > 1000)) {
+    details.push({ loc: ['body', 'messages'], msg: 'List should have at least 1 item and at most 1000 items', type: 'list_length' })
+  } else {
+    items.forEach((item, i) => details.push(...validateMessage(item, single ? ['body'] : ['body', 'messages', i], rejectRecipients)))
+  }
+  return { items, details }
+}
+
+/** What is wrong with one MobileMessageRequest item at `loc` (nothing: an empty list). */
+function validateMessage (item: unknown, loc: Array<string | number>, rejectRecipients: ReadonlySet<number>): Detail[] {
+  const out: Detail[] = []
+  if (typeof item !== 'object' || item === null) return [{ loc, msg: 'Input should be a valid dictionary', type: 'dict_type' }]
+  const m = item as Record<string, unknown>
+  if (typeof m.sender !== 'string' || m.sender.length < 3 || m.sender.length > 18) {
+    out.push({ loc: [...loc, 'sender'], msg: 'String should have at least 3 and at most 18 characters', type: 'string_type' })
+  }
+  if (typeof m.recipient !== 'number' || !Number.isInteger(m.recipient)) {
+    out.push({ loc: [...loc, 'recipient'], msg: 'Input should be a valid integer', type: 'int_type' })
+  } else if (m.recipient <= 1000 || m.recipient > 999999999999999) {
+    out.push({ loc: [...loc, 'recipient'], msg: 'Input should be greater than 1000 and at most 999999999999999', type: 'greater_than' })
+  } else if (rejectRecipients.has(m.recipient)) {
+    out.push({ loc: [...loc, 'recipient'], msg: 'Value error, invalid MSISDN', type: 'value_error' })
+  }
+  if (typeof m.message !== 'string' || m.message.length > 39015) {
+    out.push({ loc: [...loc, 'message'], msg: 'String should have at most 39015 characters', type: 'string_type' })
+  }
+  if (m.reference !== undefined && m.reference !== null && typeof m.reference !== 'string') {
+    out.push({ loc: [...loc, 'reference'], msg: 'Input should be a valid string', type: 'string_type' })
+  }
+  return out
+}
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
+
+/** GatewayAPI's ULID-like ids: 26 Crockford base32 characters, a time prefix (fixed when made) and a counter. */
+export class MsgIdGenerator {
+  private counter = 0
+  private readonly prefix = Date.now().toString(32).toUpperCase().padStart(10, '0').slice(-10).replace(/[ILOU]/g, '0')
+
+  next (): string {
+    let n = ++this.counter
+    let tail = ''
+    for (let i = 0; i < 16; i++) {
+      tail = CROCKFORD[n % 32] + tail
+      n = Math.floor(n / 32)
+    }
+    return this.prefix + tail
+  }
+}
+
+/** A status-event envelope for an accepted message, as GatewayAPI builds it. */
+export function statusEnvelope (message: Pick<AcceptedMessage, 'msg_id' | 'recipient' | 'reference'>, status: string, options: { error?: { hex_code: string; details: string }; timestamp?: Date; eventId?: string } = {}): Record<string, unknown> {
+  const at = options.timestamp ?? new Date()
+  return {
+    event_id: options.eventId ?? randomUUID(),
+    timestamp: at.toISOString(),
+    event_type: 'message.status.sms',
+    event: { msg_id: message.msg_id, recipient: message.recipient, reference: message.reference, status, status_at: at.toISOString(), error: options.error ?? null }
+  }
+}
+
+/** An inbound-SMS envelope: a customer's reply, under the id `msgId`. */
+export function replyEnvelope (msgId: string, sender: number, text: string, options: { timestamp?: Date } = {}): Record<string, unknown> {
+  const at = options.timestamp ?? new Date()
+  return {
+    event_id: randomUUID(),
+    timestamp: at.toISOString(),
+    event_type: 'user-message.text.sms',
+    event: { msg_id: msgId, sender, sent_at: at.toISOString(), content: { message: text, encoding: 'UTF8', header: null } }
+  }
+}
+
+/**
+ * POSTs one webhook body as GatewayAPI does: JSON with a `Signature` header (null leaves it out).
+ * Answers the status and the body (parsed when it is JSON, else its text).
+ */
+export async function sendWebhook (url: string, raw: string, signature: string | null, via: { dispatcher?: Dispatcher; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<{ status: number; body: any }> {
+  const res = await request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(signature === null ? {} : { signature }) },
+    body: raw,
+    ...(via.dispatcher === undefined ? {} : { dispatcher: via.dispatcher }),
+    ...(via.signal === undefined ? {} : { signal: via.signal }),
+    ...(via.timeoutMs === undefined ? {} : { headersTimeout: via.timeoutMs, bodyTimeout: via.timeoutMs })
+  })
+  const text = await res.body.text()
+  let body: unknown = text
+  try {
+    body = JSON.parse(text)
+  } catch {}
+  return { status: res.statusCode, body }
+}
