@@ -23,6 +23,8 @@ export function benchConfig (overrides: Record<string, string | undefined> = {})
     SENDER_ID: 'Bench',
     GATEWAYAPI_TOKEN: BENCH.gatewayToken,
     GATEWAYAPI_WEBHOOK_SECRET: BENCH.webhookSecret,
+    // STORE_THREAD=true npm run bench:… measures the store on its own thread.
+    STORE_THREAD: process.env.STORE_THREAD,
     ...overrides
   })
 }

@@ -12,7 +12,7 @@ import { request } from 'undici'
 import { buildApp } from '../src/app.js'
 import { BENCH, benchConfig } from './bench-config.js'
 import { createLogger } from '../src/logger.js'
-import { openSqliteStore } from '../src/core/store/sqlite-store.js'
+import { openStore } from '../src/core/store/open-store.js'
 import { signHubSignature } from '../src/lib/hmac-signature.js'
 
 const { values } = parseArgs({
@@ -30,7 +30,7 @@ const warmup = Number(values.warmup)
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-intake-'))
 const config = benchConfig()
-const store = openSqliteStore({ path: join(dir, 'bridge.db') })
+const store = await openStore(`sqlite:${join(dir, 'bridge.db')}`, { threaded: config.storeThread })
 const app = buildApp(config, { store, logger: createLogger('silent') })
 const address = await app.listen({ host: '127.0.0.1', port: 0 })
 

@@ -41,6 +41,8 @@ export interface Config {
   outbox: OutboxConfig
   /** How long SIGTERM/SIGINT may take to drain before the process exits anyway. */
   shutdownGraceMs: number
+  /** Run the store on a worker thread of its own (more throughput, more memory). */
+  storeThread: boolean
 }
 
 export interface OutboxConfig {
@@ -116,7 +118,8 @@ const envSchema = z.object({
   REPORT_RETRY_MAX_MS: positiveInt(300_000),
   REPORT_TIMEOUT_MS: positiveInt(10_000),
   REPORT_IDLE_POLL_MS: positiveInt(1000),
-  SHUTDOWN_GRACE_MS: positiveInt(25_000)
+  SHUTDOWN_GRACE_MS: positiveInt(25_000),
+  STORE_THREAD: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false')
 }).refine((e) => e.SEND_LEASE_SECONDS * 1000 >= 2 * e.SEND_TIMEOUT_MS, {
   path: ['SEND_LEASE_SECONDS'],
   message: 'must be at least twice SEND_TIMEOUT_MS, so that a request in flight never outlives its lease'
@@ -178,6 +181,7 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
     },
     webhookMaxAgeMs: e.WEBHOOK_MAX_AGE_SECONDS * 1000,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    storeThread: e.STORE_THREAD === 'true',
     outbox: {
       concurrency: e.REPORT_CONCURRENCY,
       retryBaseMs: e.REPORT_RETRY_BASE_MS,

@@ -56,7 +56,7 @@ export interface ServiceDeps {
  */
 export async function startService (config: Config, deps: ServiceDeps): Promise<Service> {
   const clock = deps.clock ?? systemClock
-  const store = deps.store ?? openStore(config.databaseUrl, { recipientIndex: config.registrations.length > 1 })
+  const store = deps.store ?? await openStore(config.databaseUrl, { recipientIndex: config.registrations.length > 1, threaded: config.storeThread })
   const readiness = new Readiness(config.registrations.map((r) => r.id))
   const sender = deps.sender ?? createGatewayApiClient({
     baseUrl: config.gatewayapi.baseUrl,

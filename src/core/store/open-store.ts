@@ -1,7 +1,12 @@
 import type { Store } from './store.js'
 import { openSqliteStore, sqlitePathFromUrl } from './sqlite-store.js'
+import { openThreadedStore } from './threaded-store.js'
 
-/** Opens the store a DATABASE_URL names (SQLite today; the port allows others). */
-export function openStore (databaseUrl: string, options: { recipientIndex?: boolean } = {}): Store {
-  return openSqliteStore({ path: sqlitePathFromUrl(databaseUrl), ...options })
+/**
+ * Opens the store a DATABASE_URL names (SQLite today; the port allows others), on a worker
+ * thread of its own when `threaded`.
+ */
+export async function openStore (databaseUrl: string, options: { recipientIndex?: boolean; threaded?: boolean } = {}): Promise<Store> {
+  const sqlite = { path: sqlitePathFromUrl(databaseUrl), ...(options.recipientIndex === undefined ? {} : { recipientIndex: options.recipientIndex }) }
+  return options.threaded === true ? openThreadedStore(sqlite) : openSqliteStore(sqlite)
 }

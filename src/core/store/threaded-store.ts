@@ -1,0 +1,74 @@
+import { extname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import type { SqliteStoreOptions } from './sqlite-store.js'
+import type { Store } from './store.js'
+
+type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void }
+
+/**
+ * The SQLite store on a worker thread of its own, behind the same port: SQLite's work (and
+ * its fsyncs) runs beside the event loop instead of on it, on the machine's other core.
+ * Each call is one message each way; the calls' contracts are the adapter's.
+ */
+export async function openThreadedStore (options: SqliteStoreOptions): Promise<Store> {
+  // The worker runs the same build as this module: compiled JavaScript, or TypeScript under tsx.
+  const extension = extname(fileURLToPath(import.meta.url))
+  const file = new URL(`./store-worker${extension}`, import.meta.url)
+  const worker = extension === '.ts'
+    // Loader hooks do not reach worker threads on Node 20: load the TypeScript entry through tsx's API.
+    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ tsImport }) => tsImport(${JSON.stringify(file.href)}, ${JSON.stringify(import.meta.url)}))`, { eval: true, workerData: options })
+    : new Worker(file, { workerData: options })
+  const pending = new Map<number, Pending>()
+  let nextId = 0
+  let closed: Error | undefined
+
+  const failAll = (err: Error): void => {
+    closed = err
+    for (const p of pending.values()) p.reject(err)
+    pending.clear()
+  }
+  await new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve())
+    worker.once('error', reject)
+  })
+  worker.on('message', (reply: { id: number; result?: unknown; error?: { name: string; message: string } }) => {
+    const p = pending.get(reply.id)
+    if (p === undefined) return
+    pending.delete(reply.id)
+    if (reply.error !== undefined) p.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }))
+    else p.resolve(reply.result)
+  })
+  worker.on('error', (err) => failAll(err))
+  worker.on('exit', () => failAll(new Error('the store is closed')))
+
+  const call = (method: keyof Store, ...args: unknown[]): Promise<any> => {
+    if (closed !== undefined) return Promise.reject(new Error('The database connection is not open'))
+    return new Promise((resolve, reject) => {
+      const id = nextId++
+      pending.set(id, { resolve, reject })
+      worker.postMessage({ id, method, args })
+    })
+  }
+
+  return {
+    acceptCampaign: (batch, messages) => call('acceptCampaign', batch, messages),
+    claimDue: (now, limit, leaseMs) => call('claimDue', now, limit, leaseMs),
+    markSubmitted: (results, now) => call('markSubmitted', results, now),
+    reschedule: (items, error, now, opts) => call('reschedule', items, error, now, opts),
+    fail: (items, now) => call('fail', items, now),
+    recordWebhookEvent: (event) => call('recordWebhookEvent', event),
+    claimReports: (now, limit, leaseMs) => call('claimReports', now, limit, leaseMs),
+    claimIncoming: (now, limit, leaseMs) => call('claimIncoming', now, limit, leaseMs),
+    settleOutbox: (outbox, settlement, now) => call('settleOutbox', outbox, settlement, now),
+    registrationOfRecipient: (msisdn) => call('registrationOfRecipient', msisdn),
+    nextDueAt: () => call('nextDueAt'),
+    ping: () => call('ping'),
+    stats: () => call('stats'),
+    async close () {
+      if (closed !== undefined) return
+      await call('close')
+      await new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+    }
+  }
+}
