@@ -265,5 +265,5 @@ export async function childStack (t: Test, overrides: Record<string, string | un
     })
     return service
   }
-  return { optimove, gateway, dbPath, spawn }
+  return { optimove, gateway, dbPath, spawn, url: `http://127.0.0.1:${port}` }
 }

@@ -1,26 +1,11 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import { request } from 'undici'
-import { SimOptimove } from '../../src/sim/optimove.js'
-import { freePort, spawnService, testEnv } from '../helper.js'
+import { childStack } from '../helper.js'
 
 async function setup (t: Test) {
-  const env = testEnv()
-  const sim = await new SimOptimove({ appApiKey: env.OPTIMOVE_APP_API_KEY!, sharedSecret: env.OPTIMOVE_SHARED_SECRET! }).start()
-  t.teardown(() => sim.close())
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
-  const dbDir = t.testdir()
-  const serviceEnv = testEnv({ LOG_LEVEL: 'info', PORT: String(port), PUBLIC_URL: url, OPTIMOVE_BASE_URL: sim.baseUrl, DATABASE_URL: `sqlite:${dbDir}/bridge.db` })
-  const start = () => {
-    const service = spawnService(serviceEnv)
-    t.teardown(async () => {
-      if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL')
-      await service.exited
-    })
-    return service
-  }
-  return { sim, url, start, dbDir }
+  const { optimove: sim, url, spawn: start } = await childStack(t)
+  return { sim, url, start }
 }
 
 t.test('listens first, then registers; /ready turns true once the handshake is done', async (t) => {
