@@ -10,6 +10,7 @@ export const FINAL_OUTCOMES = [
   'rejected',
   'deleted',
   'invalid-recipient',
+  'invalid-sender',
   'provider-rejected',
   'send-timeout'
 ] as const

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Registration } from '../config.js'
-import { checkRecipient } from '../core/recipient-check.js'
+import { checkRecipient, isValidSenderId } from '../core/recipient-check.js'
 import type { NewBatch, NewMessage } from '../core/store/store.js'
 import type { CampaignRequest } from './campaign-schema.js'
 
@@ -37,15 +37,20 @@ export function toBatch (
     scheduledAt: typeof scheduledTime === 'number' && scheduledTime > now ? scheduledTime : now,
     receivedAt: now
   }
+  // GatewayAPI would refuse every message of a sender it does not allow: fail them here, reported.
+  const senderFailure = isValidSenderId(batch.senderId)
+    ? undefined
+    : { outcome: 'invalid-sender' as const, reason: `sender id "${batch.senderId}" is not 3-11 letters/digits or 3-15 digits` }
   const messages: NewMessage[] = new Array(request.recipients.length)
   for (let i = 0; i < request.recipients.length; i++) {
     const r = request.recipients[i]!
     const check = checkRecipient(String(r.mobileNumber), r.message)
+    const failure = check.usable ? senderFailure : { outcome: 'invalid-recipient' as const, reason: check.reason }
     messages[i] = {
       mobileNumber: check.msisdn,
       customerId: r.customerId ?? '',
       text: r.message,
-      ...(check.usable ? {} : { failure: { outcome: 'invalid-recipient', reason: check.reason } })
+      ...(failure === undefined ? {} : { failure })
     }
   }
   return { batch, messages }

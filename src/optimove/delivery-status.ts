@@ -9,6 +9,7 @@ export const DELIVERY_STATUS: Record<FinalOutcome, { status: string; subStatus: 
   rejected: { status: 'Failed', subStatus: 'Rejected' },
   deleted: { status: 'Failed', subStatus: 'Deleted' },
   'invalid-recipient': { status: 'Failed', subStatus: 'InvalidRecipient' },
+  'invalid-sender': { status: 'Failed', subStatus: 'InvalidSender' },
   'provider-rejected': { status: 'Failed', subStatus: 'ProviderRejected' },
   'send-timeout': { status: 'Failed', subStatus: 'SendTimeout' }
 }

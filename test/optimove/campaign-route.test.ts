@@ -103,6 +103,18 @@ t.test('the sender falls back to the registration SENDER_ID when the campaign ha
   t.equal(readDatabase(dbPath).batches[0]!.sender_id, config.registrations[0]!.senderId)
 })
 
+t.test('a campaign sender GatewayAPI would refuse: accepted, every message failed as InvalidSender and reported', async (t) => {
+  const { app, config, dbPath } = buildTestApp(t)
+  const raw = JSON.stringify({ ...campaignBody({ recipients: 2 }), senderId: 'Brand With Spaces' })
+  const res = await post(app, raw, campaignHeaders(raw, config))
+  t.equal(res.statusCode, 200)
+  t.match(res.json(), { accepted: 0, rejected: 2 })
+  const db = readDatabase(dbPath)
+  t.same(db.messages.map((m) => [m.state, m.final_outcome]), [['failed', 'invalid-sender'], ['failed', 'invalid-sender']])
+  t.match(db.messages[0]!.last_error, /sender id "Brand With Spaces"/)
+  t.equal(db.reports.length, 2)
+})
+
 t.test('unusable recipients are accepted as failed messages with a reason and a queued report', async (t) => {
   const { app, config, dbPath } = buildTestApp(t)
   const body = campaignBody({ recipients: 4 })
