@@ -40,7 +40,11 @@ export async function openThreadedStore (options: SqliteStoreOptions): Promise<S
     else p.resolve(reply.result)
   })
   worker.on('error', (err) => failAll(err))
-  worker.on('exit', () => failAll(new Error('the store is closed')))
+  // Listened to from the start: the exit may come in the same turn as the answer to `close`.
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => {
+    failAll(new Error('the store is closed'))
+    resolve()
+  }))
 
   const call = (method: keyof Store, ...args: unknown[]): Promise<any> => {
     if (closed !== undefined) return Promise.reject(new Error('The database connection is not open'))
@@ -66,9 +70,8 @@ export async function openThreadedStore (options: SqliteStoreOptions): Promise<S
     ping: () => call('ping'),
     stats: () => call('stats'),
     async close () {
-      if (closed !== undefined) return
-      await call('close')
-      await new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+      if (closed === undefined) await call('close')
+      await exited
     }
   }
 }
