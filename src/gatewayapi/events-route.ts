@@ -42,17 +42,17 @@ export async function eventsRoute (app: FastifyInstance, o: EventsRouteOptions):
       return sendError(reply, 'unauthorized', `Signature refused: ${signature.reason}`)
     }
 
-    let json: unknown
-    try {
-      json = JSON.parse(rawBody.toString('utf8'))
-    } catch {
-      return sendError(reply, 'badRequest', 'the body is not valid JSON')
-    }
-    const envelope = webhookEnvelopeSchema.safeParse(json)
     const invalid = (eventType: string, what: string) => {
       o.metrics.webhookEvents.inc({ event_type: eventType, outcome: 'invalid' })
       return sendError(reply, 'badRequest', what)
     }
+    let json: unknown
+    try {
+      json = JSON.parse(rawBody.toString('utf8'))
+    } catch {
+      return invalid('unknown', 'the body is not valid JSON')
+    }
+    const envelope = webhookEnvelopeSchema.safeParse(json)
     if (!envelope.success) return invalid('unknown', `invalid event envelope: ${describeIssues(envelope.error.issues)}`)
     const { event_id: eventId, event_type: eventType, timestamp } = envelope.data
 
