@@ -43,6 +43,8 @@ export interface Config {
   shutdownGraceMs: number
   /** Run the store on a worker thread of its own (more throughput, more memory). */
   storeThread: boolean
+  /** Rows no longer needed are deleted once older than `retentionMs`, every `intervalMs`. */
+  prune: { retentionMs: number; intervalMs: number }
 }
 
 export interface OutboxConfig {
@@ -119,10 +121,15 @@ const envSchema = z.object({
   REPORT_TIMEOUT_MS: positiveInt(10_000),
   REPORT_IDLE_POLL_MS: positiveInt(1000),
   SHUTDOWN_GRACE_MS: positiveInt(25_000),
-  STORE_THREAD: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false')
+  STORE_THREAD: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+  RETENTION_DAYS: positiveInt(7),
+  PRUNE_INTERVAL_MINUTES: positiveInt(60)
 }).refine((e) => e.SEND_LEASE_SECONDS * 1000 >= 2 * e.SEND_TIMEOUT_MS, {
   path: ['SEND_LEASE_SECONDS'],
   message: 'must be at least twice SEND_TIMEOUT_MS, so that a request in flight never outlives its lease'
+}).refine((e) => e.RETENTION_DAYS * 86_400 > e.WEBHOOK_MAX_AGE_SECONDS, {
+  path: ['RETENTION_DAYS'],
+  message: 'must be longer than WEBHOOK_MAX_AGE_SECONDS, so that a replayed event is still remembered'
 }).superRefine((e, ctx) => {
   // Without a registrations file, the environment describes the one registration.
   if (e.REGISTRATIONS_FILE !== undefined) return
@@ -182,6 +189,7 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
     webhookMaxAgeMs: e.WEBHOOK_MAX_AGE_SECONDS * 1000,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     storeThread: e.STORE_THREAD === 'true',
+    prune: { retentionMs: e.RETENTION_DAYS * 86_400_000, intervalMs: e.PRUNE_INTERVAL_MINUTES * 60_000 },
     outbox: {
       concurrency: e.REPORT_CONCURRENCY,
       retryBaseMs: e.REPORT_RETRY_BASE_MS,

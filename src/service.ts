@@ -11,6 +11,7 @@ import { createGatewayApiClient } from './gatewayapi/send-client.js'
 import { performHandshake } from './optimove/handshake-client.js'
 import { Readiness } from './readiness.js'
 import { OutboxWorker } from './core/outbox-worker.js'
+import { Pruner } from './core/pruner.js'
 import type { PendingIncoming, PendingReport } from './core/store/store.js'
 import { createOptimoveOutboxClient } from './optimove/outbox-client.js'
 import { createMetrics, type Metrics } from './metrics.js'
@@ -23,6 +24,7 @@ export interface Service {
   dispatcher: Dispatcher
   reports: OutboxWorker<PendingReport>
   replies: OutboxWorker<PendingIncoming>
+  pruner: Pruner
   metrics: Metrics
   /** The address the HTTP server listens on. */
   url: string
@@ -105,6 +107,7 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
     perRequest: 100,
     claimSize: 500
   })
+  const pruner = new Pruner({ store, clock, logger: deps.logger.child({ component: 'pruner' }), ...config.prune })
   // A message that failed while relaying has a report waiting.
   dispatcher.on('settled', (kind) => { if (kind !== 'sent' && kind !== 'throttled' && kind !== 'unauthorized') reports.wake() })
   observeService(metrics, { store, readiness, dispatcher, reports, replies })
@@ -129,7 +132,7 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
     stopping ??= (async () => {
       shutdown.abort(new Error('service stopping'))
       await app.close()
-      await Promise.all([dispatcher.stop(), reports.stop(), replies.stop()])
+      await Promise.all([dispatcher.stop(), reports.stop(), replies.stop(), pruner.stop()])
       await Promise.all([sender.close(), optimove.close()])
       await store.close()
     })()
@@ -148,6 +151,7 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
   dispatcher.start()
   reports.start()
   replies.start()
+  pruner.start()
 
   // One registration failing does not hold up the others; the caller decides what failures mean.
   const handshakes = Promise.all(config.registrations.map(async (registration): Promise<HandshakeFailure | undefined> => {
@@ -161,5 +165,5 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
     }
   })).then((results) => results.filter((r): r is HandshakeFailure => r !== undefined))
 
-  return { app, store, readiness, dispatcher, reports, replies, metrics, url, handshakes, stop }
+  return { app, store, readiness, dispatcher, reports, replies, pruner, metrics, url, handshakes, stop }
 }

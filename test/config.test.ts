@@ -155,7 +155,10 @@ const MALFORMED: Array<[string, string]> = [
   ['LOG_LEVEL', 'loud'],
   ['CAMPAIGN_BODY_LIMIT_BYTES', '-5'],
   ['CAMPAIGN_BODY_LIMIT_BYTES', '0'],
-  ['HANDSHAKE_MAX_ATTEMPTS', 'many']
+  ['HANDSHAKE_MAX_ATTEMPTS', 'many'],
+  // Shorter than the 72 h webhook age: a replayed event could outlive its memory.
+  ['RETENTION_DAYS', '2'],
+  ['STORE_THREAD', 'yes']
 ]
 
 for (const [variable, value] of MALFORMED) {

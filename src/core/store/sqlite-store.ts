@@ -8,6 +8,7 @@ import { createRelayQueries } from './sqlite-relay.js'
 import { createEventQueries } from './sqlite-events.js'
 import { createOutboxQueries } from './sqlite-outbox.js'
 import { createGroupCommit } from './group-commit.js'
+import { createPruneQueries } from './sqlite-prune.js'
 
 export interface SqliteStoreOptions {
   /** A file path, or `:memory:` for a throw-away database. */
@@ -92,6 +93,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   const lastSender = db.prepare<[string], { registration_id: string }>(
     'SELECT b.registration_id FROM messages m JOIN batches b ON b.id = m.batch_id WHERE m.mobile_number = ? ORDER BY m.id DESC LIMIT 1')
   const relay = createRelayQueries(db)
+  const prune = createPruneQueries(db)
   const events = createGroupCommit(db, createEventQueries(db))
   const outbox = createOutboxQueries(db)
   const countOutbox = (table: string) => db.prepare<[], { state: OutboxState; n: number }>(`SELECT state, COUNT(*) AS n FROM ${table} GROUP BY state`)
@@ -133,6 +135,9 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     },
     async settleOutbox (name, settlement) {
       outbox.settle.immediate(name, settlement)
+    },
+    async prune (cutoff) {
+      return prune(cutoff)
     },
     async registrationOfRecipient (msisdn) {
       return lastSender.get(msisdn)?.registration_id

@@ -58,6 +58,13 @@ export interface Store {
   /** Ends leased outbox rows: `done` (delivered), back to `pending` at a time, or `parked` for good. */
   settleOutbox(outbox: OutboxName, settlement: OutboxSettlement, now: number): Promise<void>
 
+  /**
+   * Deletes, in short chunks, what is older than `cutoff` and no longer needed: remembered
+   * webhook events, delivered outbox rows, ended messages whose reports were all delivered, and
+   * batches left empty. A message still owed a report (pending, sending or parked) is kept.
+   */
+  prune(cutoff: number): Promise<PruneResult>
+
   /** The registration that last texted this number, if any: where the customer's reply belongs. */
   registrationOfRecipient(msisdn: string): Promise<string | undefined>
 
@@ -203,6 +210,14 @@ export interface StoreStats {
   pendingReports: number
   reports: Record<OutboxState, number>
   incoming: Record<OutboxState, number>
+}
+
+export interface PruneResult {
+  webhookEvents: number
+  reports: number
+  incoming: number
+  messages: number
+  batches: number
 }
 
 export type OutboxState = 'pending' | 'sending' | 'done' | 'parked'

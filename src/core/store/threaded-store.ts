@@ -66,6 +66,7 @@ export async function openThreadedStore (options: SqliteStoreOptions): Promise<S
     claimIncoming: (now, limit, leaseMs) => call('claimIncoming', now, limit, leaseMs),
     settleOutbox: (outbox, settlement, now) => call('settleOutbox', outbox, settlement, now),
     registrationOfRecipient: (msisdn) => call('registrationOfRecipient', msisdn),
+    prune: (cutoff) => call('prune', cutoff),
     nextDueAt: () => call('nextDueAt'),
     ping: () => call('ping'),
     stats: () => call('stats'),

@@ -1,0 +1,47 @@
+import type Database from 'better-sqlite3'
+import type { PruneResult } from './store.js'
+
+/**
+ * Deletes what the service no longer needs, older than a cutoff, in bounded chunks (each its
+ * own short transaction, so that writers never wait long): remembered webhook events, outbox
+ * rows that were delivered, and messages that ended whose reports were all delivered, then
+ * batches left empty (their idempotency keys with them). Nothing still owed to a peer is touched.
+ */
+export function createPruneQueries (db: Database.Database, chunk = 5000) {
+  const events = db.prepare(`DELETE FROM webhook_events WHERE event_id IN (
+    SELECT event_id FROM webhook_events WHERE received_at < ? LIMIT ${chunk})`)
+  const reports = db.prepare(`DELETE FROM reports WHERE id IN (
+    SELECT id FROM reports WHERE state = 'done' AND created_at < ? LIMIT ${chunk})`)
+  const incoming = db.prepare(`DELETE FROM incoming_messages WHERE id IN (
+    SELECT id FROM incoming_messages WHERE state = 'done' AND created_at < ? LIMIT ${chunk})`)
+  // A message goes only once it ended and no report of it is left (so none is still owed).
+  const endedMessages = db.prepare<[number], { id: number }>(`
+    SELECT m.id FROM messages m WHERE m.state IN ('final', 'failed') AND m.updated_at < ?
+      AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.message_id = m.id) LIMIT ${chunk}`)
+  const eventsOf = db.prepare('DELETE FROM webhook_events WHERE message_id = ?')
+  const message = db.prepare('DELETE FROM messages WHERE id = ?')
+  const batches = db.prepare(`DELETE FROM batches WHERE id IN (
+    SELECT b.id FROM batches b WHERE b.received_at < ? AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.batch_id = b.id) LIMIT ${chunk})`)
+
+  const messagesChunk = db.transaction((cutoff: number): number => {
+    const ids = endedMessages.all(cutoff)
+    for (const { id } of ids) {
+      eventsOf.run(id)
+      message.run(id)
+    }
+    return ids.length
+  })
+  const drain = (step: () => number): number => {
+    let total = 0
+    for (let n = step(); n > 0; n = step()) total += n
+    return total
+  }
+
+  return (cutoff: number): PruneResult => ({
+    webhookEvents: drain(() => events.run(cutoff).changes),
+    reports: drain(() => reports.run(cutoff).changes),
+    incoming: drain(() => incoming.run(cutoff).changes),
+    messages: drain(() => messagesChunk.immediate(cutoff)),
+    batches: drain(() => batches.run(cutoff).changes)
+  })
+}

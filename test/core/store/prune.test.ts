@@ -1,0 +1,62 @@
+import t from 'tap'
+import { openSqliteStore } from '../../../src/core/store/sqlite-store.js'
+import type { Store } from '../../../src/core/store/store.js'
+import { readDatabase } from '../../helper.js'
+
+const newBatch = (key: string, at: number, scheduledAt = at) => ({ registrationId: 'r', idempotencyKey: key, batchId: key, requestId: key, senderId: 'Brand', metadataJson: '{}', scheduledAt, receivedAt: at })
+const msgs = (n: number) => Array.from({ length: n }, (_, i) => ({ mobileNumber: `45200000${i}0`, customerId: `c${i}`, text: 't' }))
+
+/** Sends every due message and records a DELIVERED event for each, all at time `at`. */
+async function deliverAll (store: Store, at: number, eventPrefix: string): Promise<void> {
+  const claimed = await store.claimDue(at, 100, 60_000)
+  await store.markSubmitted(claimed.map((m) => ({ id: m.id, providerMessageId: null })), at)
+  for (const [i, m] of claimed.entries()) {
+    await store.recordWebhookEvent({ kind: 'status', eventId: `${eventPrefix}-${i}`, eventType: 'message.status.sms', receivedAt: at, reference: m.reference, providerMessageId: null, status: 'DELIVERED', statusAt: at, outcome: 'delivered' })
+  }
+}
+
+t.test('prune deletes only what is old and no longer owed to anyone', async (t) => {
+  const path = `${t.testdir()}/bridge.db`
+  const store = openSqliteStore({ path })
+  t.teardown(() => store.close())
+  const OLD = 1_000
+  const NEW = 1_000_000
+
+  await store.acceptCampaign(newBatch('old-done', OLD), msgs(2))
+  await deliverAll(store, OLD, 'old')
+  const reports = await store.claimReports(OLD, 100, 60_000)
+  // One report delivered, one still owed (parked after a 4xx): its message must stay.
+  await store.settleOutbox('reports', { done: [reports[0]!.id], parked: [reports[1]!.id], error: 'HTTP 400' }, OLD)
+  // Old, but scheduled far ahead: never sent, so never ended.
+  await store.acceptCampaign(newBatch('old-waiting', OLD, 10 ** 12), msgs(1))
+  await store.recordWebhookEvent({ kind: 'inbound', eventId: 'reply-old', eventType: 'user-message.text.sms', receivedAt: OLD, registrationId: 'r', from: '4511', to: 'Brand', text: 'STOP', sentAt: OLD })
+  const incoming = await store.claimIncoming(OLD, 10, 60_000)
+  await store.settleOutbox('incoming', { done: incoming.map((r) => r.id) }, OLD)
+  await store.acceptCampaign(newBatch('new', NEW), msgs(1))
+  await deliverAll(store, NEW, 'new')
+
+  const deleted = await store.prune(NEW - 10)
+  t.same(deleted, { webhookEvents: 3, reports: 1, incoming: 1, messages: 1, batches: 0 })
+  const db = readDatabase(path)
+  t.same(db.batches.map((b) => b.idempotency_key), ['old-done', 'old-waiting', 'new'], 'batches keep while any message of theirs is kept')
+  t.same(db.messages.map((m) => m.state), ['final', 'queued', 'final'], 'the message owed a report, the unsent one and the new one stay')
+  t.same(db.reports.map((r) => r.state), ['parked', 'pending'])
+
+  // Once its last report is done and old, the rest of the old campaign goes too.
+  const again = await store.claimReports(NEW, 10, 60_000)
+  t.equal(again.length, 1, 'only the new report is due; the parked one waits for an operator')
+  await store.prune(NEW + 10)
+  t.equal(readDatabase(path).messages.length, 3, 'nothing newer than the cutoff goes')
+})
+
+t.test('a forgotten batch key is accepted again after its retention', async (t) => {
+  const path = `${t.testdir()}/bridge.db`
+  const store = openSqliteStore({ path })
+  t.teardown(() => store.close())
+  await store.acceptCampaign(newBatch('k', 1_000), msgs(1))
+  await deliverAll(store, 1_000, 'e')
+  const [report] = await store.claimReports(1_000, 10, 60_000)
+  await store.settleOutbox('reports', { done: [report!.id] }, 1_000)
+  t.same(await store.prune(5_000), { webhookEvents: 1, reports: 1, incoming: 0, messages: 1, batches: 1 })
+  t.same(await store.acceptCampaign(newBatch('k', 6_000), msgs(1)), { duplicate: false, accepted: 1, rejected: 0 })
+})
