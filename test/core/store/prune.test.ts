@@ -2,6 +2,8 @@ import t from 'tap'
 import { openSqliteStore } from '../../../src/core/store/sqlite-store.js'
 import type { Store } from '../../../src/core/store/store.js'
 import { readDatabase } from '../../helper.js'
+import { Pruner } from '../../../src/core/pruner.js'
+import { createLogger } from '../../../src/logger.js'
 
 const newBatch = (key: string, at: number, scheduledAt = at) => ({ registrationId: 'r', idempotencyKey: key, batchId: key, requestId: key, senderId: 'Brand', metadataJson: '{}', scheduledAt, receivedAt: at })
 const msgs = (n: number) => Array.from({ length: n }, (_, i) => ({ mobileNumber: `45200000${i}0`, customerId: `c${i}`, text: 't' }))
@@ -59,4 +61,25 @@ t.test('a forgotten batch key is accepted again after its retention', async (t) 
   await store.settleOutbox('reports', { done: [report!.id] }, 1_000)
   t.same(await store.prune(5_000), { webhookEvents: 1, reports: 1, incoming: 0, messages: 1, batches: 1 })
   t.same(await store.acceptCampaign(newBatch('k', 6_000), msgs(1)), { duplicate: false, accepted: 1, rejected: 0 })
+})
+
+t.test('the pruner prunes what is past RETENTION from the injected clock, and stops cleanly', async (t) => {
+  const path = `${t.testdir()}/bridge.db`
+  const store = openSqliteStore({ path })
+  t.teardown(() => store.close())
+  await store.acceptCampaign(newBatch('k', 1_000), msgs(1))
+  await deliverAll(store, 1_000, 'e')
+  const [report] = await store.claimReports(1_000, 10, 60_000)
+  await store.settleOutbox('reports', { done: [report!.id] }, 1_000)
+  const clock = { now: () => 1_000 + 500 }
+  const pruner = new Pruner({ store, clock, logger: createLogger('silent'), retentionMs: 1_000, intervalMs: 3_600_000 })
+  pruner.start()
+  pruner.start()
+  await pruner.runOnce()
+  t.equal(readDatabase(path).messages.length, 1, 'within retention: kept')
+  clock.now = () => 1_000 + 1_001
+  await pruner.runOnce()
+  t.equal(readDatabase(path).messages.length, 0, 'past retention: pruned')
+  await pruner.stop()
+  await pruner.stop()
 })
