@@ -17,6 +17,14 @@ async function deliverAll (store: Store, at: number, eventPrefix: string): Promi
   }
 }
 
+/** A campaign of one message, sent, delivered and reported to Optimove, all at time `at`. */
+async function oneMessageDeliveredAndReported (store: Store, at: number): Promise<void> {
+  await store.acceptCampaign(newBatch('k', at), msgs(1))
+  await deliverAll(store, at, 'e')
+  const [report] = await store.claimReports(at, 10, 60_000)
+  await store.settleOutbox('reports', { done: [report!.id] }, at)
+}
+
 t.test('prune deletes only what is old and no longer owed to anyone', async (t) => {
   const path = `${t.testdir()}/bridge.db`
   const store = openSqliteStore({ path })
@@ -55,10 +63,7 @@ t.test('a forgotten batch key is accepted again after its retention', async (t) 
   const path = `${t.testdir()}/bridge.db`
   const store = openSqliteStore({ path })
   t.teardown(() => store.close())
-  await store.acceptCampaign(newBatch('k', 1_000), msgs(1))
-  await deliverAll(store, 1_000, 'e')
-  const [report] = await store.claimReports(1_000, 10, 60_000)
-  await store.settleOutbox('reports', { done: [report!.id] }, 1_000)
+  await oneMessageDeliveredAndReported(store, 1_000)
   t.same(await store.prune(5_000), { webhookEvents: 1, reports: 1, incoming: 0, messages: 1, batches: 1 })
   t.same(await store.acceptCampaign(newBatch('k', 6_000), msgs(1)), { duplicate: false, accepted: 1, rejected: 0 })
 })
@@ -67,10 +72,7 @@ t.test('the pruner prunes what is past RETENTION from the injected clock, and st
   const path = `${t.testdir()}/bridge.db`
   const store = openSqliteStore({ path })
   t.teardown(() => store.close())
-  await store.acceptCampaign(newBatch('k', 1_000), msgs(1))
-  await deliverAll(store, 1_000, 'e')
-  const [report] = await store.claimReports(1_000, 10, 60_000)
-  await store.settleOutbox('reports', { done: [report!.id] }, 1_000)
+  await oneMessageDeliveredAndReported(store, 1_000)
   const clock = { now: () => 1_000 + 500 }
   const pruner = new Pruner({ store, clock, logger: createLogger('silent'), retentionMs: 1_000, intervalMs: 3_600_000 })
   pruner.start()
