@@ -138,7 +138,7 @@ t.test('a timeout after the request was written is resent (at-least-once), withi
 })
 
 t.test('a future scheduledTime holds messages until then', async (t) => {
-  const { gateway, service, dbPath, sendCampaign } = await startStack(t)
+  const { gateway, dbPath, sendCampaign } = await startStack(t)
   const scheduledTime = Date.now() + 700
   await sendCampaign(campaignBody({ recipients: 20, scheduledTime }))
   await sendCampaign(campaignBody({ recipients: 5, requestId: 'now', scheduledTime: 0 }))

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3'
 import type { WebhookEvent, WebhookEventResult } from './store.js'
+import { createReportQueue } from './sqlite-report-queue.js'
 
 /** The webhook side of the SQLite store: replay memory, status history, final transitions, inbound queue. */
 export function createEventQueries (db: Database.Database): (event: WebhookEvent) => WebhookEventResult {
@@ -11,9 +12,7 @@ export function createEventQueries (db: Database.Database): (event: WebhookEvent
   const finish = db.prepare(`
     UPDATE messages SET state = 'final', final_outcome = ?, provider_message_id = COALESCE(provider_message_id, ?), lease_until = NULL, updated_at = ?
     WHERE id = ? AND state NOT IN ('final', 'failed')`)
-  const queueReport = db.prepare(`
-    INSERT INTO reports (message_id, registration_id, outcome, status_at, error_code, error_details, state, next_attempt_at, created_at)
-    SELECT m.id, b.registration_id, ?, ?, ?, ?, 'pending', ?, ? FROM messages m JOIN batches b ON b.id = m.batch_id WHERE m.id = ?`)
+  const queueReport = createReportQueue(db)
   const queueIncoming = db.prepare(`
     INSERT INTO incoming_messages (registration_id, from_number, to_address, body, sent_at, state, next_attempt_at, created_at)
     VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`)
@@ -35,7 +34,7 @@ export function createEventQueries (db: Database.Database): (event: WebhookEvent
     if (message === undefined) return 'unknown-message'
     // A final state is reported once; later or out-of-order events only join the history.
     if (event.outcome !== undefined && finish.run(event.outcome, event.providerMessageId, event.receivedAt, message.id).changes === 1) {
-      queueReport.run(event.outcome, event.statusAt, event.error?.code ?? null, event.error?.details ?? null, event.receivedAt, event.receivedAt, message.id)
+      queueReport({ messageId: message.id, outcome: event.outcome, statusAt: event.statusAt, errorCode: event.error?.code, errorDetails: event.error?.details, now: event.receivedAt })
     }
     return 'new'
   }

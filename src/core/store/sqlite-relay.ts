@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3'
 import type { ClaimedMessage, FailedMessage, RescheduledMessage, SubmittedMessage } from './store.js'
+import { createReportQueue } from './sqlite-report-queue.js'
 
 interface BatchInfo {
   registration_id: string
@@ -33,9 +34,7 @@ export function createRelayQueries (db: Database.Database) {
   const failOne = db.prepare(`
     UPDATE messages SET state = 'failed', final_outcome = ?, last_error = ?, lease_until = NULL, updated_at = ?
     WHERE id = ? AND state IN ('queued', 'sending')`)
-  const queueReport = db.prepare(`
-    INSERT INTO reports (message_id, registration_id, outcome, status_at, error_details, state, next_attempt_at, created_at)
-    SELECT m.id, b.registration_id, ?, ?, ?, 'pending', ?, ? FROM messages m JOIN batches b ON b.id = m.batch_id WHERE m.id = ?`)
+  const queueReport = createReportQueue(db)
   const nextDue = db.prepare<[], { at: number | null }>(
     "SELECT MIN(next_attempt_at) AS at FROM messages WHERE state IN ('queued', 'sending')")
 
@@ -75,7 +74,7 @@ export function createRelayQueries (db: Database.Database) {
     fail: db.transaction((items: FailedMessage[], now: number) => {
       for (const item of items) {
         if (failOne.run(item.outcome, item.reason, now, Number(item.id)).changes === 1) {
-          queueReport.run(item.outcome, now, item.reason, now, now, Number(item.id))
+          queueReport({ messageId: Number(item.id), outcome: item.outcome, statusAt: now, errorDetails: item.reason, now })
         }
       }
     }),

@@ -9,6 +9,7 @@ import { createEventQueries } from './sqlite-events.js'
 import { createOutboxQueries } from './sqlite-outbox.js'
 import { createGroupCommit } from './group-commit.js'
 import { createPruneQueries } from './sqlite-prune.js'
+import { createReportQueue } from './sqlite-report-queue.js'
 
 export interface SqliteStoreOptions {
   /** A file path, or `:memory:` for a throw-away database. */
@@ -57,9 +58,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
                           final_outcome, last_error, created_at, updated_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     RETURNING id`)
-  const insertReport = db.prepare(`
-    INSERT INTO reports (message_id, registration_id, outcome, status_at, error_details, state, next_attempt_at, created_at)
-    VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`)
+  const queueReport = createReportQueue(db)
 
   const accept = db.transaction((batch: NewBatch, messages: NewMessage[]): AcceptResult => {
     const existing = findBatch.get(batch.registrationId, batch.idempotencyKey)
@@ -80,7 +79,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
       } else {
         const message = insertMessage.get(row.id, reference, m.mobileNumber, m.customerId, m.text, 'failed', batch.scheduledAt,
           m.failure.outcome, m.failure.reason, now, now)!
-        insertReport.run(message.id, batch.registrationId, m.failure.outcome, now, m.failure.reason, now, now)
+        queueReport({ messageId: message.id, outcome: m.failure.outcome, statusAt: now, errorDetails: m.failure.reason, now })
       }
     }
     return { duplicate: false, accepted, rejected }
@@ -88,7 +87,6 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
 
   const countMessages = db.prepare<[], { state: MessageState; n: number }>('SELECT state, COUNT(*) AS n FROM messages GROUP BY state')
   const countBatches = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM batches')
-  const countPendingReports = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM reports WHERE state = 'pending'")
   const ping = db.prepare('SELECT 1')
   const lastSender = db.prepare<[string], { registration_id: string }>(
     'SELECT b.registration_id FROM messages m JOIN batches b ON b.id = m.batch_id WHERE m.mobile_number = ? ORDER BY m.id DESC LIMIT 1')
@@ -148,7 +146,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     async stats (): Promise<StoreStats> {
       const messages: Record<MessageState, number> = { queued: 0, sending: 0, submitted: 0, final: 0, failed: 0 }
       for (const { state, n } of countMessages.all()) messages[state] = n
-      return { batches: countBatches.get()!.n, messages, pendingReports: countPendingReports.get()!.n, reports: outboxCounts(countReports), incoming: outboxCounts(countIncoming) }
+      return { batches: countBatches.get()!.n, messages, reports: outboxCounts(countReports), incoming: outboxCounts(countIncoming) }
     },
     async close () {
       if (!db.open) return

@@ -207,7 +207,6 @@ export interface AcceptResult {
 export interface StoreStats {
   batches: number
   messages: Record<MessageState, number>
-  pendingReports: number
   reports: Record<OutboxState, number>
   incoming: Record<OutboxState, number>
 }

@@ -161,7 +161,7 @@ t.test('fail ends messages with outcome and reason and queues exactly one report
   t.same(rows()[0]!.final_outcome, 'send-timeout', 'the first outcome stands')
   t.same(rows()[0]!.last_error, 'gave up after 5 attempts: HTTP 502')
   t.same(await store.claimDue(100_000_000, 10, 100), [], 'a failed message is never claimed')
-  t.equal((await store.stats()).pendingReports, 3)
+  t.equal((await store.stats()).reports.pending, 3)
 })
 
 t.test('nextDueAt: the earliest queued time or lease end; undefined when nothing waits', async (t) => {

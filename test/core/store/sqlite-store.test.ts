@@ -61,7 +61,6 @@ t.test('acceptCampaign: batch, messages and reports in one go; counts; verbatim 
   t.same(await store.stats(), {
     batches: 1,
     messages: { queued: 3, sending: 0, submitted: 0, final: 0, failed: 2 },
-    pendingReports: 2,
     reports: { pending: 2, sending: 0, done: 0, parked: 0 },
     incoming: { pending: 0, sending: 0, done: 0, parked: 0 }
   })
