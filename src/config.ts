@@ -34,6 +34,12 @@ export interface Config {
   gatewayapi: { baseUrl: string; token: string; webhookSecret: string }
   databaseUrl: string
   campaignBodyLimitBytes: number
+  /** Bounds on what one caller can make the HTTP server hold. */
+  http: HttpLimits
+  /** Largest campaign `metadata` value, in bytes (it is copied into every delivery report). */
+  metadataLimitBytes: number
+  /** How long a store call may wait for another process's database lock before it fails. */
+  storeBusyTimeoutMs: number
   handshake: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number }
   send: SendConfig
   /** GatewayAPI webhook events older than this are refused. */
@@ -47,8 +53,21 @@ export interface Config {
   prune: { retentionMs: number; intervalMs: number }
 }
 
+export interface HttpLimits {
+  /** Largest GatewayAPI webhook body (its events are a few KB). */
+  webhookBodyLimitBytes: number
+  /** Open connections at most; more are refused. */
+  maxConnections: number
+  /** Deadline for a whole request (headers and body) to arrive. */
+  requestTimeoutMs: number
+  /** Deadline for a request's headers to arrive. */
+  headersTimeoutMs: number
+}
+
 export interface OutboxConfig {
   concurrency: number
+  /** Bytes of report bodies one claim may hold (rows are bounded too). */
+  claimLimitBytes: number
   retryBaseMs: number
   retryMaxMs: number
   timeoutMs: number
@@ -67,6 +86,8 @@ export interface SendConfig {
   requestTimeoutMs: number
   connectTimeoutMs: number
   defaultRetryAfterMs: number
+  /** Longest pause a `Retry-After` may impose. */
+  maxRetryAfterMs: number
   idlePollMs: number
 }
 
@@ -100,6 +121,12 @@ const envSchema = z.object({
   GATEWAYAPI_WEBHOOK_SECRET: secret,
   DATABASE_URL: z.string().regex(/^(sqlite:|file:)?[^:]+$|^sqlite::memory:$/, 'must be sqlite:<path> or a file path').default('sqlite:./data/bridge.db'),
   CAMPAIGN_BODY_LIMIT_BYTES: positiveInt(32 * 1024 * 1024),
+  METADATA_LIMIT_BYTES: positiveInt(64 * 1024),
+  WEBHOOK_BODY_LIMIT_BYTES: positiveInt(64 * 1024),
+  HTTP_MAX_CONNECTIONS: positiveInt(2048),
+  HTTP_REQUEST_TIMEOUT_MS: positiveInt(60_000),
+  HTTP_HEADERS_TIMEOUT_MS: positiveInt(10_000),
+  STORE_BUSY_TIMEOUT_MS: positiveInt(1500),
   HANDSHAKE_MAX_ATTEMPTS: positiveInt(8),
   HANDSHAKE_BASE_DELAY_MS: positiveInt(500),
   HANDSHAKE_MAX_DELAY_MS: positiveInt(30_000),
@@ -112,6 +139,7 @@ const envSchema = z.object({
   SEND_RETRY_MAX_MS: positiveInt(300_000),
   SEND_TIMEOUT_MS: positiveInt(30_000),
   SEND_DEFAULT_RETRY_AFTER_SECONDS: positiveInt(5),
+  SEND_MAX_RETRY_AFTER_SECONDS: positiveInt(3600),
   SEND_IDLE_POLL_MS: positiveInt(1000),
   WEBHOOK_MAX_AGE_SECONDS: positiveInt(72 * 3600),
   INBOUND_TO: z.string().min(1).optional(),
@@ -120,6 +148,7 @@ const envSchema = z.object({
   REPORT_RETRY_MAX_MS: positiveInt(300_000),
   REPORT_TIMEOUT_MS: positiveInt(10_000),
   REPORT_IDLE_POLL_MS: positiveInt(1000),
+  REPORT_CLAIM_LIMIT_BYTES: positiveInt(4 * 1024 * 1024),
   SHUTDOWN_GRACE_MS: positiveInt(25_000),
   STORE_THREAD: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
   RETENTION_DAYS: positiveInt(7),
@@ -127,6 +156,9 @@ const envSchema = z.object({
 }).refine((e) => e.SEND_LEASE_SECONDS * 1000 >= 2 * e.SEND_TIMEOUT_MS, {
   path: ['SEND_LEASE_SECONDS'],
   message: 'must be at least twice SEND_TIMEOUT_MS, so that a request in flight never outlives its lease'
+}).refine((e) => e.HTTP_HEADERS_TIMEOUT_MS <= e.HTTP_REQUEST_TIMEOUT_MS, {
+  path: ['HTTP_HEADERS_TIMEOUT_MS'],
+  message: 'must not be longer than HTTP_REQUEST_TIMEOUT_MS'
 }).refine((e) => e.RETENTION_DAYS * 86_400 > e.WEBHOOK_MAX_AGE_SECONDS, {
   path: ['RETENTION_DAYS'],
   message: 'must be longer than WEBHOOK_MAX_AGE_SECONDS, so that a replayed event is still remembered'
@@ -172,6 +204,14 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
     gatewayapi: { baseUrl: withoutTrailingSlash(e.GATEWAYAPI_BASE_URL), token: e.GATEWAYAPI_TOKEN, webhookSecret: e.GATEWAYAPI_WEBHOOK_SECRET },
     databaseUrl: e.DATABASE_URL,
     campaignBodyLimitBytes: e.CAMPAIGN_BODY_LIMIT_BYTES,
+    http: {
+      webhookBodyLimitBytes: e.WEBHOOK_BODY_LIMIT_BYTES,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS
+    },
+    metadataLimitBytes: e.METADATA_LIMIT_BYTES,
+    storeBusyTimeoutMs: e.STORE_BUSY_TIMEOUT_MS,
     handshake: { maxAttempts: e.HANDSHAKE_MAX_ATTEMPTS, baseDelayMs: e.HANDSHAKE_BASE_DELAY_MS, maxDelayMs: e.HANDSHAKE_MAX_DELAY_MS },
     send: {
       concurrency: e.SEND_CONCURRENCY,
@@ -184,6 +224,7 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
       requestTimeoutMs: e.SEND_TIMEOUT_MS,
       connectTimeoutMs: Math.min(10_000, e.SEND_TIMEOUT_MS),
       defaultRetryAfterMs: e.SEND_DEFAULT_RETRY_AFTER_SECONDS * 1000,
+      maxRetryAfterMs: e.SEND_MAX_RETRY_AFTER_SECONDS * 1000,
       idlePollMs: e.SEND_IDLE_POLL_MS
     },
     webhookMaxAgeMs: e.WEBHOOK_MAX_AGE_SECONDS * 1000,
@@ -196,6 +237,7 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
       retryMaxMs: e.REPORT_RETRY_MAX_MS,
       timeoutMs: e.REPORT_TIMEOUT_MS,
       idlePollMs: e.REPORT_IDLE_POLL_MS,
+      claimLimitBytes: e.REPORT_CLAIM_LIMIT_BYTES,
       // A row's lease outlives any one request to Optimove.
       leaseMs: 3 * e.REPORT_TIMEOUT_MS
     }

@@ -58,7 +58,11 @@ export interface ServiceDeps {
  */
 export async function startService (config: Config, deps: ServiceDeps): Promise<Service> {
   const clock = deps.clock ?? systemClock
-  const store = deps.store ?? await openStore(config.databaseUrl, { recipientIndex: config.registrations.length > 1, threaded: config.storeThread })
+  const store = deps.store ?? await openStore(config.databaseUrl, {
+    recipientIndex: config.registrations.length > 1,
+    threaded: config.storeThread,
+    busyTimeoutMs: config.storeBusyTimeoutMs
+  })
   const readiness = new Readiness(config.registrations.map((r) => r.id))
   const sender = deps.sender ?? createGatewayApiClient({
     baseUrl: config.gatewayapi.baseUrl,
@@ -87,13 +91,14 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
     leaseMs: config.outbox.leaseMs,
     backoff: { baseMs: config.outbox.retryBaseMs, capMs: config.outbox.retryMaxMs },
     idlePollMs: config.outbox.idlePollMs,
+    claimLimitBytes: config.outbox.claimLimitBytes,
     ...(deps.random ? { random: deps.random } : {})
   }
   const reports = new OutboxWorker<PendingReport>({
     ...outboxCommon,
     outbox: 'reports',
     logger: deps.logger.child({ component: 'delivery-reports' }),
-    claim: (now, limit, leaseMs) => store.claimReports(now, limit, leaseMs),
+    claim: (now, limit, leaseMs, maxBytes) => store.claimReports(now, limit, leaseMs, maxBytes),
     deliver: optimove.deliverReports,
     perRequest: 1,
     claimSize: 8 * config.outbox.concurrency
@@ -102,7 +107,7 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
     ...outboxCommon,
     outbox: 'incoming',
     logger: deps.logger.child({ component: 'incoming-messages' }),
-    claim: (now, limit, leaseMs) => store.claimIncoming(now, limit, leaseMs),
+    claim: (now, limit, leaseMs, maxBytes) => store.claimIncoming(now, limit, leaseMs, maxBytes),
     deliver: optimove.deliverIncoming,
     perRequest: 100,
     claimSize: 500

@@ -7,8 +7,11 @@ import type { OutboxName, OutboxSettlement, Store } from './store/store.js'
 /** What one delivery attempt to the peer came to. */
 export type DeliveryResult =
   | { kind: 'done' }
-  /** 5xx, 429 or a network error: try again later, for as long as it takes. */
-  | { kind: 'retry'; reason: string }
+  /**
+   * 5xx, 429, a 3xx or a network error: try again later, for as long as it takes.
+   * `alert`: the failure points at a misconfiguration an operator must fix (logged at error).
+   */
+  | { kind: 'retry'; reason: string; alert?: boolean }
   /** A 4xx other than 429: the peer will never take it as it is; keep it aside, counted and logged. */
   | { kind: 'park'; reason: string }
 
@@ -23,7 +26,7 @@ export interface OutboxWorkerOptions<T extends OutboxItem> {
   store: Store
   clock: Clock
   logger: Logger
-  claim: (now: number, limit: number, leaseMs: number) => Promise<T[]>
+  claim: (now: number, limit: number, leaseMs: number, maxBytes: number) => Promise<T[]>
   /** Sends one request's worth of items; must not throw for a peer's answer. */
   deliver: (items: T[]) => Promise<DeliveryResult>
   /** Items per request: 1 sends each alone; more groups items of one registration. */
@@ -32,107 +35,211 @@ export interface OutboxWorkerOptions<T extends OutboxItem> {
   concurrency: number
   /** Items claimed at once. */
   claimSize: number
+  /** Bytes of large texts (metadata, reply texts) claimed at once; default unbounded. */
+  claimLimitBytes?: number
+  /** How long a claim owns its rows: at least twice the longest request, so a row sent late still finishes inside it. */
   leaseMs: number
   backoff: BackoffPolicy
   idlePollMs: number
   random?: () => number
 }
 
+interface Claimed<T> { items: T[]; claimedAt: number }
+type Result<T> = { items: T[]; result: DeliveryResult | { kind: 'release'; reason: string } }
+
 /**
- * Drains a durable outbox to a peer: claims due rows with a lease, sends them with bounded
- * concurrency, and settles each as done, retried with full-jitter backoff (never given up),
- * or parked. Wakes on `wake()` and on a timer.
+ * Drains a durable outbox to a peer: claims due rows with a lease, keeps at most `concurrency`
+ * requests in flight, pipelined (each request is settled on its own, so a slow answer never
+ * holds up the others), and settles each as done, retried with full-jitter backoff (never given
+ * up), or parked. Settlements that finish together share one store write. Wakes on `wake()`,
+ * when a request ends, and on the idle poll.
  */
 export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: [settlement: OutboxSettlement] }> {
   private running = false
-  private loop: Promise<void> | undefined
+  private readonly inFlight = new Set<Promise<void>>()
+  /** Requests claimed and waiting for a free slot. */
+  private backlog: Array<Claimed<T>> = []
+  private pumping: Promise<void> | undefined
+  private pumpAgain = false
   private timer: NodeJS.Timeout | undefined
-  private wakeUp: (() => void) | undefined
-  private woken = false
+  private results: Array<Result<T>> = []
+  private settling: Promise<void> | undefined
+  private settleScheduled = false
 
   constructor (private readonly o: OutboxWorkerOptions<T>) {
     super()
   }
 
+  /** Requests in flight now. */
+  get inFlightCount (): number {
+    return this.inFlight.size
+  }
+
   start (): void {
     if (this.running) return
     this.running = true
-    this.loop = this.run()
+    this.wake()
   }
 
-  /** Stops claiming and waits for the requests in flight to be settled; idempotent. */
+  /**
+   * Stops claiming, waits for the requests in flight to be settled, and hands rows claimed but
+   * not yet sent back to the queue at once (not after their lease); idempotent.
+   */
   async stop (): Promise<void> {
     this.running = false
-    this.wake()
-    await this.loop
-  }
-
-  wake (): void {
-    this.woken = true
     clearTimeout(this.timer)
-    this.wakeUp?.()
-  }
-
-  private async run (): Promise<void> {
-    while (this.running) {
-      this.woken = false
-      let claimed: T[] = []
-      try {
-        claimed = await this.o.claim(this.o.clock.now(), this.o.claimSize, this.o.leaseMs)
-        if (claimed.length > 0) await this.drain(claimed)
-      } catch (err) {
-        this.o.logger.error({ err, outbox: this.o.outbox }, 'outbox round failed; its leases will expire and the rows will be retried')
-      }
-      if (claimed.length < this.o.claimSize && this.running && !this.woken) await this.sleep(this.o.idlePollMs)
+    this.timer = undefined
+    while (this.pumping !== undefined || this.inFlight.size > 0) {
+      await this.pumping
+      await Promise.allSettled([...this.inFlight])
     }
+    this.releaseBacklog('released at shutdown')
+    await this.settleQueued()
   }
 
-  private sleep (ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.wakeUp = resolve
-      this.timer = setTimeout(resolve, ms)
-    }).then(() => {
-      this.wakeUp = undefined
+  /** Something may be due now: look without waiting for the timer. */
+  wake (): void {
+    if (!this.running) return
+    void this.pump()
+  }
+
+  private async pump (): Promise<void> {
+    if (this.pumping !== undefined) {
+      this.pumpAgain = true
+      return
+    }
+    this.pumping = this.claimAndSend()
+    try {
+      await this.pumping
+    } finally {
+      this.pumping = undefined
+    }
+    if (this.pumpAgain) this.wake()
+  }
+
+  private async claimAndSend (): Promise<void> {
+    let failed = false
+    try {
+      do {
+        this.pumpAgain = false
+        this.launchFromBacklog()
+        while (this.running && this.inFlight.size < this.o.concurrency) {
+          const claimed = await this.o.claim(this.o.clock.now(), this.o.claimSize, this.o.leaseMs, this.o.claimLimitBytes ?? Number.POSITIVE_INFINITY)
+          if (claimed.length === 0) break
+          const claimedAt = this.o.clock.now()
+          for (const items of this.group(claimed)) this.backlog.push({ items, claimedAt })
+          this.launchFromBacklog()
+        }
+      } while (this.pumpAgain && this.running)
+    } catch (err) {
+      failed = true
+      this.o.logger.error({ err, outbox: this.o.outbox }, 'claiming outbox rows failed; trying again after the idle poll')
+    }
+    if (!this.running) this.releaseBacklog('released at shutdown')
+    this.armTimer(failed)
+  }
+
+  /** Starts requests from the backlog while slots are free; rows whose lease ran too short go back to the queue. */
+  private launchFromBacklog (): void {
+    const now = this.o.clock.now()
+    const stale: T[] = []
+    while (this.running && this.inFlight.size < this.o.concurrency && this.backlog.length > 0) {
+      const next = this.backlog.shift()!
+      // Sent now, a request could outlive the lease and race a second owner of its rows.
+      if (now - next.claimedAt > this.o.leaseMs / 2) stale.push(...next.items)
+      else this.launch(next.items)
+    }
+    if (stale.length > 0) this.queueResult({ items: stale, result: { kind: 'release', reason: 'claimed too long ago to be sent inside its lease' } })
+  }
+
+  private launch (items: T[]): void {
+    const request: Promise<void> = this.o.deliver(items)
+      .catch((err: Error): DeliveryResult => ({ kind: 'retry', reason: err.message }))
+      .then((result) => this.queueResult({ items, result }))
+      .finally(() => {
+        this.inFlight.delete(request)
+        this.wake()
+      })
+    this.inFlight.add(request)
+  }
+
+  private releaseBacklog (reason: string): void {
+    if (this.backlog.length === 0) return
+    const items = this.backlog.flatMap((c) => c.items)
+    this.backlog = []
+    this.queueResult({ items, result: { kind: 'release', reason } })
+  }
+
+  /** Sleeps until the idle poll; with every slot busy, the end of a request wakes the loop instead. */
+  private armTimer (afterFailure: boolean): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    if (!this.running || (!afterFailure && this.inFlight.size >= this.o.concurrency)) return
+    this.timer = setTimeout(() => this.wake(), this.o.idlePollMs)
+  }
+
+  private queueResult (result: Result<T>): void {
+    this.results.push(result)
+    if (this.settleScheduled) return
+    this.settleScheduled = true
+    // Answers that arrive in the same turn of the event loop are settled in one write.
+    setImmediate(() => {
+      this.settleScheduled = false
+      void this.settleQueued()
     })
   }
 
-  private async drain (claimed: T[]): Promise<void> {
-    const requests = this.group(claimed)
-    const results = new Array<DeliveryResult>(requests.length)
-    let next = 0
-    await Promise.all(Array.from({ length: Math.min(this.o.concurrency, requests.length) }, async () => {
-      while (next < requests.length) {
-        const i = next++
-        results[i] = await this.o.deliver(requests[i]!).catch((err: Error) => ({ kind: 'retry' as const, reason: err.message }))
+  private settleQueued (): Promise<void> {
+    this.settling ??= (async () => {
+      try {
+        while (this.results.length > 0) {
+          const results = this.results
+          this.results = []
+          await this.settle(results)
+        }
+      } finally {
+        this.settling = undefined
       }
-    }))
+    })()
+    return this.settling
+  }
 
+  private async settle (results: Array<Result<T>>): Promise<void> {
     const now = this.o.clock.now()
     const random = this.o.random ?? Math.random
     const done: string[] = []
-    // Rows that failed alike are settled (and logged) together: one line per round, not per row.
-    const failed = new Map<string, OutboxSettlement & { kind: 'retry' | 'park' }>()
-    requests.forEach((items, i) => {
-      const result = results[i]!
+    // Rows that failed alike are settled (and logged) together: one line per write, not per row.
+    const failed = new Map<string, OutboxSettlement & { kind: 'retry' | 'park' | 'release'; alert: boolean }>()
+    for (const { items, result } of results) {
       if (result.kind === 'done') {
-        done.push(...items.map((item) => item.id))
-        return
+        for (const item of items) done.push(item.id)
+        continue
       }
       const key = `${result.kind}:${result.reason}`
-      const group = failed.get(key) ?? { kind: result.kind, error: result.reason }
+      const group = failed.get(key) ?? { kind: result.kind, error: result.reason, alert: result.kind === 'retry' && result.alert === true }
       failed.set(key, group)
       if (result.kind === 'park') (group.parked ??= []).push(...items.map((item) => item.id))
+      else if (result.kind === 'release') (group.retry ??= []).push(...items.map((item) => ({ id: item.id, at: now })))
       else (group.retry ??= []).push(...items.map((item) => ({ id: item.id, at: now + fullJitterDelay(this.o.backoff, item.attempts - 1, random) })))
-    })
-    const settlements: OutboxSettlement[] = [{ done }]
-    for (const { kind, ...settlement } of failed.values()) {
+    }
+    const settlements: OutboxSettlement[] = done.length > 0 ? [{ done }] : []
+    for (const { kind, alert, ...settlement } of failed.values()) {
       const rows = (settlement.parked ?? settlement.retry ?? []).length
-      if (kind === 'park') this.o.logger.error({ outbox: this.o.outbox, reason: settlement.error, rows }, 'peer refused rows for good; parked')
-      else this.o.logger.warn({ outbox: this.o.outbox, reason: settlement.error, rows }, 'delivery failed; retrying with backoff')
+      const fields = { outbox: this.o.outbox, reason: settlement.error, rows }
+      if (kind === 'park') this.o.logger.error(fields, 'peer refused rows for good; parked')
+      else if (kind === 'release') this.o.logger.debug(fields, 'claimed rows handed back to the queue unsent')
+      else if (alert) this.o.logger.error(fields, 'delivery failed in a way an operator must fix; retrying with backoff')
+      else this.o.logger.warn(fields, 'delivery failed; retrying with backoff')
       settlements.push(settlement)
     }
     for (const settlement of settlements) {
-      await this.o.store.settleOutbox(this.o.outbox, settlement, now)
+      try {
+        await this.o.store.settleOutbox(this.o.outbox, settlement, now)
+      } catch (err) {
+        // The rows stay leased; when the lease runs out they are claimed and sent again.
+        this.o.logger.error({ err, outbox: this.o.outbox }, 'settling outbox rows failed; they will be retried after their lease')
+        continue
+      }
       this.emit('settled', settlement)
     }
   }

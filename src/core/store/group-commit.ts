@@ -1,21 +1,29 @@
 import type Database from 'better-sqlite3'
+import { isBusyError } from './busy-retry.js'
+
+interface Entry<I, O> { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }
 
 /**
  * Group commit: writes that arrive together (within one turn of the event loop, or up to
  * `maxItems`) share one transaction and so one fsync, and each caller is answered once that
  * transaction is durable. Each write runs in its own savepoint, so one failing write fails
  * alone. One fsync per HTTP request would cap a webhook near a few thousand requests a second.
+ * While another connection holds the lock, a group is tried again after short pauses (the
+ * event loop free meanwhile) until `busyBudgetMs` has passed, then its callers are refused.
  */
-export function createGroupCommit<I, O> (db: Database.Database, apply: (item: I) => O, maxItems = 512): { write(item: I): Promise<O>; flush(): void } {
-  let queue: Array<{ item: I; resolve: (o: O) => void; reject: (e: unknown) => void }> = []
+export function createGroupCommit<I, O> (
+  db: Database.Database,
+  apply: (item: I) => O,
+  options: { maxItems?: number; busyBudgetMs?: number } = {}
+): { write(item: I): Promise<O>; flush(): void; close(): void } {
+  const maxItems = options.maxItems ?? 512
+  const busyBudgetMs = options.busyBudgetMs ?? 1500
+  let queue: Array<Entry<I, O>> = []
   let scheduled = false
+  const waiting = new Map<NodeJS.Timeout, Array<Entry<I, O>>>()
   const applyOne = db.transaction(apply)
 
-  const flush = (): void => {
-    scheduled = false
-    if (queue.length === 0) return
-    const batch = queue
-    queue = []
+  const commit = (batch: Array<Entry<I, O>>, deadline: number): void => {
     const outcomes: Array<{ ok: true; value: O } | { ok: false; error: unknown }> = []
     try {
       db.transaction(() => {
@@ -28,6 +36,15 @@ export function createGroupCommit<I, O> (db: Database.Database, apply: (item: I)
         }
       }).immediate()
     } catch (error) {
+      const left = deadline - Date.now()
+      if (isBusyError(error) && left > 0 && db.open) {
+        const timer: NodeJS.Timeout = setTimeout(() => {
+          waiting.delete(timer)
+          commit(batch, deadline)
+        }, Math.min(10, left))
+        waiting.set(timer, batch)
+        return
+      }
       for (const entry of batch) entry.reject(error)
       return
     }
@@ -36,6 +53,14 @@ export function createGroupCommit<I, O> (db: Database.Database, apply: (item: I)
       if (outcome.ok) entry.resolve(outcome.value)
       else entry.reject(outcome.error)
     })
+  }
+
+  const flush = (): void => {
+    scheduled = false
+    if (queue.length === 0) return
+    const batch = queue
+    queue = []
+    commit(batch, Date.now() + busyBudgetMs)
   }
 
   return {
@@ -49,6 +74,15 @@ export function createGroupCommit<I, O> (db: Database.Database, apply: (item: I)
         }
       })
     },
-    flush
+    flush,
+    /** Commits what is queued now; groups still waiting for a lock are refused. */
+    close (): void {
+      flush()
+      for (const [timer, batch] of waiting) {
+        clearTimeout(timer)
+        for (const entry of batch) entry.reject(new Error('the store is closed'))
+      }
+      waiting.clear()
+    }
   }
 }

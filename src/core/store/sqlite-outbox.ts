@@ -4,19 +4,38 @@ import type { OutboxName, OutboxSettlement, PendingIncoming, PendingReport } fro
 
 const TABLES: Record<OutboxName, string> = { reports: 'reports', incoming: 'incoming_messages' }
 
-/** Lease, finish, retry and park rows of the two outboxes, which share their bookkeeping columns. */
+/** What a claimed row costs besides its large text (metadata, reply text): ids, numbers, the body's frame. */
+export const OUTBOX_ROW_OVERHEAD_BYTES = 512
+
+interface Candidate { id: number; part: number | string; bytes: number }
+
+/**
+ * Lease, finish, retry and park rows of the two outboxes, which share their bookkeeping columns.
+ * A claim is bounded by rows and by bytes; a batch's metadata is read once per claim and shared
+ * by all its reports, so a campaign's reports never hold one copy of it each.
+ */
 export function createOutboxQueries (db: Database.Database) {
-  const claimIds = (table: string) => db.prepare<[{ leaseUntil: number; now: number; limit: number; state: string }], { id: number; attempts: number }>(`
+  // `part` is what rows may share (a report's batch); `bytes` what it weighs once.
+  const candidates: Record<OutboxName, Database.Statement<[{ now: number; limit: number; state: string }], Candidate>> = {
+    reports: db.prepare(`
+      SELECT r.id, m.batch_id AS part, length(b.metadata) AS bytes
+      FROM reports r JOIN messages m ON m.id = r.message_id JOIN batches b ON b.id = m.batch_id
+      WHERE r.state = @state AND r.next_attempt_at <= @now ORDER BY r.next_attempt_at LIMIT @limit`),
+    incoming: db.prepare(`
+      SELECT id, 'row-' || id AS part, length(body) AS bytes
+      FROM incoming_messages WHERE state = @state AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit`)
+  }
+  const leaseRow = (table: string) => db.prepare<[{ leaseUntil: number; id: number }], { attempts: number }>(`
     UPDATE ${table} SET state = 'sending', attempts = attempts + 1, next_attempt_at = @leaseUntil, lease_until = @leaseUntil
-    WHERE id IN (SELECT id FROM ${table} WHERE state = @state AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit)
-    RETURNING id, attempts`)
-  const claims = { reports: claimIds('reports'), incoming: claimIds('incoming_messages') }
+    WHERE id = @id RETURNING attempts`)
+  const leases = { reports: leaseRow('reports'), incoming: leaseRow('incoming_messages') }
 
   const reportDetails = db.prepare<[number], ReportRow>(`
     SELECT r.registration_id, r.outcome, r.status_at, r.error_code, r.error_details,
-           m.reference, m.provider_message_id, m.mobile_number, m.customer_id,
-           b.batch_id, b.request_id, b.sender_id, b.metadata
+           m.reference, m.provider_message_id, m.mobile_number, m.customer_id, m.batch_id,
+           b.batch_id AS optimove_batch_id, b.request_id, b.sender_id
     FROM reports r JOIN messages m ON m.id = r.message_id JOIN batches b ON b.id = m.batch_id WHERE r.id = ?`)
+  const metadataOf = db.prepare<[number], { metadata: string }>('SELECT metadata FROM batches WHERE id = ?')
   const incomingDetails = db.prepare<[number], IncomingRow>(
     'SELECT registration_id, from_number, to_address, body, sent_at FROM incoming_messages WHERE id = ?')
 
@@ -27,39 +46,63 @@ export function createOutboxQueries (db: Database.Database) {
   })
   const settles = { reports: settleStatements('reports'), incoming: settleStatements('incoming_messages') }
 
-  const claim = (outbox: OutboxName, now: number, limit: number, leaseMs: number): Array<{ id: number; attempts: number }> => {
+  /** Leases due rows, expired leases first, up to `limit` rows and `maxBytes` (always at least one row). */
+  const claim = (outbox: OutboxName, now: number, limit: number, leaseMs: number, maxBytes: number): Array<{ id: number; attempts: number }> => {
     const leaseUntil = now + leaseMs
-    const rows = claims[outbox].all({ leaseUntil, now, limit, state: 'sending' })
-    if (rows.length < limit) rows.push(...claims[outbox].all({ leaseUntil, now, limit: limit - rows.length, state: 'pending' }))
-    return rows
+    const chosen: Array<{ id: number; attempts: number }> = []
+    const seen = new Set<number | string>()
+    let bytes = 0
+    for (const state of ['sending', 'pending']) {
+      for (const c of candidates[outbox].all({ now, limit: limit - chosen.length, state })) {
+        const weight = OUTBOX_ROW_OVERHEAD_BYTES + (seen.has(c.part) ? 0 : c.bytes)
+        if (chosen.length > 0 && bytes + weight > maxBytes) return chosen
+        bytes += weight
+        seen.add(c.part)
+        chosen.push({ id: c.id, attempts: leases[outbox].get({ leaseUntil, id: c.id })!.attempts })
+      }
+      if (chosen.length >= limit) break
+    }
+    return chosen
   }
 
+  const claimReports = db.transaction((now: number, limit: number, leaseMs: number, maxBytes: number): PendingReport[] => {
+    const metadata = new Map<number, string>()
+    return claim('reports', now, limit, leaseMs, maxBytes).map(({ id, attempts }) => {
+      const r = reportDetails.get(id)!
+      let metadataJson = metadata.get(r.batch_id)
+      if (metadataJson === undefined) {
+        metadataJson = metadataOf.get(r.batch_id)!.metadata
+        metadata.set(r.batch_id, metadataJson)
+      }
+      return {
+        id: String(id),
+        registrationId: r.registration_id,
+        attempts,
+        outcome: r.outcome as FinalOutcome,
+        statusAt: r.status_at,
+        error: r.error_code === null && r.error_details === null ? null : { code: r.error_code, details: r.error_details },
+        reference: r.reference,
+        providerMessageId: r.provider_message_id,
+        mobileNumber: r.mobile_number,
+        customerId: r.customer_id,
+        batchId: r.optimove_batch_id,
+        requestId: r.request_id,
+        senderId: r.sender_id,
+        metadataJson
+      }
+    })
+  })
+  const claimIncoming = db.transaction((now: number, limit: number, leaseMs: number, maxBytes: number): PendingIncoming[] =>
+    claim('incoming', now, limit, leaseMs, maxBytes).map(({ id, attempts }) => {
+      const r = incomingDetails.get(id)!
+      return { id: String(id), registrationId: r.registration_id, attempts, from: r.from_number, to: r.to_address, text: r.body, sentAt: r.sent_at }
+    }))
+
   return {
-    claimReports: db.transaction((now: number, limit: number, leaseMs: number): PendingReport[] =>
-      claim('reports', now, limit, leaseMs).map(({ id, attempts }) => {
-        const r = reportDetails.get(id)!
-        return {
-          id: String(id),
-          registrationId: r.registration_id,
-          attempts,
-          outcome: r.outcome as FinalOutcome,
-          statusAt: r.status_at,
-          error: r.error_code === null && r.error_details === null ? null : { code: r.error_code, details: r.error_details },
-          reference: r.reference,
-          providerMessageId: r.provider_message_id,
-          mobileNumber: r.mobile_number,
-          customerId: r.customer_id,
-          batchId: r.batch_id,
-          requestId: r.request_id,
-          senderId: r.sender_id,
-          metadataJson: r.metadata
-        }
-      })),
-    claimIncoming: db.transaction((now: number, limit: number, leaseMs: number): PendingIncoming[] =>
-      claim('incoming', now, limit, leaseMs).map(({ id, attempts }) => {
-        const r = incomingDetails.get(id)!
-        return { id: String(id), registrationId: r.registration_id, attempts, from: r.from_number, to: r.to_address, text: r.body, sentAt: r.sent_at }
-      })),
+    claimReports: (now: number, limit: number, leaseMs: number, maxBytes = Number.POSITIVE_INFINITY) =>
+      claimReports.immediate(now, limit, leaseMs, maxBytes),
+    claimIncoming: (now: number, limit: number, leaseMs: number, maxBytes = Number.POSITIVE_INFINITY) =>
+      claimIncoming.immediate(now, limit, leaseMs, maxBytes),
     settle: db.transaction((outbox: OutboxName, s: OutboxSettlement) => {
       const statements = settles[outbox]
       const error = s.error ?? null
@@ -81,10 +124,10 @@ interface ReportRow {
   provider_message_id: string | null
   mobile_number: string
   customer_id: string
-  batch_id: string
+  batch_id: number
+  optimove_batch_id: string
   request_id: string
   sender_id: string
-  metadata: string
 }
 
 interface IncomingRow {

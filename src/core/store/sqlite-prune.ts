@@ -3,7 +3,7 @@ import type { PruneResult } from './store.js'
 
 /**
  * Deletes what the service no longer needs, older than a cutoff, in bounded chunks (each its
- * own short transaction, so that writers never wait long): remembered webhook events, outbox
+ * own short transaction, so that writers never wait long; the caller runs them one by one): remembered webhook events, outbox
  * rows that were delivered, and messages that ended whose reports were all delivered, then
  * batches left empty (their idempotency keys with them). Nothing still owed to a peer is touched.
  */
@@ -31,17 +31,12 @@ export function createPruneQueries (db: Database.Database, chunk = 5000) {
     }
     return ids.length
   })
-  const drain = (step: () => number): number => {
-    let total = 0
-    for (let n = step(); n > 0; n = step()) total += n
-    return total
-  }
-
-  return (cutoff: number): PruneResult => ({
-    webhookEvents: drain(() => events.run(cutoff).changes),
-    reports: drain(() => reports.run(cutoff).changes),
-    incoming: drain(() => incoming.run(cutoff).changes),
-    messages: drain(() => messagesChunk.immediate(cutoff)),
-    batches: drain(() => batches.run(cutoff).changes)
-  })
+  // The order matters: events and reports go before the messages they point at, messages before batches.
+  return (cutoff: number): Array<[keyof PruneResult, () => number]> => [
+    ['webhookEvents', () => events.run(cutoff).changes],
+    ['reports', () => reports.run(cutoff).changes],
+    ['incoming', () => incoming.run(cutoff).changes],
+    ['messages', () => messagesChunk.immediate(cutoff)],
+    ['batches', () => batches.run(cutoff).changes]
+  ]
 }

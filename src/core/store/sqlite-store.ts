@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import Database from 'better-sqlite3'
-import type { AcceptResult, MessageState, NewBatch, NewMessage, OutboxState, Store, StoreStats } from './store.js'
+import type { AcceptResult, MessageState, NewBatch, NewMessage, OutboxState, PruneResult, Store, StoreStats } from './store.js'
 import { MIGRATIONS, type Migration } from './migrations.js'
 import { createRelayQueries } from './sqlite-relay.js'
 import { createEventQueries } from './sqlite-events.js'
@@ -10,11 +10,15 @@ import { createOutboxQueries } from './sqlite-outbox.js'
 import { createGroupCommit } from './group-commit.js'
 import { createPruneQueries } from './sqlite-prune.js'
 import { createReportQueue } from './sqlite-report-queue.js'
+import { SQLITE_BUSY_SLICE_MS, retryWhileBusy } from './busy-retry.js'
 
 export interface SqliteStoreOptions {
   /** A file path, or `:memory:` for a throw-away database. */
   path: string
-  /** How long a write waits for another process's lock before failing. */
+  /**
+   * How long a call waits for another process's lock before it fails (default 1500 ms).
+   * The wait is asynchronous: SQLite blocks the thread for at most `SQLITE_BUSY_SLICE_MS` at a time.
+   */
   busyTimeoutMs?: number
   migrations?: Migration[]
   /**
@@ -39,11 +43,15 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = FULL')
   db.pragma('foreign_keys = ON')
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`)
+  const busyMs = options.busyTimeoutMs ?? 1500
+  // Opening may wait longer: nothing is served before the schema is in place.
+  db.pragma(`busy_timeout = ${Math.max(busyMs, 5000)}`)
   applyMigrations(db, options.migrations ?? MIGRATIONS)
   db.exec(options.recipientIndex === true
     ? 'CREATE INDEX IF NOT EXISTS messages_recipient ON messages (mobile_number)'
     : 'DROP INDEX IF EXISTS messages_recipient')
+  db.pragma(`busy_timeout = ${SQLITE_BUSY_SLICE_MS}`)
+  const patiently = <T>(work: () => T): Promise<T> => retryWhileBusy(work, busyMs)
 
   const findBatch = db.prepare<[string, string], { accepted_count: number; rejected_count: number }>(
     'SELECT accepted_count, rejected_count FROM batches WHERE registration_id = ? AND idempotency_key = ?')
@@ -92,7 +100,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     'SELECT b.registration_id FROM messages m JOIN batches b ON b.id = m.batch_id WHERE m.mobile_number = ? ORDER BY m.id DESC LIMIT 1')
   const relay = createRelayQueries(db)
   const prune = createPruneQueries(db)
-  const events = createGroupCommit(db, createEventQueries(db))
+  const events = createGroupCommit(db, createEventQueries(db), { busyBudgetMs: busyMs })
   const outbox = createOutboxQueries(db)
   const countOutbox = (table: string) => db.prepare<[], { state: OutboxState; n: number }>(`SELECT state, COUNT(*) AS n FROM ${table} GROUP BY state`)
   const countReports = countOutbox(outbox.tables.reports)
@@ -104,53 +112,38 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   }
 
   return {
-    async acceptCampaign (batch, messages) {
-      return accept.immediate(batch, messages)
-    },
-    async claimDue (now, limit, leaseMs) {
-      return relay.claimDue(now, limit, leaseMs)
-    },
-    async markSubmitted (results, now) {
-      relay.markSubmitted.immediate(results, now)
-    },
-    async reschedule (items, error, now, options = {}) {
-      relay.reschedule.immediate(items, error, now, options.refundAttempt === true ? 1 : 0)
-    },
-    async fail (items, now) {
-      relay.fail.immediate(items, now)
-    },
-    async nextDueAt () {
-      return relay.nextDueAt()
-    },
-    async recordWebhookEvent (event) {
-      return events.write(event)
-    },
-    async claimReports (now, limit, leaseMs) {
-      return outbox.claimReports.immediate(now, limit, leaseMs)
-    },
-    async claimIncoming (now, limit, leaseMs) {
-      return outbox.claimIncoming.immediate(now, limit, leaseMs)
-    },
-    async settleOutbox (name, settlement) {
-      outbox.settle.immediate(name, settlement)
-    },
+    acceptCampaign: (batch, messages) => patiently(() => accept.immediate(batch, messages)),
+    claimDue: (now, limit, leaseMs) => patiently(() => relay.claimDue(now, limit, leaseMs)),
+    markSubmitted: (results, now) => patiently(() => { relay.markSubmitted.immediate(results, now) }),
+    reschedule: (items, error, now, options = {}) =>
+      patiently(() => { relay.reschedule.immediate(items, error, now, options.refundAttempt === true ? 1 : 0) }),
+    fail: (items, now) => patiently(() => { relay.fail.immediate(items, now) }),
+    nextDueAt: () => patiently(() => relay.nextDueAt()),
+    recordWebhookEvent: (event) => events.write(event),
+    claimReports: (now, limit, leaseMs, maxBytes) => patiently(() => outbox.claimReports(now, limit, leaseMs, maxBytes)),
+    claimIncoming: (now, limit, leaseMs, maxBytes) => patiently(() => outbox.claimIncoming(now, limit, leaseMs, maxBytes)),
+    settleOutbox: (name, settlement) => patiently(() => { outbox.settle.immediate(name, settlement) }),
     async prune (cutoff) {
-      return prune(cutoff)
+      const deleted: PruneResult = { webhookEvents: 0, reports: 0, incoming: 0, messages: 0, batches: 0 }
+      // Chunk by chunk, each its own short transaction, the event loop free in between.
+      for (const [table, step] of prune(cutoff)) {
+        for (let n = await patiently(step); n > 0; n = await patiently(step)) {
+          deleted[table] += n
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+      }
+      return deleted
     },
-    async registrationOfRecipient (msisdn) {
-      return lastSender.get(msisdn)?.registration_id
-    },
-    async ping () {
-      ping.get()
-    },
-    async stats (): Promise<StoreStats> {
+    registrationOfRecipient: (msisdn) => patiently(() => lastSender.get(msisdn)?.registration_id),
+    ping: () => patiently(() => { ping.get() }),
+    stats: () => patiently((): StoreStats => {
       const messages: Record<MessageState, number> = { queued: 0, sending: 0, submitted: 0, final: 0, failed: 0 }
       for (const { state, n } of countMessages.all()) messages[state] = n
       return { batches: countBatches.get()!.n, messages, reports: outboxCounts(countReports), incoming: outboxCounts(countIncoming) }
-    },
+    }),
     async close () {
       if (!db.open) return
-      events.flush()
+      events.close()
       db.close()
     }
   }

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { openSqliteStore, type SqliteStoreOptions } from './sqlite-store.js'
-import type { Store } from './store.js'
+import type { PendingReport, Store } from './store.js'
+import { packShared } from './shared-text.js'
 
 /** The worker side of the threaded store: the SQLite adapter, answering calls posted by the main thread. */
 const store = openSqliteStore(workerData as SqliteStoreOptions)
@@ -9,10 +10,11 @@ type Call = { id: number; method: keyof Store; args: unknown[] }
 parentPort!.on('message', ({ id, method, args }: Call) => {
   (store[method] as (...a: unknown[]) => Promise<unknown>)(...args).then(
     (result) => {
-      parentPort!.postMessage({ id, result })
+      // Reports of one batch share their metadata: send it once, not once per report.
+      parentPort!.postMessage({ id, result: method === 'claimReports' ? packShared(result as PendingReport[]) : result })
       if (method === 'close') parentPort!.close()
     },
-    (err: Error) => parentPort!.postMessage({ id, error: { name: err.name, message: err.message } })
+    (err: Error & { code?: unknown }) => parentPort!.postMessage({ id, error: { name: err.name, message: err.message, code: err.code } })
   )
 })
 parentPort!.postMessage({ ready: true })

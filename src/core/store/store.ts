@@ -49,11 +49,13 @@ export interface Store {
   recordWebhookEvent(event: WebhookEvent): Promise<WebhookEventResult>
 
   /**
-   * Leases due rows of an outbox (`pending` ones whose time has come, and `sending` ones
-   * whose lease expired), oldest first; each attempt is counted.
+   * Leases due rows of an outbox (`sending` ones whose lease expired first, then `pending`
+   * ones whose time has come, oldest first); each attempt is counted. At most `limit` rows, and
+   * no more than `maxBytes` of their large texts (always at least one row): a batch's metadata
+   * counts once, since the reports of one batch share one copy of it (the same string).
    */
-  claimReports(now: number, limit: number, leaseMs: number): Promise<PendingReport[]>
-  claimIncoming(now: number, limit: number, leaseMs: number): Promise<PendingIncoming[]>
+  claimReports(now: number, limit: number, leaseMs: number, maxBytes?: number): Promise<PendingReport[]>
+  claimIncoming(now: number, limit: number, leaseMs: number, maxBytes?: number): Promise<PendingIncoming[]>
 
   /** Ends leased outbox rows: `done` (delivered), back to `pending` at a time, or `parked` for good. */
   settleOutbox(outbox: OutboxName, settlement: OutboxSettlement, now: number): Promise<void>
@@ -183,7 +185,7 @@ export interface PendingReport {
   batchId: string
   requestId: string
   senderId: string
-  /** The campaign's metadata exactly as stored at intake. */
+  /** The campaign's metadata exactly as stored at intake; one string shared by a claim's reports of a batch. */
   metadataJson: string
 }
 

@@ -2,7 +2,8 @@ import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { SqliteStoreOptions } from './sqlite-store.js'
-import type { Store } from './store.js'
+import type { PendingReport, Store } from './store.js'
+import { unpackShared, type PackedRows } from './shared-text.js'
 
 type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void }
 
@@ -32,11 +33,12 @@ export async function openThreadedStore (options: SqliteStoreOptions): Promise<S
     worker.once('message', () => resolve())
     worker.once('error', reject)
   })
-  worker.on('message', (reply: { id: number; result?: unknown; error?: { name: string; message: string } }) => {
+  worker.on('message', (reply: { id: number; result?: unknown; error?: { name: string; message: string; code?: unknown } }) => {
     const p = pending.get(reply.id)
     if (p === undefined) return
     pending.delete(reply.id)
-    if (reply.error !== undefined) p.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }))
+    // The error's code (SQLITE_BUSY, ...) survives the thread boundary.
+    if (reply.error !== undefined) p.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name, code: reply.error.code }))
     else p.resolve(reply.result)
   })
   worker.on('error', (err) => failAll(err))
@@ -62,8 +64,8 @@ export async function openThreadedStore (options: SqliteStoreOptions): Promise<S
     reschedule: (items, error, now, opts) => call('reschedule', items, error, now, opts),
     fail: (items, now) => call('fail', items, now),
     recordWebhookEvent: (event) => call('recordWebhookEvent', event),
-    claimReports: (now, limit, leaseMs) => call('claimReports', now, limit, leaseMs),
-    claimIncoming: (now, limit, leaseMs) => call('claimIncoming', now, limit, leaseMs),
+    claimReports: async (now, limit, leaseMs, maxBytes) => unpackShared<PendingReport>(await call('claimReports', now, limit, leaseMs, maxBytes) as PackedRows<PendingReport>),
+    claimIncoming: (now, limit, leaseMs, maxBytes) => call('claimIncoming', now, limit, leaseMs, maxBytes),
     settleOutbox: (outbox, settlement, now) => call('settleOutbox', outbox, settlement, now),
     registrationOfRecipient: (msisdn) => call('registrationOfRecipient', msisdn),
     prune: (cutoff) => call('prune', cutoff),

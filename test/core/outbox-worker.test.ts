@@ -1,0 +1,123 @@
+import t, { type Test } from 'tap'
+import { once } from 'node:events'
+import { OutboxWorker, type DeliveryResult } from '../../src/core/outbox-worker.js'
+import { openSqliteStore } from '../../src/core/store/sqlite-store.js'
+import type { PendingReport, Store } from '../../src/core/store/store.js'
+import { systemClock } from '../../src/lib/clock.js'
+import { createLogger } from '../../src/logger.js'
+import { readDatabase } from '../helper.js'
+
+const unusable = (n: number) => Array.from({ length: n }, (_, i) => ({
+  mobileNumber: `bad-${i}`, customerId: `c${i}`, text: 't', failure: { outcome: 'invalid-recipient' as const, reason: 'unusable number' }
+}))
+
+/** A store holding `n` due delivery reports (a campaign of unusable numbers), closed at teardown. */
+async function storeWithReports (t: Test, n: number): Promise<{ store: Store; path: string }> {
+  const path = `${t.testdir()}/bridge.db`
+  const store = openSqliteStore({ path })
+  t.teardown(() => store.close())
+  const now = Date.now()
+  await store.acceptCampaign({ registrationId: 'r', idempotencyKey: 'k', batchId: 'b', requestId: 'q', senderId: 'Brand', metadataJson: '{}', scheduledAt: now, receivedAt: now }, unusable(n))
+  return { store, path }
+}
+
+/** A peer whose answers the test gives by hand, one per request, in any order. */
+function handPeer () {
+  const pending = new Map<string, (result: DeliveryResult) => void>()
+  const arrived = new Set<string>()
+  const waiters: Array<() => void> = []
+  return {
+    deliver: (items: PendingReport[]) => new Promise<DeliveryResult>((resolve) => {
+      pending.set(items[0]!.reference, resolve)
+      arrived.add(items[0]!.reference)
+      for (const w of waiters.splice(0)) w()
+    }),
+    answer (reference: string, result: DeliveryResult = { kind: 'done' }) {
+      pending.get(reference)!(result)
+      pending.delete(reference)
+    },
+    async arrivals (n: number): Promise<string[]> {
+      while (arrived.size < n) await new Promise<void>((resolve) => waiters.push(resolve))
+      return [...arrived]
+    },
+    waiting: () => [...pending.keys()]
+  }
+}
+
+function worker (store: Store, deliver: (items: PendingReport[]) => Promise<DeliveryResult>, options: { concurrency: number; claimSize: number }) {
+  return new OutboxWorker<PendingReport>({
+    outbox: 'reports',
+    store,
+    clock: systemClock,
+    logger: createLogger('silent'),
+    claim: (now, limit, leaseMs, maxBytes) => store.claimReports(now, limit, leaseMs, maxBytes),
+    deliver,
+    perRequest: 1,
+    leaseMs: 60_000,
+    backoff: { baseMs: 1, capMs: 5 },
+    // Long: the test wakes the loop, it never waits for the poll.
+    idlePollMs: 600_000,
+    ...options
+  })
+}
+
+const statesOf = (path: string) => readDatabase(path).reports.map((r) => r.state)
+
+t.test('a slow request does not hold up the others: each request is settled when its own answer comes', async (t) => {
+  const { store, path } = await storeWithReports(t, 6)
+  const peer = handPeer()
+  const w = worker(store, peer.deliver, { concurrency: 3, claimSize: 6 })
+  w.start()
+  const [slow, second, third] = await peer.arrivals(3)
+  t.equal(w.inFlightCount, 3, 'never more requests in flight than the concurrency')
+
+  // The first answer never comes for now; the other two and the three after them finish.
+  peer.answer(second!)
+  peer.answer(third!)
+  const later = (await peer.arrivals(5)).slice(3)
+  for (const reference of later) peer.answer(reference)
+  const sixth = (await peer.arrivals(6))[5]!
+  peer.answer(sixth)
+  while (statesOf(path).filter((s) => s === 'done').length < 5) await once(w, 'settled')
+  t.same(peer.waiting(), [slow], 'only the slow request is still waiting')
+  t.equal(statesOf(path).filter((s) => s === 'sending').length, 1, 'five reports done while the slow one is in flight')
+
+  const stopped = w.stop()
+  peer.answer(slow!)
+  await stopped
+  t.same(statesOf(path), Array(6).fill('done'), 'stop() waited for the slow answer and settled it')
+})
+
+t.test('stop() hands rows claimed but not yet sent back to the queue at once, not after their lease', async (t) => {
+  const { store, path } = await storeWithReports(t, 5)
+  const peer = handPeer()
+  const w = worker(store, peer.deliver, { concurrency: 2, claimSize: 5 })
+  w.start()
+  const [a, b] = await peer.arrivals(2)
+  t.equal(statesOf(path).filter((s) => s === 'sending').length, 5, 'five claimed, two sent')
+  const stopped = w.stop()
+  peer.answer(a!)
+  peer.answer(b!, { kind: 'retry', reason: 'HTTP 503' })
+  await stopped
+  const reports = readDatabase(path).reports
+  t.same(reports.map((r) => r.state).sort(), ['done', 'pending', 'pending', 'pending', 'pending'])
+  const released = reports.filter((r) => r.state === 'pending' && r.last_error === 'released at shutdown')
+  t.equal(released.length, 3, 'the three never sent are due again now')
+  t.ok(released.every((r) => r.next_attempt_at <= Date.now()), 'due now, not at the end of their lease')
+  const claimable = new Set((await store.claimReports(Date.now(), 10, 60_000)).map((r) => Number(r.id)))
+  t.ok(released.every((r) => claimable.has(r.id)), 'another process can take them at once')
+})
+
+t.test('settlements finishing together share one store write, and each kind is settled as asked', async (t) => {
+  const { store, path } = await storeWithReports(t, 4)
+  const answers: DeliveryResult[] = [{ kind: 'done' }, { kind: 'done' }, { kind: 'park', reason: 'HTTP 400: bad' }, { kind: 'retry', reason: 'HTTP 500', alert: false }]
+  let i = 0
+  const writes: unknown[] = []
+  const counting: Store = { ...store, settleOutbox: async (...args) => { writes.push(args[1]); return store.settleOutbox(...args) } }
+  const w = worker(counting, async () => answers[i++]!, { concurrency: 4, claimSize: 4 })
+  w.start()
+  while (!statesOf(path).every((s) => s !== 'sending')) await once(w, 'settled')
+  await w.stop()
+  t.same(statesOf(path).sort(), ['done', 'done', 'parked', 'pending'])
+  t.equal(writes.length, 3, 'one write for the done rows, one per failure reason')
+})
