@@ -1,6 +1,7 @@
 import { ConfigError, parseConfig } from './config.js'
 import { createLogger } from './logger.js'
 import { startService } from './service.js'
+import { setBoundedTimeout } from './lib/timers.js'
 
 /** Entry point: environment (and an optional .env file) → config → service; signals stop it. */
 async function main (): Promise<void> {
@@ -30,7 +31,7 @@ async function main (): Promise<void> {
     exiting = true
     // Whatever is still unsettled after the grace period is safe in the store: leases expire,
     // and the next start resends or re-reports it.
-    setTimeout(() => {
+    setBoundedTimeout(() => {
       logger.error({ graceMs: config.shutdownGraceMs }, 'shutdown took longer than its grace period; exiting anyway')
       process.exit(1)
     }, config.shutdownGraceMs).unref()

@@ -161,7 +161,7 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
   // One registration failing does not hold up the others; the caller decides what failures mean.
   const handshakes = Promise.all(config.registrations.map(async (registration): Promise<HandshakeFailure | undefined> => {
     try {
-      await performHandshake(registration, { ...config.handshake, campaignSendUrl: config.campaignSendUrl, logger: deps.logger, signal: shutdown.signal })
+      await performHandshake(registration, { ...config.handshake, campaignSendUrl: config.campaignSendUrl, timeoutMs: config.outbox.timeoutMs, logger: deps.logger, signal: shutdown.signal })
       readiness.setHandshake(registration.id, 'registered')
       return undefined
     } catch (err) {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import { fullJitterDelay, type BackoffPolicy } from '../lib/backoff.js'
 import type { Clock } from '../lib/clock.js'
+import { setBoundedTimeout } from '../lib/timers.js'
 import type { MessageSender, OutgoingMessage, SendOutcome } from './message-sender.js'
 import type { ClaimedMessage, FailedMessage, Store } from './store/store.js'
 
@@ -22,12 +23,17 @@ export interface DispatcherOptions {
   backoff: BackoffPolicy
   /** Pause when the provider says "slow down" without a Retry-After. */
   defaultRetryAfterMs: number
+  /** Longest pause a provider's `Retry-After` may impose, so a bogus one cannot stop sending for a year (default one hour). */
+  maxRetryAfterMs?: number
   /** Longest sleep with nothing due: catches messages stored by another process. */
   idlePollMs: number
   random?: () => number
   /** Told when sending halts on a configuration error (401/403). */
   onHalt?: (reason: string) => void
 }
+
+/** The longest `Retry-After` pause when none is configured: one hour. */
+export const DEFAULT_MAX_RETRY_AFTER_MS = 3_600_000
 
 export interface DispatcherState {
   running: boolean
@@ -52,10 +58,12 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
   private pumping: Promise<void> | undefined
   private pumpAgain = false
   private readonly random: () => number
+  private readonly maxRetryAfterMs: number
 
   constructor (private readonly o: DispatcherOptions) {
     super()
     this.random = o.random ?? Math.random
+    this.maxRetryAfterMs = o.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS
   }
 
   state (): DispatcherState {
@@ -140,7 +148,8 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
       if (due !== undefined) at = Math.min(at, due)
     }
     if (!this.running) return
-    this.timer = setTimeout(() => this.wake(), Math.max(0, at - this.o.clock.now()))
+    // Clamped to setTimeout's range: a far `at` wakes early and re-arms, never overflows.
+    this.timer = setBoundedTimeout(() => this.wake(), at - this.o.clock.now())
   }
 
   private async dispatch (claimed: ClaimedMessage[]): Promise<void> {
@@ -195,13 +204,17 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
         }
         return
       case 'throttled': {
-        const pause = outcome.retryAfterMs ?? this.o.defaultRetryAfterMs
+        const asked = outcome.retryAfterMs ?? this.o.defaultRetryAfterMs
+        const pause = Math.min(asked, this.maxRetryAfterMs)
         const until = now + pause
         if (until > this.pausedUntil) {
           this.pausedUntil = until
-          logger.warn({ status: outcome.status, pauseMs: pause }, 'provider asked us to slow down; sending paused')
+          if (asked > pause) logger.warn({ status: outcome.status, pauseMs: pause, askedMs: asked }, 'provider asked us to slow down for longer than the longest pause we allow; sending paused for that')
+          else logger.warn({ status: outcome.status, pauseMs: pause }, 'provider asked us to slow down; sending paused')
         }
-        await store.reschedule(messages.map((m) => ({ id: m.id, at: this.pausedUntil })), `throttled (HTTP ${outcome.status})`, now, { refundAttempt: true })
+        // Never stored beyond the cap, whatever the header said.
+        const at = Math.min(this.pausedUntil, now + this.maxRetryAfterMs)
+        await store.reschedule(messages.map((m) => ({ id: m.id, at })), `throttled (HTTP ${outcome.status})`, now, { refundAttempt: true })
         return
       }
       case 'transient': {
@@ -211,7 +224,9 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
           if (this.exhausted(m, now)) failed.push(this.timedOut(m, m.attempts, outcome.reason))
           else retry.push({ id: m.id, at: now + fullJitterDelay(this.o.backoff, m.attempts - 1, this.random) })
         }
-        logger.warn({ reason: outcome.reason, ambiguous: outcome.ambiguous, retried: retry.length, failed: failed.length }, 'provider request failed; retrying with backoff')
+        // A misconfiguration (e.g. a redirect) will not heal by itself: an operator must see it.
+        const level = outcome.alert === true ? 'error' : 'warn'
+        logger[level]({ reason: outcome.reason, ambiguous: outcome.ambiguous, retried: retry.length, failed: failed.length }, 'provider request failed; retrying with backoff')
         if (failed.length > 0) await store.fail(failed, now)
         await store.reschedule(retry, outcome.reason, now)
       }

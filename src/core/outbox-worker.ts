@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import { fullJitterDelay, type BackoffPolicy } from '../lib/backoff.js'
 import type { Clock } from '../lib/clock.js'
+import { setBoundedTimeout } from '../lib/timers.js'
 import type { OutboxName, OutboxSettlement, Store } from './store/store.js'
 
 /** What one delivery attempt to the peer came to. */
@@ -175,7 +176,7 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
     clearTimeout(this.timer)
     this.timer = undefined
     if (!this.running || (!afterFailure && this.inFlight.size >= this.o.concurrency)) return
-    this.timer = setTimeout(() => this.wake(), this.o.idlePollMs)
+    this.timer = setBoundedTimeout(() => this.wake(), this.o.idlePollMs)
   }
 
   private queueResult (result: Result<T>): void {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../lib/clock.js'
+import { timerDelay } from '../lib/timers.js'
 import type { Store } from './store/store.js'
 
 export interface PrunerOptions {
@@ -21,7 +22,7 @@ export class Pruner {
 
   start (): void {
     if (this.timer !== undefined) return
-    this.timer = setInterval(() => { void this.runOnce() }, this.o.intervalMs)
+    this.timer = setInterval(() => { void this.runOnce() }, timerDelay(this.o.intervalMs))
     // Pruning alone never keeps the process alive.
     this.timer.unref()
   }

@@ -2,6 +2,7 @@ import { Pool } from 'undici'
 import type { MessageSender, OutgoingMessage, SendOutcome } from '../core/message-sender.js'
 import type { Clock } from '../lib/clock.js'
 import { systemClock } from '../lib/clock.js'
+import { readCappedBody, ResponseTooLargeError } from '../lib/capped-body.js'
 import { parseRetryAfter } from './retry-after.js'
 import { invalidItemsOf } from './validation-error.js'
 
@@ -16,13 +17,20 @@ export interface GatewayApiClientOptions {
   clock?: Clock
 }
 
+/**
+ * Largest answer from GatewayAPI we read: a 202 for 1,000 messages is about 110 KB (a msg_id,
+ * recipient and reference each), so 1 MiB leaves a wide margin and still bounds our memory.
+ */
+export const GATEWAYAPI_RESPONSE_LIMIT_BYTES = 1024 * 1024
+
 // Errors raised before a byte of the request could reach GatewayAPI: safe to resend.
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
 
 /**
  * GatewayAPI's Mobile Message API as a MessageSender: one undici Pool for its origin,
  * `POST /mobile/multi` (or `/mobile/single` for one message), answers classified for the
- * dispatcher and matched by `reference`, never by position. Every response body is consumed.
+ * dispatcher and matched by `reference`, never by position. Every response body is consumed,
+ * up to GATEWAYAPI_RESPONSE_LIMIT_BYTES: a larger answer is cut and counts as an ambiguous failure.
  */
 export function createGatewayApiClient (options: GatewayApiClientOptions): MessageSender {
   const clock = options.clock ?? systemClock
@@ -58,8 +66,10 @@ export function createGatewayApiClient (options: GatewayApiClientOptions): Messa
       status = res.statusCode
       responseHeaders = res.headers
       try {
-        body = await res.body.json()
-      } catch {
+        body = parseBody(await readCappedBody(res, GATEWAYAPI_RESPONSE_LIMIT_BYTES))
+      } catch (err) {
+        // An answer we refused to hold is one we cannot read: the messages may have been taken.
+        if (err instanceof ResponseTooLargeError) return { kind: 'transient', reason: `${err.code} (HTTP ${status}): ${err.message}`, ambiguous: true }
         // An unreadable body still has a status: a 202 means the messages were taken.
         body = undefined
       }
@@ -73,6 +83,12 @@ export function createGatewayApiClient (options: GatewayApiClientOptions): Messa
     if (status === 200 || status === 202) return { kind: 'sent', providerIds: providerIdsOf(body, single) }
     if (status === 401 || status === 403) return { kind: 'unauthorized', status, reason: describe(body) }
     if (status === 429 || status === 503) return { kind: 'throttled', status, retryAfterMs: parseRetryAfter(responseHeaders['retry-after'], clock.now()) }
+    if (status >= 300 && status < 400) {
+      // GatewayAPI answers its API directly: a redirect means a wrong base URL (or a proxy in
+      // the way), and undici does not follow it. Nothing was sent; retry, and alert.
+      const location = headerValue(responseHeaders['location'])?.slice(0, 300) ?? '(no Location header)'
+      return { kind: 'transient', reason: `HTTP ${status} redirect to ${location}: check GATEWAYAPI_BASE_URL`, ambiguous: false, alert: true }
+    }
     if (status >= 500) return { kind: 'transient', reason: `HTTP ${status}: ${describe(body)}`, ambiguous: false }
     if (status === 422) {
       const blamed = invalidItemsOf(body, single)
@@ -89,6 +105,21 @@ export function createGatewayApiClient (options: GatewayApiClientOptions): Messa
   }
 
   return { send, close: () => pool.close() }
+}
+
+/** JSON when the body is JSON, else its text (kept for the log), else undefined. */
+function parseBody (raw: Buffer): unknown {
+  if (raw.length === 0) return undefined
+  const text = raw.toString('utf8')
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+function headerValue (value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
 }
 
 function providerIdsOf (body: unknown, single: boolean): Map<string, string | null> {

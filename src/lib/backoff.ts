@@ -15,21 +15,5 @@ export function fullJitterDelay (policy: BackoffPolicy, attempt: number, random:
   return Math.floor(random() * ceiling)
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
-export function delay (ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) {
-      reject(signal.reason)
-      return
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      reject(signal?.reason)
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-}
+// Kept here for the callers that wait out a backoff; it lives with the other timer helpers.
+export { delay } from './timers.js'

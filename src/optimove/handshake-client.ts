@@ -1,7 +1,8 @@
 import type { Logger } from 'pino'
 import type { Registration } from '../config.js'
-import { delay, fullJitterDelay } from '../lib/backoff.js'
-import { postToOptimove } from './signed-post.js'
+import { fullJitterDelay } from '../lib/backoff.js'
+import { delay } from '../lib/timers.js'
+import { OptimoveTimeoutError, postToOptimove } from './signed-post.js'
 
 export const HANDSHAKE_ENDPOINT = '/handshake'
 
@@ -13,6 +14,8 @@ export interface HandshakeOptions {
   logger: Logger
   signal?: AbortSignal
   random?: () => number
+  /** Deadline of one attempt, over the whole exchange (default 10 s). */
+  timeoutMs?: number
 }
 
 /** Optimove refused the handshake for good (400 or another non-retryable 4xx): our configuration is wrong. */
@@ -23,7 +26,7 @@ export class HandshakeRejectedError extends Error {
   }
 }
 
-/** Every attempt failed transiently (5xx, 429 or network) and the retries are used up. */
+/** Every attempt failed transiently (5xx, 429, 3xx, timeout or network) and the retries are used up. */
 export class HandshakeExhaustedError extends Error {
   override name = 'HandshakeExhaustedError'
   constructor (readonly registrationId: string, attempts: number, lastProblem: string) {
@@ -36,15 +39,20 @@ export type HandshakeOutcome = 'registered' | 'already-registered'
 /**
  * Registers us with Optimove (spec section 1). 200 = registered, 409 = already registered;
  * 400 (and other 4xx but 429) = rejected, thrown at once with Optimove's reason;
- * 5xx, 429 and network errors = retried with full-jitter exponential backoff, bounded.
+ * 5xx, 429, timeouts and network errors = retried with full-jitter exponential backoff, bounded;
+ * a 3xx is retried the same way but logged at error (a wrong base URL, which an operator must fix).
  */
 export async function performHandshake (registration: Registration, options: HandshakeOptions): Promise<HandshakeOutcome> {
   const payload = { aggregatorApiKey: registration.aggregatorApiKey, campaignSendUrl: options.campaignSendUrl, senderId: registration.senderId }
   const log = options.logger.child({ registration: registration.id })
   let lastProblem = ''
   for (let attempt = 1; attempt <= options.maxAttempts; attempt++) {
+    let alert = false
     try {
-      const reply = await postToOptimove(registration, HANDSHAKE_ENDPOINT, payload, { ...(options.signal ? { signal: options.signal } : {}) })
+      const reply = await postToOptimove(registration, HANDSHAKE_ENDPOINT, payload, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs })
+      })
       if (reply.status === 200) {
         log.info('handshake completed')
         return 'registered'
@@ -53,16 +61,24 @@ export async function performHandshake (registration: Registration, options: Han
         log.info('handshake already registered (409)')
         return 'already-registered'
       }
-      const reason = describeOptimoveError(reply.body)
-      if (reply.status < 500 && reply.status !== 429) throw new HandshakeRejectedError(registration.id, reply.status, reason)
-      lastProblem = `HTTP ${reply.status}: ${reason}`
+      if (reply.status >= 300 && reply.status < 400) {
+        alert = true
+        lastProblem = `HTTP ${reply.status} redirect to ${reply.location ?? '(no Location header)'}: check the registration's Optimove base URL`
+      } else {
+        const reason = describeOptimoveError(reply.body)
+        if (reply.status < 500 && reply.status !== 429) throw new HandshakeRejectedError(registration.id, reply.status, reason)
+        lastProblem = `HTTP ${reply.status}: ${reason}`
+      }
     } catch (err) {
       if (err instanceof HandshakeRejectedError || options.signal?.aborted === true) throw err
-      lastProblem = `network error: ${(err as Error).message}`
+      lastProblem = err instanceof OptimoveTimeoutError ? `timeout: ${err.message}` : `network error: ${(err as Error).message}`
     }
-    if (attempt === options.maxAttempts) break
-    const wait = fullJitterDelay({ baseMs: options.baseDelayMs, capMs: options.maxDelayMs }, attempt - 1, options.random)
-    log.warn({ attempt, retryInMs: wait, problem: lastProblem }, 'handshake failed, retrying')
+    const last = attempt === options.maxAttempts
+    const wait = last ? 0 : fullJitterDelay({ baseMs: options.baseDelayMs, capMs: options.maxDelayMs }, attempt - 1, options.random)
+    // A redirect will not heal by itself: every one is logged at error, the last one too.
+    if (alert) log.error({ attempt, ...(last ? {} : { retryInMs: wait }), problem: lastProblem }, 'handshake redirected: Optimove answers it directly, so the base URL is probably wrong')
+    else if (!last) log.warn({ attempt, retryInMs: wait, problem: lastProblem }, 'handshake failed, retrying')
+    if (last) break
     await delay(wait, options.signal)
   }
   throw new HandshakeExhaustedError(registration.id, options.maxAttempts, lastProblem)

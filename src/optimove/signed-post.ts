@@ -1,11 +1,32 @@
 import { request, type Dispatcher } from 'undici'
 import type { Registration } from '../config.js'
+import { readCappedBody, ResponseTooLargeError } from '../lib/capped-body.js'
 import { signHubSignature } from '../lib/hmac-signature.js'
+
+/**
+ * Largest answer from Optimove we read: reports, replies and the handshake are answered with
+ * a short JSON message, so 64 KiB is plenty and bounds what a faulty peer can make us hold.
+ */
+export const OPTIMOVE_RESPONSE_LIMIT_BYTES = 64 * 1024
+
+/** The default deadline of one request to Optimove, when the caller sets none. */
+export const DEFAULT_OPTIMOVE_TIMEOUT_MS = 10_000
 
 export interface OptimoveReply {
   status: number
   /** Parsed JSON when the reply is JSON, else the text, else undefined. */
   body: unknown
+  /** The `Location` header, where a redirect points. */
+  location?: string
+}
+
+/** Optimove did not complete its answer (connect, headers and body) within the request's deadline. */
+export class OptimoveTimeoutError extends Error {
+  override name = 'OptimoveTimeoutError'
+  readonly code = 'OPTIMOVE_TIMEOUT'
+  constructor (readonly timeoutMs: number, options?: ErrorOptions) {
+    super(`no complete answer from Optimove within ${timeoutMs} ms`, options)
+  }
 }
 
 /** `<BASE_URL><prefix><endpoint>`: the base URL is opaque, its trailing `/` already stripped. */
@@ -16,7 +37,10 @@ export function optimoveUrl (registration: Registration, endpoint: string): stri
 /**
  * POSTs a JSON body to one of Optimove's aggregator endpoints: serialised once, those
  * exact bytes signed (`x-hub-signature`) and sent, with the registration's `app-api-key`.
- * Network errors reject; every HTTP status resolves, its body always consumed.
+ * One deadline (`timeoutMs`) bounds the whole exchange, body included: a peer trickling its
+ * answer cannot hold the request. Network errors and the deadline reject (the deadline as
+ * OptimoveTimeoutError, the caller's abort with its reason); every HTTP status resolves, its
+ * body read up to OPTIMOVE_RESPONSE_LIMIT_BYTES (a larger one is cut, and the status stands).
  */
 export async function postToOptimove (
   registration: Registration,
@@ -26,29 +50,54 @@ export async function postToOptimove (
   options: { dispatcher?: Dispatcher; timeoutMs?: number; signal?: AbortSignal } = {}
 ): Promise<OptimoveReply> {
   const body = typeof payload === 'string' ? payload : JSON.stringify(payload)
-  const timeoutMs = options.timeoutMs ?? 10_000
-  const res = await request(optimoveUrl(registration, endpoint), {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json',
-      'app-api-key': registration.appApiKey,
-      'x-hub-signature': signHubSignature(body, registration.sharedSecret)
-    },
-    body,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
-    ...(options.signal === undefined ? {} : { signal: options.signal })
-  })
-  const text = await res.body.text()
-  let parsed: unknown = text === '' ? undefined : text
-  if (text !== '' && String(res.headers['content-type'] ?? '').includes('json')) {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_OPTIMOVE_TIMEOUT_MS
+  // undici's timeouts bound each wait, not the whole exchange: this signal bounds it all.
+  const deadline = AbortSignal.timeout(timeoutMs)
+  const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline])
+  try {
+    const res = await request(optimoveUrl(registration, endpoint), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        'app-api-key': registration.appApiKey,
+        'x-hub-signature': signHubSignature(body, registration.sharedSecret)
+      },
+      body,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal,
+      ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher })
+    })
+    const location = res.headers.location
+    return {
+      status: res.statusCode,
+      body: await readReply(res),
+      ...(location === undefined ? {} : { location: (Array.isArray(location) ? location[0]! : location).slice(0, 300) })
+    }
+  } catch (err) {
+    if (deadline.aborted && options.signal?.aborted !== true) throw new OptimoveTimeoutError(timeoutMs, { cause: err })
+    throw err
+  }
+}
+
+/** The reply's body as OptimoveReply has it; one over the cap becomes a note saying so. */
+async function readReply (res: Dispatcher.ResponseData): Promise<unknown> {
+  let text: string
+  try {
+    text = (await readCappedBody(res, OPTIMOVE_RESPONSE_LIMIT_BYTES)).toString('utf8')
+  } catch (err) {
+    // The status is Optimove's answer; the body only explains it, and is not worth holding.
+    if (err instanceof ResponseTooLargeError) return `(${err.code}: ${err.message})`
+    throw err
+  }
+  if (text === '') return undefined
+  if (String(res.headers['content-type'] ?? '').includes('json')) {
     try {
-      parsed = JSON.parse(text)
+      return JSON.parse(text)
     } catch {
       // Keep the text: a malformed error body is still worth logging.
     }
   }
-  return { status: res.statusCode, body: parsed }
+  return text
 }

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent } from 'undici'
 import { signGatewaySignature } from '../lib/hmac-signature.js'
+import { delay } from '../lib/timers.js'
 import { sendWebhook, statusEnvelope, type AcceptedMessage, type WebhookTarget } from './gatewayapi-wire.js'
 
 /** One status event to post: a status name, or a status with GatewayAPI's error object. */
@@ -109,7 +109,7 @@ export class StatusFeed {
       const wait = job.dueAt - Date.now()
       if (wait > 0) {
         try {
-          await sleep(wait, undefined, { signal })
+          await delay(wait, signal)
         } catch {
           return
         }
@@ -134,7 +134,7 @@ export class StatusFeed {
     const envelope = statusEnvelope(message, status, error === undefined ? {} : { error })
     const raw = JSON.stringify(envelope)
     const maxAttempts = Math.max(1, auto.maxAttempts ?? 5)
-    let delay = auto.retryDelayMs ?? 100
+    let retryDelay = auto.retryDelayMs ?? 100
     for (let attempt = 1; attempt <= maxAttempts && !signal.aborted; attempt++) {
       const webhook = this.webhook()
       if (webhook === undefined) return false
@@ -155,11 +155,11 @@ export class StatusFeed {
       if (attempt === maxAttempts || signal.aborted) break
       this.stats.retried++
       try {
-        await sleep(delay, undefined, { signal })
+        await delay(retryDelay, signal)
       } catch {
         break
       }
-      delay *= 2
+      retryDelay *= 2
     }
     this.emit('status-failed', envelope)
     return false

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { signGatewaySignature } from '../lib/hmac-signature.js'
 import { secretsEqual } from '../lib/constant-time.js'
-import { listenOnLoopback, readBody, sendJson } from './http-server.js'
+import { delay } from '../lib/timers.js'
+import { listenOnLoopback, readBody, sendJson, streamLargeBody } from './http-server.js'
 import { StatusFeed, type AutoStatusOptions, type AutoStatusStats } from './gatewayapi-status-feed.js'
 import { MsgIdGenerator, replyEnvelope, sendWebhook, statusEnvelope, validateMobileRequest, type AcceptedMessage, type WebhookTarget } from './gatewayapi-wire.js'
 
@@ -23,9 +24,12 @@ export interface SimGatewayApiOptions {
   autoStatus?: AutoStatusOptions
 }
 
-/** A scripted answer: a status (with headers and body), or a connection dropped mid-request. */
+/**
+ * A scripted answer: a status (with headers and body, or `streamBytes` bytes of body streamed
+ * as fast as the client reads), a connection dropped mid-request, or a delay before normal service.
+ */
 export type Fault =
-  | { status: number; headers?: Record<string, string>; body?: unknown }
+  | { status: number; headers?: Record<string, string>; body?: unknown; streamBytes?: number }
   | { drop: true }
   | { delayMs: number }
 
@@ -36,6 +40,7 @@ export type Fault =
  * With `autoStatus` it also plays GatewayAPI's webhook side: after a 202 it posts signed
  * status events for the accepted messages (bounded concurrency, retries on non-2xx), and
  * emits 'status-posted' / 'status-failed' (with the envelope) and 'status-idle'.
+ * Emits 'streamed' (bytes) when a `streamBytes` answer ended or was cut.
  */
 export class SimGatewayApi extends EventEmitter {
   readonly accepted: AcceptedMessage[] = []
@@ -43,6 +48,8 @@ export class SimGatewayApi extends EventEmitter {
   readonly requestCounts = new Map<string, number>()
   /** Every request in arrival order: when it arrived, what it was answered, how many messages it carried. */
   readonly requestLog: Array<{ at: number; status: string; messages: number }> = []
+  /** For each `streamBytes` answer: the body bytes written before it ended or the client cut it. */
+  readonly streamedBytes: number[] = []
   /** Extra latency before every answer, in milliseconds. */
   latencyMs = 0
   /** Recipients that fail validation with a 422, as a real invalid number would. */
@@ -142,11 +149,11 @@ export class SimGatewayApi extends EventEmitter {
       return sendJson(res, 404, { detail: 'Not Found' })
     }
     const arrivedAt = Date.now()
-    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs))
+    if (this.latencyMs > 0) await delay(this.latencyMs)
 
     let fault = this.faults.shift() ?? (arrivedAt < this.outageUntil ? this.outage : undefined)
     if (fault !== undefined && 'delayMs' in fault) {
-      await new Promise((resolve) => setTimeout(resolve, (fault as { delayMs: number }).delayMs))
+      await delay(fault.delayMs)
       fault = undefined
     }
     if (fault !== undefined) {
@@ -156,6 +163,12 @@ export class SimGatewayApi extends EventEmitter {
         return
       }
       this.count(String(fault.status), arrivedAt)
+      if (fault.streamBytes !== undefined) {
+        const written = await streamLargeBody(res, fault.status, fault.streamBytes, fault.headers)
+        this.streamedBytes.push(written)
+        this.emit('streamed', written)
+        return
+      }
       return sendJson(res, fault.status, fault.body ?? { detail: 'simulated fault' }, fault.headers)
     }
 

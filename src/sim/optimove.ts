@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { request } from 'undici'
 import { secretsEqual } from '../lib/constant-time.js'
 import { signHubSignature, verifyHubSignature } from '../lib/hmac-signature.js'
-import { listenOnLoopback, readBody, sendJson } from './http-server.js'
+import { listenOnLoopback, readBody, sendJson, streamLargeBody, trickleBody } from './http-server.js'
 
 export type OptimoveEndpoint = 'handshake' | 'delivery-report' | 'incoming-message'
 
@@ -21,11 +21,18 @@ export interface ReceivedCall {
   body: unknown
   /** What the simulator answered. */
   status: number
+  /** Body bytes sent, once the answer ended or the client cut it (see the 'answered' event). */
+  bytesSent?: number
 }
 
 export interface ScriptedReply {
   status: number
   body?: unknown
+  headers?: Record<string, string>
+  /** Send the headers at once, then the body one byte every `trickleMs` milliseconds. */
+  trickleMs?: number
+  /** Stream a body of this many bytes (instead of `body`), as fast as the client reads it. */
+  streamBytes?: number
   /** Runs before the answer is sent, e.g. to call the aggregator back mid-handshake. */
   before?: () => Promise<void>
 }
@@ -35,6 +42,7 @@ export interface ScriptedReply {
  * and `x-hub-signature` as Optimove does (400 without a token, 401 for a wrong one or a bad
  * signature), recording every valid call, and scriptable to answer chosen statuses.
  * It also plays Optimove's other role: posting signed campaigns to the URL we registered.
+ * Emits 'call' when a valid call arrived and 'answered' once its answer ended or was cut.
  */
 export class SimOptimove extends EventEmitter {
   readonly calls: ReceivedCall[] = []
@@ -132,8 +140,17 @@ export class SimOptimove extends EventEmitter {
     await reply.before?.()
     const call: ReceivedCall = { endpoint, headers: req.headers, body, status: reply.status }
     this.calls.push(call)
-    sendJson(res, reply.status, reply.body)
-    this.emit('call', call)
+    if (reply.trickleMs !== undefined || reply.streamBytes !== undefined) {
+      this.emit('call', call)
+      call.bytesSent = reply.streamBytes !== undefined
+        ? await streamLargeBody(res, reply.status, reply.streamBytes, reply.headers)
+        : await trickleBody(res, reply.status, reply.body, reply.trickleMs!, reply.headers)
+    } else {
+      sendJson(res, reply.status, reply.body, reply.headers)
+      call.bytesSent = Number(res.getHeader('content-length'))
+      this.emit('call', call)
+    }
+    this.emit('answered', call)
   }
 
   private answer (endpoint: OptimoveEndpoint, body: unknown, raw: Buffer): ScriptedReply {

@@ -8,7 +8,7 @@ import { createGatewayApiClient } from '../../src/gatewayapi/send-client.js'
 import type { Clock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/logger.js'
 import { SimGatewayApi } from '../../src/sim/gatewayapi.js'
-import { readDatabase, until, type StoredMessage } from '../helper.js'
+import { logCapture, readDatabase, until, type StoredMessage } from '../helper.js'
 
 // The Dispatcher against a real SQLite store and the real GatewayAPI client talking to the
 // simulated GatewayAPI over loopback. Outcomes are awaited through events, never by sleeping.
@@ -90,6 +90,30 @@ const allSubmitted = (path: string, n: number) => () => {
 }
 /** Lets pending callbacks run (no time passes): anything the dispatcher would do now has been done. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+const HOUR_MS = 3_600_000
+const YEAR_MS = 365 * 24 * HOUR_MS
+
+/** Collects the TimeoutOverflowWarnings Node emits (a setTimeout beyond 2^31 − 1 ms, which Node fires after 1 ms). */
+function overflowWarnings (t: Test): Error[] {
+  const seen: Error[] = []
+  const listener = (warning: Error): void => { if (warning.name === 'TimeoutOverflowWarning') seen.push(warning) }
+  process.on('warning', listener)
+  t.teardown(() => { process.off('warning', listener) })
+  return seen
+}
+
+/** Resolves once the dispatcher has settled a request of this kind. */
+async function settledOnce (dispatcher: Dispatcher, kind: string): Promise<void> {
+  const kinds: string[] = []
+  const record = (k: string): void => { kinds.push(k) }
+  dispatcher.on('settled', record)
+  try {
+    await until(dispatcher, 'settled', () => kinds.includes(kind))
+  } finally {
+    dispatcher.off('settled', record)
+  }
+}
 
 t.test('stop() waits for the requests in flight to be settled, then claims nothing; start/stop are idempotent', async (t) => {
   const sim = await startSim(t)
@@ -264,4 +288,97 @@ t.test('a message re-claimed with its attempts used up fails as send-timeout wit
     [spentB!.id, 'tenant-spent', 'send-timeout', 'pending', now],
     [spentC!.id, 'tenant-spent', 'send-timeout', 'pending', now]
   ], 'each failure queued its delivery report')
+})
+
+t.test('a 429 asking for a year pauses for the cap only (one hour by default); nothing is stored beyond it, no timer overflows', async (t) => {
+  const sim = await startSim(t)
+  const path = `${t.testdir()}/bridge.db`
+  const store = openStore(t, path)
+  await accept(store, 5)
+  const now = Date.now()
+  const clock: Clock = { now: () => now }
+  const warnings = overflowWarnings(t)
+  sim.script({ status: 429, headers: { 'retry-after': '31536000' } })
+  const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), clock })
+
+  const throttled = settledOnce(dispatcher, 'throttled')
+  dispatcher.start()
+  await throttled
+  await settle() // the pause's timer is armed, and any warning it caused is emitted
+
+  const state = dispatcher.state()
+  t.equal(state.pausedUntil - now, HOUR_MS, 'paused for the default cap, not a year')
+  t.equal(state.paused, true)
+  const rows = rowsOf(path)
+  t.same(rows.map((m) => [m.state, m.attempts]), Array(5).fill(['queued', 0]), 'the throttled attempt was not counted')
+  t.ok(rows.every((m) => m.next_attempt_at <= now + HOUR_MS), `no message is scheduled beyond now + the cap (${rows.map((m) => m.next_attempt_at - now).join(', ')} ms)`)
+  t.same(warnings.map((w) => w.message), [], 'no TimeoutOverflowWarning')
+  t.equal(sim.requestLog.length, 1, 'nothing more sent during the pause')
+})
+
+t.test('a 503 whose Retry-After is an HTTP date a year ahead pauses for the configured cap only', async (t) => {
+  const sim = await startSim(t)
+  const path = `${t.testdir()}/bridge.db`
+  const store = openStore(t, path)
+  await accept(store, 3)
+  const now = Date.now()
+  const clock: Clock = { now: () => now }
+  const warnings = overflowWarnings(t)
+  sim.script({ status: 503, headers: { 'retry-after': new Date(now + YEAR_MS).toUTCString() } })
+  const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), clock, maxRetryAfterMs: 60_000 })
+
+  const throttled = settledOnce(dispatcher, 'throttled')
+  dispatcher.start()
+  await throttled
+  await settle()
+
+  t.equal(dispatcher.state().pausedUntil - now, 60_000, 'paused for maxRetryAfterMs')
+  t.same(rowsOf(path).map((m) => m.next_attempt_at - now), [60_000, 60_000, 60_000], 'rescheduled to the end of the capped pause')
+  t.same(warnings.map((w) => w.message), [])
+})
+
+t.test('a cap beyond setTimeout\'s range: a year-long pause is honoured without a timer overflow', async (t) => {
+  const sim = await startSim(t)
+  const path = `${t.testdir()}/bridge.db`
+  const store = openStore(t, path)
+  await accept(store, 2)
+  const now = Date.now()
+  const clock: Clock = { now: () => now }
+  const warnings = overflowWarnings(t)
+  sim.script({ status: 429, headers: { 'retry-after': String(YEAR_MS / 1000) } })
+  const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), clock, maxRetryAfterMs: 2 * YEAR_MS })
+
+  const throttled = settledOnce(dispatcher, 'throttled')
+  dispatcher.start()
+  await throttled
+  await settle()
+
+  t.equal(dispatcher.state().pausedUntil - now, YEAR_MS, 'the pause the provider asked for, within the configured cap')
+  t.same(warnings.map((w) => w.message), [], 'no TimeoutOverflowWarning: the timer was clamped to its range')
+})
+
+t.test('a 3xx from the provider: the messages are retried, never failed, and an error is logged', async (t) => {
+  const sim = await startSim(t)
+  const path = `${t.testdir()}/bridge.db`
+  const store = openStore(t, path)
+  const logs = logCapture()
+  const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), logger: createLogger('info', logs.stream) })
+  sim.script({ status: 301, headers: { location: 'https://elsewhere.example/mobile/multi' } })
+  await accept(store, 5)
+  const kinds: string[] = []
+  dispatcher.on('settled', (kind) => { kinds.push(kind) })
+
+  dispatcher.start()
+  await until(dispatcher, 'settled', allSubmitted(path, 5))
+
+  // Full jitter may spread the five retries over more than one request.
+  t.equal(kinds[0], 'transient', 'the redirect was a failed request')
+  t.ok(kinds.length > 1 && kinds.slice(1).every((k) => k === 'sent'), `then retried and sent (${kinds.join(', ')})`)
+  t.same(rowsOf(path).map((m) => [m.state, m.final_outcome, m.attempts]), Array(5).fill(['submitted', null, 2]), 'no message failed')
+  t.equal(sim.requestLog[0]?.status, '301')
+  t.same(sim.requestLog.slice(1).map((r) => r.status), Array(sim.requestLog.length - 1).fill('202'))
+  t.equal(sim.accepted.length, 5, 'each message sent once, after the redirect')
+  const errors = logs.lines().map((l) => JSON.parse(l)).filter((l) => l.level === 50)
+  t.equal(errors.length, 1, 'one error line')
+  t.match(errors[0], { reason: 'HTTP 301 redirect to https://elsewhere.example/mobile/multi: check GATEWAYAPI_BASE_URL', ambiguous: false, retried: 5 })
 })

@@ -150,3 +150,30 @@ t.test('a future scheduledTime holds messages until then', async (t) => {
   const sentBefore = gateway.requestLog.filter((r) => r.status === '202' && r.at < scheduledTime).reduce((n, r) => n + r.messages, 0)
   t.equal(sentBefore, 5, 'only the unscheduled messages were sent before the scheduled time')
 })
+
+t.test('a Retry-After of a year pauses for SEND_MAX_RETRY_AFTER_SECONDS only, then everything goes', { timeout: 20_000 }, async (t) => {
+  const { gateway, service, dbPath, sendCampaign } = await startStack(t, { SEND_MAX_RETRY_AFTER_SECONDS: '1' })
+  gateway.script({ status: 429, headers: { 'retry-after': '31536000' } })
+  await sendCampaign(campaignBody({ recipients: 3 }))
+  await until(service.dispatcher, 'settled', done(dbPath, 3))
+  const [first, second] = gateway.requestLog
+  t.equal(first!.status, '429')
+  t.equal(second!.status, '202')
+  t.ok(second!.at - first!.at >= 1000, `resent after the capped pause (${second!.at - first!.at} ms), not a year later`)
+  t.same(readDatabase(dbPath).messages.map((m) => [m.state, (m as any).attempts]), Array(3).fill(['submitted', 1]))
+})
+
+t.test('a 3xx from GatewayAPI: retried until it answers, no message failed, an error logged', async (t) => {
+  const logs = logCapture()
+  const { gateway, service, dbPath, sendCampaign } = await startStack(t, {}, { logStream: logs.stream })
+  gateway.script({ status: 302, headers: { location: 'https://login.example/' } })
+  await sendCampaign(campaignBody({ recipients: 4 }))
+  await until(service.dispatcher, 'settled', done(dbPath, 4))
+  const { messages, reports } = readDatabase(dbPath)
+  t.same(messages.map((m) => m.state), Array(4).fill('submitted'), 'not failed as refused by the provider')
+  t.equal(reports.length, 0, 'no failure report queued for Optimove')
+  t.equal(gateway.accepted.length, 4)
+  const failures = logs.lines().map((l) => JSON.parse(l)).filter((l) => l.msg === 'provider request failed; retrying with backoff')
+  t.equal(failures.length, 1)
+  t.match(failures[0], { level: 50, reason: 'HTTP 302 redirect to https://login.example/: check GATEWAYAPI_BASE_URL' }, 'logged at error, with where it pointed')
+})

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import type { Socket } from 'node:net'
 import t from 'tap'
 import type { Test } from 'tap'
-import { createGatewayApiClient, type GatewayApiClientOptions } from '../../src/gatewayapi/send-client.js'
+import { createGatewayApiClient, GATEWAYAPI_RESPONSE_LIMIT_BYTES, type GatewayApiClientOptions } from '../../src/gatewayapi/send-client.js'
 import type { OutgoingMessage, SendOutcome } from '../../src/core/message-sender.js'
 import { SimGatewayApi } from '../../src/sim/gatewayapi.js'
 import { testEnv } from '../helper.js'
@@ -289,4 +289,53 @@ t.test('the pool never opens more connections than configured', async (t) => {
   t.equal(sim.requestLog.length, 6)
   t.ok(maxOpen <= 2, `at most 2 connections open at once (saw ${maxOpen})`)
   t.equal(maxOpen, 2, 'and both are used when requests queue up')
+})
+
+t.test('a 100 MB answer is cut at the cap: transient and ambiguous, and little of it was ever sent', async (t) => {
+  const { sim, client } = await setup(t)
+  // A 202 says the messages were taken, but an answer we refuse to read cannot say which ids they got.
+  sim.script({ status: 202, streamBytes: 100 * 1024 * 1024 })
+  const streamed = new Promise<number>((resolve) => sim.once('streamed', resolve))
+  const rssBefore = process.memoryUsage().rss
+  const outcome = await client.send(messages(2))
+  t.strictSame(outcome, { kind: 'transient', reason: `RESPONSE_TOO_LARGE (HTTP 202): response body over the ${GATEWAYAPI_RESPONSE_LIMIT_BYTES}-byte cap; reading stopped there`, ambiguous: true })
+  t.equal(GATEWAYAPI_RESPONSE_LIMIT_BYTES, 1024 * 1024)
+  // The simulator writes only as fast as we read: it stops when we cut the connection.
+  const written = await streamed
+  t.ok(written < 16 * 1024 * 1024, `GatewayAPI could write only ${written} bytes before the client cut it (far below 100 MB)`)
+  t.ok(process.memoryUsage().rss - rssBefore < 64 * 1024 * 1024, 'memory did not grow by the answer\'s size')
+  t.strictSame(await client.send(messages(2, 2)), { kind: 'sent', providerIds: new Map(sim.accepted.map((a) => [a.reference!, a.msg_id])) }, 'the client works on afterwards')
+})
+
+t.test('a 202 for 1,000 messages with long references is well within the cap: sent, every id read', async (t) => {
+  const { sim, client } = await setup(t)
+  const batch = messages(1000).map((m) => ({ ...m, reference: `${m.reference}-${'r'.repeat(60)}` }))
+  const outcome = await client.send(batch)
+  t.equal(outcome.kind, 'sent')
+  if (outcome.kind !== 'sent') return
+  t.equal(outcome.providerIds.size, 1000)
+  t.ok([...outcome.providerIds.values()].every((id) => id !== null && ULID_LIKE.test(id)))
+  const answerBytes = JSON.stringify({ responses: sim.accepted.map((a) => ({ msg_id: a.msg_id, recipient: a.recipient, reference: a.reference })) }).length
+  t.ok(answerBytes * 5 < GATEWAYAPI_RESPONSE_LIMIT_BYTES, `the answer (${answerBytes} bytes) is a fifth of the cap at most`)
+})
+
+for (const status of [301, 302, 307, 308]) {
+  t.test(`${status}: transient, not ambiguous, alert (a wrong base URL), never refused`, async (t) => {
+    const { sim, client } = await setup(t)
+    sim.script({ status, headers: { location: 'https://messaging.gatewayapi.eu/mobile/multi' }, body: { detail: 'moved' } })
+    t.strictSame(await client.send(messages(2)), {
+      kind: 'transient',
+      reason: `HTTP ${status} redirect to https://messaging.gatewayapi.eu/mobile/multi: check GATEWAYAPI_BASE_URL`,
+      ambiguous: false,
+      alert: true
+    })
+    t.equal(sim.accepted.length, 0, 'the redirect was not followed: nothing sent anywhere')
+    t.strictSame(sim.requestLog.map((r) => r.status), [String(status)])
+  })
+}
+
+t.test('a 3xx without a Location header says so', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.script({ status: 301 })
+  t.strictSame(await client.send(messages(1)), { kind: 'transient', reason: 'HTTP 301 redirect to (no Location header): check GATEWAYAPI_BASE_URL', ambiguous: false, alert: true })
 })

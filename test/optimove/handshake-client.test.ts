@@ -4,7 +4,7 @@ import { HandshakeExhaustedError, HandshakeRejectedError, performHandshake } fro
 import { createLogger } from '../../src/logger.js'
 import { SimOptimove } from '../../src/sim/optimove.js'
 import { verifyHubSignature } from '../../src/lib/hmac-signature.js'
-import { testConfig } from '../helper.js'
+import { logCapture, testConfig } from '../helper.js'
 
 async function setup (t: Test, envOverrides: Record<string, string> = {}) {
   const base = testConfig()
@@ -91,4 +91,40 @@ t.test('an abort stops the retries at once', async (t) => {
   sim.once('call', () => setImmediate(() => controller.abort(new Error('stopping'))))
   const err = await performHandshake(registration, { ...options, signal: controller.signal }).catch((e) => e)
   t.equal(err.message, 'stopping')
+})
+
+t.test('3xx: retried like a 5xx, each redirect logged at error with where it pointed', async (t) => {
+  const { sim, registration, options } = await setup(t)
+  const logs = logCapture()
+  const elsewhere = 'https://tenant.optimove.example/api/v1/aggregator/handshake'
+  sim.script('handshake', { status: 301, headers: { location: elsewhere } }, { status: 308, headers: { location: elsewhere } })
+  t.equal(await performHandshake(registration, { ...options, logger: createLogger('info', logs.stream) }), 'registered')
+  t.same(sim.received('handshake').map((c) => c.status), [301, 308, 200])
+  const errors = logs.lines().map((l) => JSON.parse(l)).filter((l) => l.level === 50)
+  t.same(errors.map((l) => [l.attempt, l.problem]), [
+    [1, `HTTP 301 redirect to ${elsewhere}: check the registration's Optimove base URL`],
+    [2, `HTTP 308 redirect to ${elsewhere}: check the registration's Optimove base URL`]
+  ])
+})
+
+t.test('3xx every time: not rejected, exhausted after HANDSHAKE_MAX_ATTEMPTS with the redirect as the reason', async (t) => {
+  const { sim, registration, options } = await setup(t, { HANDSHAKE_MAX_ATTEMPTS: '2' })
+  const logs = logCapture()
+  sim.script('handshake', { status: 302, headers: { location: 'https://login.example/' } }, { status: 302, headers: { location: 'https://login.example/' } })
+  const err = await performHandshake(registration, { ...options, logger: createLogger('info', logs.stream) }).catch((e) => e)
+  t.type(err, HandshakeExhaustedError)
+  t.match(err.message, /after 2 attempts: HTTP 302 redirect to https:\/\/login\.example\/: check the registration's Optimove base URL/)
+  t.equal(sim.received('handshake').length, 2)
+  t.equal(logs.lines().map((l) => JSON.parse(l)).filter((l) => l.level === 50).length, 2, 'the last redirect is logged at error too')
+})
+
+t.test('an answer trickling past the deadline is cut and retried', async (t) => {
+  const { sim, registration, options } = await setup(t)
+  const logs = logCapture()
+  sim.script('handshake', { status: 200, body: { message: 'Handshake completed successfully' }, trickleMs: 100 })
+  const started = performance.now()
+  t.equal(await performHandshake(registration, { ...options, timeoutMs: 300, logger: createLogger('info', logs.stream) }), 'registered')
+  t.ok(performance.now() - started < 2000, 'the first attempt was cut at its deadline, not after the whole answer (about 4 s)')
+  t.equal(sim.received('handshake').length, 2)
+  t.match(logs.lines().map((l) => JSON.parse(l)).find((l) => l.msg === 'handshake failed, retrying'), { level: 40, attempt: 1, problem: 'timeout: no complete answer from Optimove within 300 ms' })
 })
