@@ -1,9 +1,11 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { CAMPAIGN_SEND_PATH, type Config } from './config.js'
+import type { Config } from './config.js'
 import type { Store } from './core/store/store.js'
 import { systemClock, type Clock } from './lib/clock.js'
-import { ERROR_CODES, sendError } from './errors.js'
+import { sendError } from './errors.js'
+import { routeErrorHandler } from './http/route-error-handler.js'
+import { clientErrorHandler } from './http/client-error.js'
 import { campaignRoute } from './optimove/campaign-route.js'
 import { healthRoutes } from './health-routes.js'
 import { Readiness } from './readiness.js'
@@ -27,22 +29,25 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
   const readiness = deps.readiness ?? new Readiness(config.registrations.map((r) => r.id))
   const clock = deps.clock ?? systemClock
   const metrics = deps.metrics ?? createMetrics()
+  const { requestTimeoutMs, headersTimeoutMs, maxConnections } = config.http
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    // Batches of tens of thousands of recipients take a while to upload.
-    requestTimeout: 120_000,
+    // Bounds on how long one caller may hold a connection before its request is complete.
+    requestTimeout: requestTimeoutMs,
+    http: {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      // Node checks those deadlines every 30 s by default, far too coarse for a 10 s one.
+      connectionsCheckingInterval: Math.min(1000, headersTimeoutMs)
+    },
+    clientErrorHandler: clientErrorHandler({ requestTimeoutMs, headersTimeoutMs }),
     return503OnClosing: true
   })
+  // Beyond this many open connections Node drops new ones at once, so a flood cannot exhaust memory.
+  app.server.maxConnections = maxConnections
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const status = error.statusCode ?? 500
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && request.url.startsWith(CAMPAIGN_SEND_PATH)) metrics.campaignRefusals.inc({ reason: 'too-large' })
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 'payloadTooLarge', `the body is larger than the limit of ${config.campaignBodyLimitBytes} bytes`)
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return sendError(reply, 'unsupportedMediaType', 'the body must be application/json')
-    if (status >= 400 && status < 500) return reply.code(status).send({ message: error.message, code: error.code ?? ERROR_CODES.badRequest.code })
-    request.log.error({ err: error }, 'request failed')
-    return sendError(reply, 'internal', 'internal error')
-  })
+  // Each route plugin has its own error handler naming its own limits; this one serves the rest.
+  app.setErrorHandler(routeErrorHandler({ bodyLimit: app.initialConfig.bodyLimit ?? 1024 * 1024 }))
   app.setNotFoundHandler((request, reply) => sendError(reply, 'notFound', `no route for ${request.method} ${request.url}`))
 
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
@@ -53,6 +58,7 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
     clock,
     metrics,
     registrations: config.registrations,
+    bodyLimit: config.http.webhookBodyLimitBytes,
     ...(deps.onEventRecorded ? { onRecorded: deps.onEventRecorded } : {})
   })
   app.register(healthRoutes, { store: deps.store, readiness })
@@ -61,6 +67,7 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
     store: deps.store,
     clock,
     bodyLimit: config.campaignBodyLimitBytes,
+    metadataLimit: config.metadataLimitBytes,
     metrics,
     ...(deps.onCampaignAccepted ? { onAccepted: deps.onCampaignAccepted } : {})
   })

@@ -267,3 +267,11 @@ export async function childStack (t: Test, overrides: Record<string, string | un
   }
   return { optimove, gateway, dbPath, spawn, url: `http://127.0.0.1:${port}` }
 }
+
+/** A test app (see buildTestApp) listening on 127.0.0.1 on a free port, for clients that need a real socket. */
+export async function listenTestApp (t: Test, options: Parameters<typeof buildTestApp>[1] = {}) {
+  const built = buildTestApp(t, options)
+  await built.app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = built.app.server.address() as { port: number }
+  return { ...built, port, url: `http://127.0.0.1:${port}` }
+}

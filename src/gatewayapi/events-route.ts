@@ -1,9 +1,11 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Registration } from '../config.js'
 import type { Clock } from '../lib/clock.js'
 import { verifyGatewaySignature } from '../lib/hmac-signature.js'
 import type { Store, WebhookEvent } from '../core/store/store.js'
 import { sendError } from '../errors.js'
+import { routeErrorHandler } from '../http/route-error-handler.js'
+import { checkSignatureForm } from '../lib/signature-form.js'
 import type { Metrics } from '../metrics.js'
 import { outcomeOfStatus } from './status-vocabulary.js'
 import { INBOUND_EVENT_TYPES, STATUS_EVENT_TYPES, inboundEventSchema, statusEventSchema, webhookEnvelopeSchema } from './webhook-schema.js'
@@ -20,6 +22,8 @@ export interface EventsRouteOptions {
   metrics: Metrics
   /** Where customer replies may go: to the registration that last texted the number, else the first. */
   registrations: ReadonlyArray<Pick<Registration, 'id' | 'inboundTo'>>
+  /** Largest body accepted (GatewayAPI's events are a few KB); 413 above. */
+  bodyLimit: number
   /** Told after an event is durably recorded (wakes the report sender). */
   onRecorded?: () => void
 }
@@ -28,19 +32,33 @@ export interface EventsRouteOptions {
  * GatewayAPI's webhook (status callbacks and replies): signature over the raw body before
  * parsing, the timestamp policy, then one durable write (shared with concurrent events by
  * group commit) before the 2xx, well inside GatewayAPI's 5 seconds.
+ * An encapsulated plugin: its JSON-only parser and its error handler (413 naming its own
+ * limit, 415 for anything but JSON) stay local.
  */
 export async function eventsRoute (app: FastifyInstance, o: EventsRouteOptions): Promise<void> {
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_request, body, done) => done(null, body))
+  const signatureRefused = (request: FastifyRequest, reply: FastifyReply, reason: string): FastifyReply => {
+    o.metrics.webhookEvents.inc({ event_type: 'unknown', outcome: 'signature-refused' })
+    request.log.warn({ reason }, 'GatewayAPI webhook signature refused')
+    return sendError(reply, 'unauthorized', `Signature refused: ${reason}`)
+  }
 
-  app.post(GATEWAYAPI_EVENTS_PATH, async (request, reply) => {
+  app.setErrorHandler(routeErrorHandler({ bodyLimit: o.bodyLimit }))
+  // Only JSON: Fastify's built-in text/plain parser would otherwise let a text body through.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: o.bodyLimit }, (_request, body, done) => done(null, body))
+
+  app.post(GATEWAYAPI_EVENTS_PATH, {
+    bodyLimit: o.bodyLimit,
+    // A missing or malformed Signature is refused before the body is read, so an unsigned caller cannot make us buffer it.
+    onRequest: async (request, reply) => {
+      const form = checkSignatureForm('v1', request.headers.signature, o.secret)
+      if (!form.ok) return signatureRefused(request, reply, form.reason)
+    }
+  }, async (request, reply) => {
     const rawBody = request.body
     if (!Buffer.isBuffer(rawBody)) return sendError(reply, 'badRequest', 'a JSON body is required')
     const signature = verifyGatewaySignature(request.headers.signature, rawBody, o.secret)
-    if (!signature.ok) {
-      o.metrics.webhookEvents.inc({ event_type: 'unknown', outcome: 'signature-refused' })
-      request.log.warn({ reason: signature.reason }, 'GatewayAPI webhook signature refused')
-      return sendError(reply, 'unauthorized', `Signature refused: ${signature.reason}`)
-    }
+    if (!signature.ok) return signatureRefused(request, reply, signature.reason)
 
     const invalid = (eventType: string, what: string) => {
       o.metrics.webhookEvents.inc({ event_type: eventType, outcome: 'invalid' })

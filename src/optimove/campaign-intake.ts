@@ -15,13 +15,13 @@ export function idempotencyKeyOf (request: CampaignRequest, rawBody: Buffer): st
 }
 
 /**
- * Turns a validated campaign request into what the store keeps. `rawMetadata` is the
- * metadata object as parsed from the body, so every field, known or not, is kept.
+ * Turns a validated campaign request into what the store keeps. `metadataJson` is the
+ * metadata's exact text from the body (see metadataTextOf), kept for the delivery reports.
  */
 export function toBatch (
   registration: Registration,
   request: CampaignRequest,
-  rawMetadata: unknown,
+  metadataJson: string,
   rawBody: Buffer,
   now: number
 ): { batch: NewBatch; messages: NewMessage[] } {
@@ -32,7 +32,7 @@ export function toBatch (
     batchId: request.batchId,
     requestId: request.requestId ?? '',
     senderId: request.senderId !== undefined && request.senderId !== '' ? request.senderId : registration.senderId,
-    metadataJson: JSON.stringify(rawMetadata),
+    metadataJson,
     // A time in the past means "now".
     scheduledAt: typeof scheduledTime === 'number' && scheduledTime > now ? scheduledTime : now,
     receivedAt: now

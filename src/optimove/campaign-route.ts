@@ -6,8 +6,10 @@ import { verifyHubSignature } from '../lib/hmac-signature.js'
 import type { Store } from '../core/store/store.js'
 import { sendError } from '../errors.js'
 import type { Metrics } from '../metrics.js'
+import { routeErrorHandler } from '../http/route-error-handler.js'
 import { campaignRequestSchema, campaignValidationProblem, validationProblem } from './campaign-schema.js'
 import { toBatch } from './campaign-intake.js'
+import { metadataTextOf } from './campaign-metadata.js'
 import { findRegistrationByApiKey } from './registration-lookup.js'
 
 export interface CampaignRouteOptions {
@@ -15,6 +17,8 @@ export interface CampaignRouteOptions {
   store: Store
   clock: Clock
   bodyLimit: number
+  /** Largest `metadata` value in bytes (it is copied into every delivery report). */
+  metadataLimit: number
   metrics: Metrics
   /** Told after a batch is committed, so that sending starts without waiting for a timer. */
   onAccepted?: () => void
@@ -24,13 +28,18 @@ const registrationOf = new WeakMap<FastifyRequest, Registration>()
 
 /**
  * Optimove's campaign transmission webhook (spec section 2): key, signature over the
- * raw bytes, schema, then one durable transaction before the 200.
- * Registered as an encapsulated plugin so that its raw-body JSON parser stays local.
+ * raw bytes, schema, metadata taken verbatim (and bounded), then one durable transaction
+ * before the 200.
+ * Registered as an encapsulated plugin so that its raw-body JSON parser and its error
+ * handler (413 naming its own limit, 415 for anything but JSON) stay local.
  */
 export async function campaignRoute (app: FastifyInstance, options: CampaignRouteOptions): Promise<void> {
-  const { registrations, store, clock, bodyLimit, onAccepted, metrics } = options
+  const { registrations, store, clock, bodyLimit, metadataLimit, onAccepted, metrics } = options
   const refuse = (reason: string): void => { metrics.campaignRefusals.inc({ reason }) }
 
+  app.setErrorHandler(routeErrorHandler({ bodyLimit, onPayloadTooLarge: () => refuse('too-large') }))
+  // Only JSON: Fastify's built-in text/plain parser would otherwise let a text body through.
+  app.removeAllContentTypeParsers()
   // The signature covers the exact bytes, so JSON is parsed only after it is verified.
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body))
 
@@ -70,7 +79,13 @@ export async function campaignRoute (app: FastifyInstance, options: CampaignRout
       return reply.code(400).send(campaignValidationProblem(parsed.error))
     }
 
-    const { batch, messages } = toBatch(registration, parsed.data, (json as { metadata: unknown }).metadata, rawBody, clock.now())
+    const metadata = metadataTextOf(rawBody, metadataLimit)
+    if (!metadata.ok) {
+      refuse('invalid')
+      return reply.code(400).send(metadata.problem)
+    }
+
+    const { batch, messages } = toBatch(registration, parsed.data, metadata.json, rawBody, clock.now())
     let result
     try {
       result = await store.acceptCampaign(batch, messages)

@@ -5,6 +5,10 @@ import { CAMPAIGN_SEND_PATH } from '../../src/config.js'
 
 const fixedClock = { now: () => 1_750_000_000_000 }
 
+async function metricsText (app: ReturnType<typeof buildTestApp>['app']): Promise<string> {
+  return (await app.inject({ method: 'GET', url: '/metrics' })).body
+}
+
 function post (app: ReturnType<typeof buildTestApp>['app'], raw: string, headers: Record<string, string>) {
   return app.inject({ method: 'POST', url: CAMPAIGN_SEND_PATH, payload: raw, headers })
 }
@@ -86,6 +90,67 @@ t.test('unknown fields are tolerated and metadata is kept verbatim, unknown fiel
   const res = await post(app, raw, campaignHeaders(raw, config))
   t.equal(res.statusCode, 200)
   t.same(JSON.parse(readDatabase(dbPath).batches[0]!.metadata), metadata)
+})
+
+t.test('metadata is stored byte for byte: big integers, 1e400, duplicate keys, whitespace and escapes as sent', async (t) => {
+  const { app, config, dbPath } = buildTestApp(t)
+  const metadata = '{ "campaignId":"c-1",\n\t"big": 12345678901234567890, "huge":1e400 , "a":1,"a":2,\n "text":"quote \\" backslash \\\\ ünï 😀","scheduledTime" : 1700000000000 }'
+  const recipients = JSON.stringify(campaignBody({ recipients: 1 }).recipients)
+  // The first metadata member is overridden by the last, as JSON.parse does; its key is spelled with an escape.
+  const raw = `{"batchId":"b-1","metadata":{"first":true},"recipients":${recipients},"metad\\u0061ta":${metadata} ,"requestId":"r-1"}`
+  t.same(JSON.parse(raw).metadata.text, 'quote " backslash \\ ünï 😀', 'the test body is what it claims')
+  const res = await post(app, raw, campaignHeaders(raw, config))
+  t.equal(res.statusCode, 200)
+  t.equal(readDatabase(dbPath).batches[0]!.metadata, metadata)
+})
+
+t.test('metadata 10,000 levels deep is accepted and stored whole (no recursion anywhere)', async (t) => {
+  const { app, config, dbPath } = buildTestApp(t)
+  const deep = '['.repeat(10_000) + ']'.repeat(10_000)
+  const metadata = `{"deep":${deep},"scheduledTime":1}`
+  const recipients = JSON.stringify(campaignBody({ recipients: 1 }).recipients)
+  const raw = `{"batchId":"b","metadata":${metadata},"recipients":${recipients},"extra":${deep}}`
+  const res = await post(app, raw, campaignHeaders(raw, config))
+  t.equal(res.statusCode, 200)
+  t.equal(readDatabase(dbPath).batches[0]!.metadata, metadata)
+})
+
+t.test('400: metadata over METADATA_LIMIT_BYTES is refused as invalid; exactly at the limit it is accepted', async (t) => {
+  const config = testConfig({ METADATA_LIMIT_BYTES: '1024' })
+  const { app, dbPath } = buildTestApp(t, { config })
+  const recipients = JSON.stringify(campaignBody({ recipients: 1 }).recipients)
+  const metadataOf = (bytes: number): string => {
+    const head = '{"scheduledTime":1,"pad":"'
+    return head + 'é'.repeat((bytes - head.length - 2) / 2) + '"}'
+  }
+  const body = (metadata: string, requestId: string) => `{"batchId":"b","requestId":"${requestId}","metadata":${metadata},"recipients":${recipients}}`
+  t.equal(Buffer.byteLength(metadataOf(1024)), 1024)
+  const over = body(metadataOf(1026), 'over')
+  const refused = await post(app, over, campaignHeaders(over, config))
+  t.equal(refused.statusCode, 400)
+  t.same(refused.json(), {
+    title: 'One or more validation errors occurred.',
+    status: 400,
+    errors: { Metadata: ['The Metadata field is 1026 bytes; at most 1024 bytes are accepted.'] }
+  })
+  t.match(await metricsText(app), /bridge_campaign_refusals_total\{reason="invalid"\} 1/)
+  t.equal(readDatabase(dbPath).batches.length, 0, 'nothing stored')
+  const atLimit = body(metadataOf(1024), 'at-limit')
+  t.equal((await post(app, atLimit, campaignHeaders(atLimit, config))).statusCode, 200)
+  t.equal(readDatabase(dbPath).batches[0]!.metadata, metadataOf(1024))
+})
+
+t.test('400: a 30 MB metadata under the body limit is refused and nothing is stored', async (t) => {
+  const { app, config, dbPath } = buildTestApp(t)
+  const recipients = JSON.stringify(campaignBody({ recipients: 2 }).recipients)
+  const raw = `{"batchId":"b","metadata":{"scheduledTime":1,"pad":"${'x'.repeat(30_000_000)}"},"recipients":${recipients}}`
+  t.ok(raw.length < config.campaignBodyLimitBytes, 'the body itself is within CAMPAIGN_BODY_LIMIT_BYTES')
+  const res = await post(app, raw, campaignHeaders(raw, config))
+  t.equal(res.statusCode, 400)
+  t.same(Object.keys(res.json().errors), ['Metadata'])
+  t.match(res.json().errors.Metadata[0], /at most 65536 bytes/)
+  const db = readDatabase(dbPath)
+  t.same([db.batches.length, db.messages.length, db.reports.length], [0, 0, 0], 'nothing stored')
 })
 
 t.test('a future scheduledTime holds the messages until then', async (t) => {
@@ -202,21 +267,30 @@ t.test('400: no recipients, or not an object at all', async (t) => {
   }
 })
 
-t.test('413: a body over the configured limit', async (t) => {
+t.test('413: a body over the configured limit names that limit, closes the connection and is counted', async (t) => {
   const config = testConfig({ CAMPAIGN_BODY_LIMIT_BYTES: '2048' })
-  const { app } = buildTestApp(t, { config })
+  const { app, dbPath } = buildTestApp(t, { config })
   const raw = JSON.stringify(campaignBody({ recipients: 50 }))
   const res = await post(app, raw, campaignHeaders(raw, config))
   t.equal(res.statusCode, 413)
   t.same(res.json(), { message: 'the body is larger than the limit of 2048 bytes', code: 'PAYLOAD_TOO_LARGE' })
+  t.equal(res.headers.connection, 'close')
+  t.match(await metricsText(app), /bridge_campaign_refusals_total\{reason="too-large"\} 1/)
+  t.equal(readDatabase(dbPath).batches.length, 0, 'nothing stored')
 })
 
-t.test('415: a body that is not JSON', async (t) => {
-  const { app, config } = buildTestApp(t)
+t.test('415: a body that is not JSON, text/plain included', async (t) => {
+  const { app, config, dbPath } = buildTestApp(t)
   const raw = 'batchId=1'
-  const res = await post(app, raw, campaignHeaders(raw, config, { 'content-type': 'application/x-www-form-urlencoded' }))
-  t.equal(res.statusCode, 415)
-  t.equal(res.json().code, 'UNSUPPORTED_MEDIA_TYPE')
+  for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'text/plain; charset=utf-8', 'application/xml', 'multipart/form-data; boundary=x']) {
+    const res = await post(app, raw, campaignHeaders(raw, config, { 'content-type': type }))
+    t.equal(res.statusCode, 415, type)
+    t.same(res.json(), { message: 'the body must be application/json', code: 'UNSUPPORTED_MEDIA_TYPE' }, type)
+  }
+  const json = JSON.stringify(campaignBody())
+  const untyped = await post(app, json, campaignHeaders(json, config, { 'content-type': undefined }))
+  t.equal(untyped.statusCode, 415, 'a body without a content type')
+  t.equal(readDatabase(dbPath).batches.length, 0, 'nothing stored')
 })
 
 t.test('503: the store is unavailable, so Optimove may retry', async (t) => {
