@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 
 /**
- * How long SQLite itself may block the calling thread waiting for another connection's lock.
- * Kept short: SQLite's busy wait is a sleep on the thread that runs the event loop, so a long
- * one would freeze `/health` and every webhook. Longer waits happen in `retryWhileBusy`,
- * asynchronously, with the event loop free in between.
+ * How long SQLite itself may block the calling thread waiting for another connection's lock:
+ * not at all. SQLite's busy wait is a sleep on the thread that runs the event loop (even slices
+ * of 20 ms, taken in turn by the loops that retry, held `/health` up for 200 ms); waits happen
+ * in `retryWhileBusy` instead, asynchronously, with the event loop free in between.
  */
-export const SQLITE_BUSY_SLICE_MS = 20
+export const SQLITE_BUSY_SLICE_MS = 0
 
 /** True for SQLite's "database is locked" family (SQLITE_BUSY, SQLITE_BUSY_SNAPSHOT, ...). */
 export function isBusyError (err: unknown): boolean {
