@@ -45,6 +45,9 @@ export interface OutboxWorkerOptions<T extends OutboxItem> {
   random?: () => number
 }
 
+/** Longest an answer waits to be settled together with others. */
+export const SETTLE_WINDOW_MS = 50
+
 interface Claimed<T> { items: T[]; claimedAt: number }
 type Result<T> = { items: T[]; result: DeliveryResult | { kind: 'release'; reason: string } }
 
@@ -65,7 +68,7 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
   private timer: NodeJS.Timeout | undefined
   private results: Array<Result<T>> = []
   private settling: Promise<void> | undefined
-  private settleScheduled = false
+  private settleTimer: NodeJS.Timeout | undefined
 
   constructor (private readonly o: OutboxWorkerOptions<T>) {
     super()
@@ -179,29 +182,39 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
     this.timer = setBoundedTimeout(() => this.wake(), this.o.idlePollMs)
   }
 
+  /**
+   * Answers are settled together: when a claim's worth has come, or `SETTLE_WINDOW_MS` after
+   * the first of them, so that a busy outbox costs one store write (one fsync) per many rows,
+   * not one per request. The rows stay leased meanwhile, so nobody else takes them.
+   */
   private queueResult (result: Result<T>): void {
     this.results.push(result)
-    if (this.settleScheduled) return
-    this.settleScheduled = true
-    // Answers that arrive in the same turn of the event loop are settled in one write.
-    setImmediate(() => {
-      this.settleScheduled = false
+    if (this.results.length >= this.o.claimSize || !this.running) {
+      clearTimeout(this.settleTimer)
+      this.settleTimer = undefined
       void this.settleQueued()
-    })
+    } else {
+      this.settleTimer ??= setTimeout(() => {
+        this.settleTimer = undefined
+        void this.settleQueued()
+      }, SETTLE_WINDOW_MS)
+    }
   }
 
   private settleQueued (): Promise<void> {
-    this.settling ??= (async () => {
-      try {
+    clearTimeout(this.settleTimer)
+    this.settleTimer = undefined
+    if (this.settling === undefined) {
+      const drain = async (): Promise<void> => {
         while (this.results.length > 0) {
           const results = this.results
           this.results = []
           await this.settle(results)
         }
-      } finally {
-        this.settling = undefined
       }
-    })()
+      // Cleared in a later microtask, after the assignment, even when there was nothing to settle.
+      this.settling = drain().finally(() => { this.settling = undefined })
+    }
     return this.settling
   }
 

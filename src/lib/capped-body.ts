@@ -1,7 +1,9 @@
+import type { Readable } from 'node:stream'
+
 /** A response as undici gives it: the headers, and a body to stream. */
 export interface StreamedResponse {
   headers: Record<string, string | string[] | undefined>
-  body: AsyncIterable<Uint8Array> & { destroy(): unknown }
+  body: Readable
 }
 
 /** A peer answered with more bytes than we agreed to hold in memory; the connection was cut. */
@@ -24,20 +26,42 @@ export async function readCappedBody (response: StreamedResponse, limitBytes: nu
   const header = response.headers['content-length']
   const declared = Number(Array.isArray(header) ? header[0] : header)
   if (header !== undefined && Number.isSafeInteger(declared) && declared > limitBytes) {
+    response.body.on('error', ignore)
     response.body.destroy()
     throw new ResponseTooLargeError(limitBytes, declared)
   }
-  const chunks: Uint8Array[] = []
-  let total = 0
-  try {
-    for await (const chunk of response.body) {
+  // Plain 'data' events: an async iterator costs a promise per chunk, on every report we send.
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let total = 0
+    const body = response.body
+    const done = (err?: Error): void => {
+      body.off('data', onData)
+      body.off('end', onEnd)
+      body.off('error', done)
+      body.off('close', onClose)
+      if (err !== undefined) reject(err)
+      else resolve(Buffer.concat(chunks, total))
+    }
+    const onData = (chunk: Buffer): void => {
       total += chunk.byteLength
-      // Leaving the loop by a throw destroys the stream.
-      if (total > limitBytes) throw new ResponseTooLargeError(limitBytes)
+      if (total > limitBytes) {
+        // Destroying it makes undici emit an abort error; nobody needs to hear it.
+        body.on('error', ignore)
+        body.destroy()
+        done(new ResponseTooLargeError(limitBytes))
+        return
+      }
       chunks.push(chunk)
     }
-  } finally {
-    if (total > limitBytes) response.body.destroy()
-  }
-  return Buffer.concat(chunks, total)
+    const onEnd = (): void => done()
+    // Closed without an end: aborted (our deadline) or cut by the peer.
+    const onClose = (): void => done(body.errored ?? new Error('the response body was closed before its end'))
+    body.on('data', onData)
+    body.once('end', onEnd)
+    body.once('error', done)
+    body.once('close', onClose)
+  })
 }
+
+const ignore = (): void => {}

@@ -52,8 +52,18 @@ export async function postToOptimove (
   const body = typeof payload === 'string' ? payload : JSON.stringify(payload)
   const timeoutMs = options.timeoutMs ?? DEFAULT_OPTIMOVE_TIMEOUT_MS
   // undici's timeouts bound each wait, not the whole exchange: this signal bounds it all.
-  const deadline = AbortSignal.timeout(timeoutMs)
-  const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline])
+  // A timer cleared at the end (not AbortSignal.timeout/any, whose timers and listeners
+  // outlive the request and cost a busy outbox a fifth of its throughput).
+  const controller = new AbortController()
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    controller.abort(new OptimoveTimeoutError(timeoutMs))
+  }, timeoutMs)
+  const callerAborted = (): void => controller.abort(options.signal?.reason)
+  if (options.signal?.aborted === true) callerAborted()
+  else options.signal?.addEventListener('abort', callerAborted, { once: true })
+  const signal = controller.signal
   try {
     const res = await request(optimoveUrl(registration, endpoint), {
       method: 'POST',
@@ -76,8 +86,11 @@ export async function postToOptimove (
       ...(location === undefined ? {} : { location: (Array.isArray(location) ? location[0]! : location).slice(0, 300) })
     }
   } catch (err) {
-    if (deadline.aborted && options.signal?.aborted !== true) throw new OptimoveTimeoutError(timeoutMs, { cause: err })
+    if (timedOut && options.signal?.aborted !== true) throw new OptimoveTimeoutError(timeoutMs, { cause: err })
     throw err
+  } finally {
+    clearTimeout(timer)
+    options.signal?.removeEventListener('abort', callerAborted)
   }
 }
 

@@ -121,3 +121,17 @@ t.test('settlements finishing together share one store write, and each kind is s
   t.same(statesOf(path).sort(), ['done', 'done', 'parked', 'pending'])
   t.equal(writes.length, 3, 'one write for the done rows, one per failure reason')
 })
+
+t.test('a worker stopped before it had any work, then started again, still delivers and settles', async (t) => {
+  const { store, path } = await storeWithReports(t, 3)
+  const peer = handPeer()
+  const w = worker(store, peer.deliver, { concurrency: 3, claimSize: 3 })
+  await w.stop()
+  w.start()
+  await w.stop()
+  w.start()
+  for (const reference of await peer.arrivals(3)) peer.answer(reference)
+  while (!statesOf(path).every((s) => s === 'done')) await once(w, 'settled')
+  await w.stop()
+  t.same(statesOf(path), ['done', 'done', 'done'])
+})

@@ -25,10 +25,11 @@ export function createOutboxQueries (db: Database.Database) {
       SELECT id, 'row-' || id AS part, length(body) AS bytes
       FROM incoming_messages WHERE state = @state AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit`)
   }
-  const leaseRow = (table: string) => db.prepare<[{ leaseUntil: number; id: number }], { attempts: number }>(`
+  // One statement leases the chosen rows (their ids as a JSON array).
+  const leaseRows = (table: string) => db.prepare<[{ leaseUntil: number; ids: string }], { id: number; attempts: number }>(`
     UPDATE ${table} SET state = 'sending', attempts = attempts + 1, next_attempt_at = @leaseUntil, lease_until = @leaseUntil
-    WHERE id = @id RETURNING attempts`)
-  const leases = { reports: leaseRow('reports'), incoming: leaseRow('incoming_messages') }
+    WHERE id IN (SELECT value FROM json_each(@ids)) RETURNING id, attempts`)
+  const leases = { reports: leaseRows('reports'), incoming: leaseRows('incoming_messages') }
 
   const reportDetails = db.prepare<[number], ReportRow>(`
     SELECT r.registration_id, r.outcome, r.status_at, r.error_code, r.error_details,
@@ -48,21 +49,23 @@ export function createOutboxQueries (db: Database.Database) {
 
   /** Leases due rows, expired leases first, up to `limit` rows and `maxBytes` (always at least one row). */
   const claim = (outbox: OutboxName, now: number, limit: number, leaseMs: number, maxBytes: number): Array<{ id: number; attempts: number }> => {
-    const leaseUntil = now + leaseMs
-    const chosen: Array<{ id: number; attempts: number }> = []
+    const chosen: number[] = []
     const seen = new Set<number | string>()
     let bytes = 0
-    for (const state of ['sending', 'pending']) {
+    choosing: for (const state of ['sending', 'pending']) {
       for (const c of candidates[outbox].all({ now, limit: limit - chosen.length, state })) {
         const weight = OUTBOX_ROW_OVERHEAD_BYTES + (seen.has(c.part) ? 0 : c.bytes)
-        if (chosen.length > 0 && bytes + weight > maxBytes) return chosen
+        if (chosen.length > 0 && bytes + weight > maxBytes) break choosing
         bytes += weight
         seen.add(c.part)
-        chosen.push({ id: c.id, attempts: leases[outbox].get({ leaseUntil, id: c.id })!.attempts })
+        chosen.push(c.id)
       }
       if (chosen.length >= limit) break
     }
-    return chosen
+    if (chosen.length === 0) return []
+    const attempts = new Map<number, number>()
+    for (const row of leases[outbox].all({ leaseUntil: now + leaseMs, ids: JSON.stringify(chosen) })) attempts.set(row.id, row.attempts)
+    return chosen.map((id) => ({ id, attempts: attempts.get(id)! }))
   }
 
   const claimReports = db.transaction((now: number, limit: number, leaseMs: number, maxBytes: number): PendingReport[] => {
