@@ -170,6 +170,9 @@ const envSchema = z.object({
   }
 })
 
+/** Every environment variable the service reads (the README's table and .env.example list each). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape)
+
 /** Parses the environment once; throws ConfigError naming the first bad variable. */
 export function parseConfig (env: Record<string, string | undefined>, readFile: (path: string) => string = (path) => readFileSync(path, 'utf8')): Config {
   // A blank variable counts as unset, so `FOO=` in a .env file falls back to the default.
