@@ -3,25 +3,9 @@ import { z } from 'zod'
 import { ConfigError } from './config-error.js'
 import { loadRegistrations } from './registrations-file.js'
 import { SENDER_ID_PATTERN } from './core/recipient-check.js'
+import { countrySchema, expirationSchema, type Registration } from './registration.js'
 
-/** One Optimove tenant+application we deliver for, with the credentials of both directions. */
-export interface Registration {
-  /** Stable name used in the store and in logs; never a secret. */
-  id: string
-  optimoveBaseUrl: string
-  /** Path between the base URL and `/handshake`, `/delivery-report`, `/incoming-message`. */
-  optimoveApiPrefix: string
-  /** Sent by us as `app-api-key`. */
-  appApiKey: string
-  /** HMAC key of `x-hub-signature`, both directions. */
-  sharedSecret: string
-  /** Sent back by Optimove as `X-API-Key` on every campaign. */
-  aggregatorApiKey: string
-  /** Default sender of this registration's messages. */
-  senderId: string
-  /** `to` of the customer replies we forward (the number or sender they replied to). */
-  inboundTo: string
-}
+export type { Registration }
 
 export interface Config {
   host: string
@@ -49,8 +33,10 @@ export interface Config {
   shutdownGraceMs: number
   /** Run the store on a worker thread of its own (more throughput, more memory). */
   storeThread: boolean
-  /** Rows no longer needed are deleted once older than `retentionMs`, every `intervalMs`. */
-  prune: { retentionMs: number; intervalMs: number }
+  /** Rows no longer needed are deleted once older than `retentionMs`, every `intervalMs`; the number→registration memory after `recipientMemoryMs`. */
+  prune: { retentionMs: number; intervalMs: number; recipientMemoryMs: number }
+  /** A message still without a final status `graceMs` after its expiration is ended; looked for every `sweepIntervalMs`. */
+  finalStatus: { graceMs: number; sweepIntervalMs: number }
 }
 
 export interface HttpLimits {
@@ -66,6 +52,8 @@ export interface HttpLimits {
 
 export interface OutboxConfig {
   concurrency: number
+  /** While Optimove refuses a registration's credentials (401/403/404), its outbox is probed this often. */
+  authProbeMs: number
   /** Bytes of report bodies one claim may hold (rows are bounded too). */
   claimLimitBytes: number
   retryBaseMs: number
@@ -88,6 +76,10 @@ export interface SendConfig {
   defaultRetryAfterMs: number
   /** Longest pause a `Retry-After` may impose. */
   maxRetryAfterMs: number
+  /** While GatewayAPI refuses our token, it is tried again this often. */
+  credentialsProbeMs: number
+  /** Pause of sending when the GatewayAPI account has no credit left. */
+  noCreditPauseMs: number
   idlePollMs: number
 }
 
@@ -143,6 +135,13 @@ const envSchema = z.object({
   SEND_IDLE_POLL_MS: positiveInt(1000),
   WEBHOOK_MAX_AGE_SECONDS: positiveInt(72 * 3600),
   INBOUND_TO: z.string().min(1).optional(),
+  DEFAULT_COUNTRY: countrySchema.optional(),
+  MESSAGE_EXPIRATION: expirationSchema.default({ text: 'P2D', ms: 2 * 86_400_000 }),
+  FINAL_STATUS_GRACE_HOURS: positiveInt(6),
+  FINAL_STATUS_SWEEP_MINUTES: positiveInt(5),
+  CREDENTIALS_PROBE_SECONDS: positiveInt(300),
+  SEND_NO_CREDIT_PAUSE_SECONDS: positiveInt(900),
+  RECIPIENT_MEMORY_DAYS: positiveInt(90),
   REPORT_CONCURRENCY: positiveInt(16).pipe(z.number().max(256, 'must be at most 256')),
   REPORT_RETRY_BASE_MS: positiveInt(1000),
   REPORT_RETRY_MAX_MS: positiveInt(300_000),
@@ -193,7 +192,11 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
     publicUrl,
     campaignSendUrl: publicUrl + CAMPAIGN_SEND_PATH,
     registrations: e.REGISTRATIONS_FILE !== undefined
-      ? loadRegistrations(e.REGISTRATIONS_FILE, readFile, { optimoveApiPrefix: e.OPTIMOVE_API_PREFIX })
+      ? loadRegistrations(e.REGISTRATIONS_FILE, readFile, {
+          optimoveApiPrefix: e.OPTIMOVE_API_PREFIX,
+          expiration: e.MESSAGE_EXPIRATION,
+          ...(e.DEFAULT_COUNTRY === undefined ? {} : { defaultCountry: e.DEFAULT_COUNTRY })
+        })
       : [{
           id: 'default',
           optimoveBaseUrl: withoutTrailingSlash(e.OPTIMOVE_BASE_URL!),
@@ -202,7 +205,10 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
           sharedSecret: e.OPTIMOVE_SHARED_SECRET!,
           aggregatorApiKey: e.AGGREGATOR_API_KEY!,
           senderId: e.SENDER_ID!,
-          inboundTo: e.INBOUND_TO ?? e.SENDER_ID!
+          inboundTo: e.INBOUND_TO ?? e.SENDER_ID!,
+          ...(e.DEFAULT_COUNTRY === undefined ? {} : { defaultCountry: e.DEFAULT_COUNTRY }),
+          expiration: e.MESSAGE_EXPIRATION.text,
+          expirationMs: e.MESSAGE_EXPIRATION.ms
         }],
     gatewayapi: { baseUrl: withoutTrailingSlash(e.GATEWAYAPI_BASE_URL), token: e.GATEWAYAPI_TOKEN, webhookSecret: e.GATEWAYAPI_WEBHOOK_SECRET },
     databaseUrl: e.DATABASE_URL,
@@ -228,12 +234,15 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
       connectTimeoutMs: Math.min(10_000, e.SEND_TIMEOUT_MS),
       defaultRetryAfterMs: e.SEND_DEFAULT_RETRY_AFTER_SECONDS * 1000,
       maxRetryAfterMs: e.SEND_MAX_RETRY_AFTER_SECONDS * 1000,
+      credentialsProbeMs: e.CREDENTIALS_PROBE_SECONDS * 1000,
+      noCreditPauseMs: e.SEND_NO_CREDIT_PAUSE_SECONDS * 1000,
       idlePollMs: e.SEND_IDLE_POLL_MS
     },
     webhookMaxAgeMs: e.WEBHOOK_MAX_AGE_SECONDS * 1000,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     storeThread: e.STORE_THREAD === 'true',
-    prune: { retentionMs: e.RETENTION_DAYS * 86_400_000, intervalMs: e.PRUNE_INTERVAL_MINUTES * 60_000 },
+    prune: { retentionMs: e.RETENTION_DAYS * 86_400_000, intervalMs: e.PRUNE_INTERVAL_MINUTES * 60_000, recipientMemoryMs: e.RECIPIENT_MEMORY_DAYS * 86_400_000 },
+    finalStatus: { graceMs: e.FINAL_STATUS_GRACE_HOURS * 3_600_000, sweepIntervalMs: e.FINAL_STATUS_SWEEP_MINUTES * 60_000 },
     outbox: {
       concurrency: e.REPORT_CONCURRENCY,
       retryBaseMs: e.REPORT_RETRY_BASE_MS,
@@ -241,6 +250,7 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
       timeoutMs: e.REPORT_TIMEOUT_MS,
       idlePollMs: e.REPORT_IDLE_POLL_MS,
       claimLimitBytes: e.REPORT_CLAIM_LIMIT_BYTES,
+      authProbeMs: e.CREDENTIALS_PROBE_SECONDS * 1000,
       // A row's lease outlives any one request to Optimove.
       leaseMs: 3 * e.REPORT_TIMEOUT_MS
     }

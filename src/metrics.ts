@@ -27,6 +27,12 @@ export function createMetrics () {
       labelNames: ['reason'] as const,
       registers
     }),
+    campaignConflicts: new Counter({
+      name: 'bridge_campaign_conflicts_total',
+      help: 'Campaign requests whose idempotency key was known with another body: answered as duplicates, nothing sent',
+      labelNames: ['registration'] as const,
+      registers
+    }),
     providerRequests: new Counter({
       name: 'bridge_provider_requests_total',
       help: 'Requests to GatewayAPI, by outcome (sent, invalid, refused, unauthorized, throttled, transient)',

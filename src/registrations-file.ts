@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Registration } from './config.js'
+import { countrySchema, expirationSchema, type Registration } from './registration.js'
 import { ConfigError } from './config-error.js'
 import { SENDER_ID_PATTERN } from './core/recipient-check.js'
 
@@ -11,7 +11,9 @@ const registrationSchema = z.strictObject({
   sharedSecret: z.string().min(1, 'must not be empty'),
   aggregatorApiKey: z.string().min(1, 'must not be empty'),
   senderId: z.string().regex(SENDER_ID_PATTERN, 'must be 3-11 letters/digits or 3-15 digits'),
-  inboundTo: z.string().min(1).optional()
+  inboundTo: z.string().min(1).optional(),
+  defaultCountry: countrySchema.optional(),
+  expiration: expirationSchema.optional()
 })
 
 const fileSchema = z.array(registrationSchema).min(1, 'must list at least one registration')
@@ -32,7 +34,11 @@ const fileSchema = z.array(registrationSchema).min(1, 'must list at least one re
  * its own base URL, credentials, aggregator key and sender. Errors name the file, the entry and
  * the field, never a secret's value.
  */
-export function loadRegistrations (path: string, readFile: (path: string) => string, defaults: { optimoveApiPrefix: string }): Registration[] {
+export function loadRegistrations (
+  path: string,
+  readFile: (path: string) => string,
+  defaults: { optimoveApiPrefix: string; expiration: { text: string; ms: number }; defaultCountry?: string }
+): Registration[] {
   let json: unknown
   try {
     json = JSON.parse(readFile(path))
@@ -54,6 +60,9 @@ export function loadRegistrations (path: string, readFile: (path: string) => str
     sharedSecret: r.sharedSecret,
     aggregatorApiKey: r.aggregatorApiKey,
     senderId: r.senderId,
-    inboundTo: r.inboundTo ?? r.senderId
+    inboundTo: r.inboundTo ?? r.senderId,
+    ...((r.defaultCountry ?? defaults.defaultCountry) === undefined ? {} : { defaultCountry: (r.defaultCountry ?? defaults.defaultCountry)! }),
+    expiration: (r.expiration ?? defaults.expiration).text,
+    expirationMs: (r.expiration ?? defaults.expiration).ms
   }))
 }

@@ -29,9 +29,23 @@ const errorOf = (fn: () => unknown): string => {
 t.test('a registrations file replaces the single-registration variables', async (t) => {
   const config = withFile([entry('tenant-a', 'key-a'), { ...entry('tenant-b', 'key-b'), inboundTo: 'companyB', optimoveApiPrefix: '/api/v1.0/aggregator' }])
   t.same(config.registrations, [
-    { id: 'tenant-a', optimoveBaseUrl: 'https://tenant-a.optimove.example', optimoveApiPrefix: '/api/v1/aggregator', appApiKey: 'app-tenant-a', sharedSecret: 'secret-tenant-a', aggregatorApiKey: 'key-a', senderId: 'Brand', inboundTo: 'Brand' },
-    { id: 'tenant-b', optimoveBaseUrl: 'https://tenant-b.optimove.example', optimoveApiPrefix: '/api/v1.0/aggregator', appApiKey: 'app-tenant-b', sharedSecret: 'secret-tenant-b', aggregatorApiKey: 'key-b', senderId: 'Brand', inboundTo: 'companyB' }
+    { id: 'tenant-a', optimoveBaseUrl: 'https://tenant-a.optimove.example', optimoveApiPrefix: '/api/v1/aggregator', appApiKey: 'app-tenant-a', sharedSecret: 'secret-tenant-a', aggregatorApiKey: 'key-a', senderId: 'Brand', inboundTo: 'Brand', expiration: 'P2D', expirationMs: 2 * 86_400_000 },
+    { id: 'tenant-b', optimoveBaseUrl: 'https://tenant-b.optimove.example', optimoveApiPrefix: '/api/v1.0/aggregator', appApiKey: 'app-tenant-b', sharedSecret: 'secret-tenant-b', aggregatorApiKey: 'key-b', senderId: 'Brand', inboundTo: 'companyB', expiration: 'P2D', expirationMs: 2 * 86_400_000 }
   ])
+})
+
+t.test('expiration and default country: per registration, else the environment\'s, checked at startup', async (t) => {
+  const config = withFile([entry('a', 'k1'), { ...entry('b', 'k2'), expiration: 'PT12H', defaultCountry: 'se' }], { MESSAGE_EXPIRATION: 'P1D', DEFAULT_COUNTRY: 'dk' })
+  t.match(config.registrations, [
+    { id: 'a', expiration: 'P1D', expirationMs: 86_400_000, defaultCountry: 'DK' },
+    { id: 'b', expiration: 'PT12H', expirationMs: 12 * 3_600_000, defaultCountry: 'SE' }
+  ])
+  t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), expiration: 'P6D' }])), /\[0\]\.expiration must be an ISO-8601 duration of at most P5D/)
+  t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), defaultCountry: 'DNK' }])), /\[0\]\.defaultCountry must be an ISO 3166 alpha-2/)
+  t.match(errorOf(() => parseConfig(testEnv({ MESSAGE_EXPIRATION: 'P1M' }))), /^Invalid configuration: MESSAGE_EXPIRATION must be an ISO-8601 duration/)
+  const single = parseConfig(testEnv({ MESSAGE_EXPIRATION: 'P5D' })).registrations[0]!
+  t.match(single, { expiration: 'P5D', expirationMs: 5 * 86_400_000 })
+  t.notOk('defaultCountry' in single, 'no default country unless configured')
 })
 
 t.test('without a file, the single-registration variables are required', async (t) => {

@@ -12,7 +12,8 @@ export const FINAL_OUTCOMES = [
   'invalid-recipient',
   'invalid-sender',
   'provider-rejected',
-  'send-timeout'
+  'send-timeout',
+  'no-final-status'
 ] as const
 
 export type FinalOutcome = typeof FINAL_OUTCOMES[number]

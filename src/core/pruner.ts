@@ -11,6 +11,8 @@ export interface PrunerOptions {
   retentionMs: number
   /** How often to prune; the first run comes one interval after start. */
   intervalMs: number
+  /** How long the number→registration memory is kept (default: `retentionMs`). */
+  recipientMemoryMs?: number
 }
 
 /** Keeps the database from growing without bound: a periodic `store.prune`. start/stop are idempotent. */
@@ -37,7 +39,8 @@ export class Pruner {
   async runOnce (): Promise<void> {
     this.running ??= (async () => {
       try {
-        const deleted = await this.o.store.prune(this.o.clock.now() - this.o.retentionMs)
+        const now = this.o.clock.now()
+        const deleted = await this.o.store.prune(now - this.o.retentionMs, now - (this.o.recipientMemoryMs ?? this.o.retentionMs))
         if (Object.values(deleted).some((n) => n > 0)) this.o.logger.info({ deleted }, 'pruned rows past their retention')
       } catch (err) {
         this.o.logger.error({ err }, 'pruning failed; it will be tried again at the next interval')

@@ -110,7 +110,7 @@ export async function eventsRoute (app: FastifyInstance, o: EventsRouteOptions):
       const from = String(e.sender).replace(/\D/g, '')
       let registration = o.registrations[0]!
       if (o.registrations.length > 1) {
-        const id = await o.store.registrationOfRecipient(from).catch(() => undefined)
+        const [id] = await o.store.registrationsOfRecipient(from).catch(() => [])
         registration = o.registrations.find((r) => r.id === id) ?? registration
       }
       event = {

@@ -11,5 +11,7 @@ export const DELIVERY_STATUS: Record<FinalOutcome, { status: string; subStatus: 
   'invalid-recipient': { status: 'Failed', subStatus: 'InvalidRecipient' },
   'invalid-sender': { status: 'Failed', subStatus: 'InvalidSender' },
   'provider-rejected': { status: 'Failed', subStatus: 'ProviderRejected' },
-  'send-timeout': { status: 'Failed', subStatus: 'SendTimeout' }
+  'send-timeout': { status: 'Failed', subStatus: 'SendTimeout' },
+  // GatewayAPI took the message but never told its fate, past its expiration and a grace period.
+  'no-final-status': { status: 'Undelivered', subStatus: 'NoFinalStatus' }
 }

@@ -103,3 +103,26 @@ MIGRATIONS.push({
     CREATE INDEX incoming_due ON incoming_messages (state, next_attempt_at);
   `
 })
+
+MIGRATIONS.push({
+  version: 3,
+  name: 'body hashes, numbers as given, raw unusable events, recipient memory, submitted-message sweep',
+  sql: `
+    -- A known idempotency key with another body is a conflict: answered as a duplicate, counted.
+    ALTER TABLE batches ADD COLUMN body_hash TEXT;
+    -- mobileNumber exactly as Optimove sent it: delivery reports echo it.
+    ALTER TABLE messages ADD COLUMN given_number TEXT;
+    -- An event we could not use is kept whole, so that it can be looked at and replayed.
+    ALTER TABLE webhook_events ADD COLUMN raw TEXT;
+    -- Which registrations texted a number, kept longer than messages: replies find their tenant.
+    CREATE TABLE recipient_registrations (
+      msisdn TEXT NOT NULL,
+      registration_id TEXT NOT NULL,
+      last_sent_at BIGINT NOT NULL,
+      PRIMARY KEY (msisdn, registration_id)
+    );
+    CREATE INDEX recipient_registrations_age ON recipient_registrations (last_sent_at);
+    -- Messages still waiting for their final status, oldest first.
+    CREATE INDEX messages_submitted ON messages (updated_at) WHERE state = 'submitted';
+  `
+})

@@ -20,6 +20,8 @@ export function createPruneQueries (db: Database.Database, chunk = 5000) {
       AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.message_id = m.id) LIMIT ${chunk}`)
   const eventsOf = db.prepare('DELETE FROM webhook_events WHERE message_id = ?')
   const message = db.prepare('DELETE FROM messages WHERE id = ?')
+  const recipients = db.prepare(`DELETE FROM recipient_registrations WHERE rowid IN (
+    SELECT rowid FROM recipient_registrations WHERE last_sent_at < ? LIMIT ${chunk})`)
   const batches = db.prepare(`DELETE FROM batches WHERE id IN (
     SELECT b.id FROM batches b WHERE b.received_at < ? AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.batch_id = b.id) LIMIT ${chunk})`)
 
@@ -32,11 +34,12 @@ export function createPruneQueries (db: Database.Database, chunk = 5000) {
     return ids.length
   })
   // The order matters: events and reports go before the messages they point at, messages before batches.
-  return (cutoff: number): Array<[keyof PruneResult, () => number]> => [
+  return (cutoff: number, recipientCutoff: number): Array<[keyof PruneResult, () => number]> => [
     ['webhookEvents', () => events.run(cutoff).changes],
     ['reports', () => reports.run(cutoff).changes],
     ['incoming', () => incoming.run(cutoff).changes],
     ['messages', () => messagesChunk.immediate(cutoff)],
-    ['batches', () => batches.run(cutoff).changes]
+    ['batches', () => batches.run(cutoff).changes],
+    ['recipients', () => recipients.run(recipientCutoff).changes]
   ]
 }

@@ -22,8 +22,8 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number
   migrations?: Migration[]
   /**
-   * Index messages by recipient, so that a reply can be routed to the registration that last
-   * texted its number. Only worth its intake cost when there are several registrations.
+   * Remember which registrations text which numbers, so that a reply can be routed to its
+   * registration. Only worth its intake cost when there are several registrations.
    */
   recipientIndex?: boolean
 }
@@ -47,9 +47,9 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   // Opening may wait longer: nothing is served before the schema is in place.
   db.pragma(`busy_timeout = ${Math.max(busyMs, 5000)}`)
   applyMigrations(db, options.migrations ?? MIGRATIONS)
-  db.exec(options.recipientIndex === true
-    ? 'CREATE INDEX IF NOT EXISTS messages_recipient ON messages (mobile_number)'
-    : 'DROP INDEX IF EXISTS messages_recipient')
+  // Replaced by the recipient_registrations memory.
+  db.exec('DROP INDEX IF EXISTS messages_recipient')
+  const rememberRecipients = options.recipientIndex === true
   db.pragma(`busy_timeout = ${SQLITE_BUSY_SLICE_MS}`)
   const patiently = <T>(work: () => T): Promise<T> => retryWhileBusy(work, busyMs)
 
@@ -67,6 +67,9 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     RETURNING id`)
   const queueReport = createReportQueue(db)
+  const rememberRecipient = db.prepare(`
+    INSERT INTO recipient_registrations (msisdn, registration_id, last_sent_at) VALUES (?, ?, ?)
+    ON CONFLICT (msisdn, registration_id) DO UPDATE SET last_sent_at = excluded.last_sent_at`)
 
   const accept = db.transaction((batch: NewBatch, messages: NewMessage[]): AcceptResult => {
     const existing = findBatch.get(batch.registrationId, batch.idempotencyKey)
@@ -84,6 +87,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
       const reference = `${uid}-${i}`
       if (m.failure === undefined) {
         insertMessage.run(row.id, reference, m.mobileNumber, m.customerId, m.text, 'queued', batch.scheduledAt, null, null, now, now)
+        if (rememberRecipients) rememberRecipient.run(m.mobileNumber, batch.registrationId, now)
       } else {
         const message = insertMessage.get(row.id, reference, m.mobileNumber, m.customerId, m.text, 'failed', batch.scheduledAt,
           m.failure.outcome, m.failure.reason, now, now)!
@@ -96,8 +100,8 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   const countMessages = db.prepare<[], { state: MessageState; n: number }>('SELECT state, COUNT(*) AS n FROM messages GROUP BY state')
   const countBatches = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM batches')
   const ping = db.prepare('SELECT 1')
-  const lastSender = db.prepare<[string], { registration_id: string }>(
-    'SELECT b.registration_id FROM messages m JOIN batches b ON b.id = m.batch_id WHERE m.mobile_number = ? ORDER BY m.id DESC LIMIT 1')
+  const sendersOf = db.prepare<[string], { registration_id: string }>(
+    'SELECT registration_id FROM recipient_registrations WHERE msisdn = ? ORDER BY last_sent_at DESC, registration_id')
   const relay = createRelayQueries(db)
   const prune = createPruneQueries(db)
   const events = createGroupCommit(db, createEventQueries(db), { busyBudgetMs: busyMs })
@@ -123,10 +127,10 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     claimReports: (now, limit, leaseMs, maxBytes) => patiently(() => outbox.claimReports(now, limit, leaseMs, maxBytes)),
     claimIncoming: (now, limit, leaseMs, maxBytes) => patiently(() => outbox.claimIncoming(now, limit, leaseMs, maxBytes)),
     settleOutbox: (name, settlement) => patiently(() => { outbox.settle.immediate(name, settlement) }),
-    async prune (cutoff) {
-      const deleted: PruneResult = { webhookEvents: 0, reports: 0, incoming: 0, messages: 0, batches: 0 }
+    async prune (cutoff, recipientCutoff = cutoff) {
+      const deleted: PruneResult = { webhookEvents: 0, reports: 0, incoming: 0, messages: 0, batches: 0, recipients: 0 }
       // Chunk by chunk, each its own short transaction, the event loop free in between.
-      for (const [table, step] of prune(cutoff)) {
+      for (const [table, step] of prune(cutoff, recipientCutoff)) {
         for (let n = await patiently(step); n > 0; n = await patiently(step)) {
           deleted[table] += n
           await new Promise((resolve) => setImmediate(resolve))
@@ -134,7 +138,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
       }
       return deleted
     },
-    registrationOfRecipient: (msisdn) => patiently(() => lastSender.get(msisdn)?.registration_id),
+    registrationsOfRecipient: (msisdn) => patiently(() => sendersOf.all(msisdn).map((r) => r.registration_id)),
     ping: () => patiently(() => { ping.get() }),
     stats: () => patiently((): StoreStats => {
       const messages: Record<MessageState, number> = { queued: 0, sending: 0, submitted: 0, final: 0, failed: 0 }

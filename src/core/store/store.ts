@@ -64,11 +64,15 @@ export interface Store {
    * Deletes, in short chunks, what is older than `cutoff` and no longer needed: remembered
    * webhook events, delivered outbox rows, ended messages whose reports were all delivered, and
    * batches left empty. A message still owed a report (pending, sending or parked) is kept.
+   * The number→registration memory is kept longer: until `recipientCutoff` (default `cutoff`).
    */
-  prune(cutoff: number): Promise<PruneResult>
+  prune(cutoff: number, recipientCutoff?: number): Promise<PruneResult>
 
-  /** The registration that last texted this number, if any: where the customer's reply belongs. */
-  registrationOfRecipient(msisdn: string): Promise<string | undefined>
+  /**
+   * The registrations that texted this number, the latest first (empty when none did): where a
+   * customer's reply belongs. Remembered apart from the messages, so it outlives their pruning.
+   */
+  registrationsOfRecipient(msisdn: string): Promise<string[]>
 
   /** The earliest time a queued or leased message becomes due, or undefined when none waits. */
   nextDueAt(): Promise<number | undefined>
@@ -219,6 +223,7 @@ export interface PruneResult {
   incoming: number
   messages: number
   batches: number
+  recipients: number
 }
 
 export type OutboxState = 'pending' | 'sending' | 'done' | 'parked'

@@ -1,0 +1,39 @@
+import { z } from 'zod'
+import { parseIsoDuration } from './lib/iso-duration.js'
+
+/** One Optimove tenant+application we deliver for, with the credentials of both directions. */
+export interface Registration {
+  /** Stable name used in the store and in logs; never a secret. */
+  id: string
+  optimoveBaseUrl: string
+  /** Path between the base URL and `/handshake`, `/delivery-report`, `/incoming-message`. */
+  optimoveApiPrefix: string
+  /** Sent by us as `app-api-key`. */
+  appApiKey: string
+  /** HMAC key of `x-hub-signature`, both directions. */
+  sharedSecret: string
+  /** Sent back by Optimove as `X-API-Key` on every campaign. */
+  aggregatorApiKey: string
+  /** Default sender of this registration's messages. */
+  senderId: string
+  /** `to` of the customer replies we forward (the number or sender they replied to). */
+  inboundTo: string
+  /** ISO 3166 alpha-2 country of national numbers (without a country code); none: numbers must carry one. */
+  defaultCountry?: string
+  /** GatewayAPI's `expiration` for this registration's messages, as sent (ISO-8601 duration). */
+  expiration: string
+  /** The same, in milliseconds: a message without a final status this long after sending (plus a grace) is ended. */
+  expirationMs: number
+}
+
+/** ISO 3166 alpha-2, any case; kept upper case. */
+export const countrySchema = z.string().regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166 alpha-2 country code such as DK').transform((c) => c.toUpperCase())
+/** GatewayAPI's `expiration`: an ISO-8601 duration of at most 5 days (GatewayAPI's maximum). */
+export const expirationSchema = z.string().transform((text, ctx) => {
+  const ms = parseIsoDuration(text)
+  if (ms === undefined || ms <= 0 || ms > 5 * 86_400_000) {
+    ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 duration of at most P5D, such as P2D or PT12H' })
+    return z.NEVER
+  }
+  return { text, ms }
+})
