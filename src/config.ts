@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigError } from './config-error.js'
 import { loadRegistrations } from './registrations-file.js'
-import { SENDER_ID_PATTERN } from './core/recipient-check.js'
+import { isRecommendedSender, SENDER_RULE_TEXT } from './gatewayapi/sender-rule.js'
 import { countrySchema, expirationSchema, type Registration } from './registration.js'
 
 export type { Registration }
@@ -93,7 +93,7 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
 const wholeNumber = () => z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
 const positiveInt = (fallback: number) => wholeNumber().pipe(z.number().min(1, 'must be at least 1')).default(fallback)
 const withoutTrailingSlash = (url: string): string => url.replace(/\/+$/, '')
-const senderIdSchema = z.string().regex(SENDER_ID_PATTERN, 'must be 3-11 letters/digits or 3-15 digits')
+const senderIdSchema = z.string().refine(isRecommendedSender, SENDER_RULE_TEXT)
 const SINGLE_REGISTRATION = ['OPTIMOVE_BASE_URL', 'OPTIMOVE_APP_API_KEY', 'OPTIMOVE_SHARED_SECRET', 'AGGREGATOR_API_KEY', 'SENDER_ID'] as const
 
 const envSchema = z.object({

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { describeSending } from './core/sending-status.js'
 import type { Store } from './core/store/store.js'
 import type { Readiness } from './readiness.js'
 
@@ -7,9 +8,19 @@ export interface HealthRouteOptions {
   readiness: Readiness
 }
 
-/** `/health`: the process answers. `/ready`: the store answers, every handshake is done and sending is not halted. */
+/**
+ * `/health`: 200 while the process answers, with whether sending is halted or paused, and which
+ * registrations' reports Optimove holds back (for operators; it never fails a liveness probe:
+ * a restart fixes neither a token nor a balance).
+ * `/ready`: 200 while we can take webhooks (the store answers); the body lists the sending
+ * status and each registration's handshake, which no longer decide it.
+ */
 export async function healthRoutes (app: FastifyInstance, { store, readiness }: HealthRouteOptions): Promise<void> {
-  app.get('/health', async () => ({ status: 'ok' }))
+  app.get('/health', async () => ({
+    status: 'ok',
+    sending: describeSending(readiness.sending),
+    optimove: readiness.optimovePauses().map((p) => ({ ...p, ...(p.until === undefined ? {} : { until: new Date(p.until).toISOString() }) }))
+  }))
 
   app.get('/ready', async (request, reply) => {
     let storeOk = true
@@ -23,7 +34,7 @@ export async function healthRoutes (app: FastifyInstance, { store, readiness }: 
     return reply.code(ready ? 200 : 503).send({
       ready,
       store: storeOk ? 'ok' : 'unavailable',
-      sending: readiness.sendingHalted === undefined ? 'ok' : `halted: ${readiness.sendingHalted}`,
+      sending: describeSending(readiness.sending),
       registrations: Object.fromEntries(readiness.handshakes)
     })
   })

@@ -47,16 +47,12 @@ async function main (): Promise<void> {
   process.once('SIGTERM', () => { logger.info('SIGTERM: shutting down'); exit(0) })
   process.once('SIGINT', () => { logger.info('SIGINT: shutting down'); exit(0) })
 
+  // A failed handshake never stops the process: the webhooks keep taking work (reports and
+  // replies of earlier campaigns still flow), and the registration keeps trying in the background.
   service.handshakes.then((failures) => {
     if (exiting) return
-    for (const failure of failures) logger.error({ registration: failure.registrationId, reason: failure.reason }, 'startup handshake failed')
-    // Serving some tenants beats serving none; with none registered there is nothing to serve.
-    if (failures.length === config.registrations.length) {
-      logger.fatal({ reason: failures.map((f) => f.reason).join('; ') }, 'no registration completed its handshake')
-      exit(1)
-    } else {
-      logger.info({ registered: config.registrations.length - failures.length, failed: failures.length }, 'ready')
-    }
+    for (const failure of failures) logger.error({ registration: failure.registrationId, reason: failure.reason }, 'startup handshake failed; retrying in the background')
+    logger.info({ registered: config.registrations.length - failures.length, failed: failures.length }, 'ready')
   })
 }
 

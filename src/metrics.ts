@@ -54,7 +54,7 @@ export function createMetrics () {
     }),
     webhookEvents: new Counter({
       name: 'bridge_webhook_events_total',
-      help: 'GatewayAPI webhook events, by event type and outcome (recorded, duplicate, unknown-message, ignored, signature-refused, stale, future, invalid)',
+      help: 'GatewayAPI webhook events, by event type and outcome (recorded, duplicate, unknown-message, unusable, signature-refused, stale, future, invalid)',
       labelNames: ['event_type', 'outcome'] as const,
       registers
     }),

@@ -1,3 +1,4 @@
+import { isSupportedCountry } from 'libphonenumber-js/min'
 import { z } from 'zod'
 import { parseIsoDuration } from './lib/iso-duration.js'
 
@@ -28,6 +29,7 @@ export interface Registration {
 
 /** ISO 3166 alpha-2, any case; kept upper case. */
 export const countrySchema = z.string().regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166 alpha-2 country code such as DK').transform((c) => c.toUpperCase())
+  .refine((c) => isSupportedCountry(c), 'must be a country with a telephone numbering plan, such as DK')
 /** GatewayAPI's `expiration`: an ISO-8601 duration of at most 5 days (GatewayAPI's maximum). */
 export const expirationSchema = z.string().transform((text, ctx) => {
   const ms = parseIsoDuration(text)

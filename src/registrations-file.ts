@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { countrySchema, expirationSchema, type Registration } from './registration.js'
 import { ConfigError } from './config-error.js'
-import { SENDER_ID_PATTERN } from './core/recipient-check.js'
+import { isRecommendedSender, SENDER_RULE_TEXT } from './gatewayapi/sender-rule.js'
 
 const registrationSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dots, dashes or underscores'),
@@ -10,7 +10,7 @@ const registrationSchema = z.strictObject({
   appApiKey: z.string().min(1, 'must not be empty'),
   sharedSecret: z.string().min(1, 'must not be empty'),
   aggregatorApiKey: z.string().min(1, 'must not be empty'),
-  senderId: z.string().regex(SENDER_ID_PATTERN, 'must be 3-11 letters/digits or 3-15 digits'),
+  senderId: z.string().refine(isRecommendedSender, SENDER_RULE_TEXT),
   inboundTo: z.string().min(1).optional(),
   defaultCountry: countrySchema.optional(),
   expiration: expirationSchema.optional()

@@ -26,9 +26,14 @@ export function observeService (metrics: Metrics, s: Pick<Service, 'store' | 're
       for (const [state, n] of Object.entries(stats[outbox])) g.set({ outbox, state }, n)
     }
   })
-  metrics.gauge('bridge_dispatcher_paused', '1 while GatewayAPI asked us to slow down (429/503)', [], (g) => { g.set(s.dispatcher.state().paused ? 1 : 0) })
-  metrics.gauge('bridge_dispatcher_halted', '1 when sending stopped because GatewayAPI refused our credentials', [], (g) => { g.set(s.dispatcher.state().halted === undefined ? 0 : 1) })
+  metrics.gauge('bridge_dispatcher_paused', '1 while sending is paused: GatewayAPI asked us to slow down (429/503), or the account has no credit left', [], (g) => { g.set(s.dispatcher.state().paused ? 1 : 0) })
+  metrics.gauge('bridge_dispatcher_no_credit', '1 while sending is paused because the GatewayAPI account has no credit left (nothing is failed; top the account up)', [], (g) => { g.set(s.dispatcher.state().noCredit ? 1 : 0) })
+  metrics.gauge('bridge_dispatcher_halted', '1 while sending is halted because GatewayAPI refused our credentials or configuration (404/405/415); one request is tried every CREDENTIALS_PROBE_SECONDS and sending resumes by itself', [], (g) => { g.set(s.dispatcher.state().halted === undefined ? 0 : 1) })
   metrics.gauge('bridge_dispatcher_in_flight', 'Requests to GatewayAPI in flight', [], (g) => { g.set(s.dispatcher.state().inFlight) })
+  metrics.gauge('bridge_outbox_paused', '1 while Optimove holds back a registration\'s rows: refused credentials (401/403/404, probed every CREDENTIALS_PROBE_SECONDS) or a 429', ['outbox', 'registration'], (g) => {
+    g.reset()
+    for (const p of s.readiness.optimovePauses()) g.set({ outbox: p.outbox, registration: p.registration }, 1)
+  })
   metrics.gauge('bridge_handshake_state', 'Startup handshake of each registration: 1 for its current state', ['registration', 'state'], (g) => {
     for (const [registration, current] of s.readiness.handshakes) {
       for (const state of ['pending', 'registered', 'failed']) g.set({ registration, state }, state === current ? 1 : 0)

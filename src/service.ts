@@ -8,10 +8,11 @@ import type { MessageSender } from './core/message-sender.js'
 import { openStore } from './core/store/open-store.js'
 import type { Store } from './core/store/store.js'
 import { createGatewayApiClient } from './gatewayapi/send-client.js'
-import { performHandshake } from './optimove/handshake-client.js'
+import { registerUntilDone, type HandshakeFailure } from './optimove/registration-loop.js'
 import { Readiness } from './readiness.js'
 import { OutboxWorker } from './core/outbox-worker.js'
 import { Pruner } from './core/pruner.js'
+import { FinalStatusSweeper } from './core/final-status-sweeper.js'
 import type { PendingIncoming, PendingReport } from './core/store/store.js'
 import { createOptimoveOutboxClient } from './optimove/outbox-client.js'
 import { createMetrics, type Metrics } from './metrics.js'
@@ -25,22 +26,22 @@ export interface Service {
   reports: OutboxWorker<PendingReport>
   replies: OutboxWorker<PendingIncoming>
   pruner: Pruner
+  sweeper: FinalStatusSweeper
   metrics: Metrics
   /** The address the HTTP server listens on. */
   url: string
   /**
-   * Settles when every registration's handshake has ended: registered, or failed for good
-   * (rejected by Optimove, or retries used up). Failures come back with their reasons; it never rejects.
+   * Settles when every registration's first round of handshake attempts has ended: registered,
+   * or failed (rejected by Optimove, or its attempts used up). Failures come back with their
+   * reasons; it never rejects. A failed registration keeps trying in the background, every
+   * HANDSHAKE_MAX_DELAY_MS, until it registers or the service stops.
    */
   handshakes: Promise<HandshakeFailure[]>
   /** Stops intake, lets requests in flight finish (HTTP and GatewayAPI), then closes the store. Idempotent. */
   stop(): Promise<void>
 }
 
-export interface HandshakeFailure {
-  registrationId: string
-  reason: string
-}
+export type { HandshakeFailure }
 
 export interface ServiceDeps {
   logger: Logger
@@ -80,7 +81,10 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
     ...config.send,
     backoff: { baseMs: config.send.retryBaseMs, capMs: config.send.retryMaxMs },
     ...(deps.random ? { random: deps.random } : {}),
-    onHalt: (reason) => { readiness.sendingHalted = reason }
+    // Each message carries its registration's expiration, and its registration as GatewayAPI's label.
+    registrations: config.registrations,
+    // Halts and pauses show in /health (and /ready's body); they no longer make /ready fail.
+    onSendingChange: (sending) => { readiness.sending = sending }
   })
   const metrics = createMetrics()
   const optimove = createOptimoveOutboxClient(config.registrations, { connections: config.outbox.concurrency, timeoutMs: config.outbox.timeoutMs })
@@ -92,13 +96,15 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
     backoff: { baseMs: config.outbox.retryBaseMs, capMs: config.outbox.retryMaxMs },
     idlePollMs: config.outbox.idlePollMs,
     claimLimitBytes: config.outbox.claimLimitBytes,
+    pauseProbeMs: config.outbox.authProbeMs,
+    maxPauseMs: config.send.maxRetryAfterMs,
     ...(deps.random ? { random: deps.random } : {})
   }
   const reports = new OutboxWorker<PendingReport>({
     ...outboxCommon,
     outbox: 'reports',
     logger: deps.logger.child({ component: 'delivery-reports' }),
-    claim: (now, limit, leaseMs, maxBytes) => store.claimReports(now, limit, leaseMs, maxBytes),
+    claim: (now, limit, leaseMs, maxBytes, excluded) => store.claimReports(now, limit, leaseMs, maxBytes, excluded),
     deliver: optimove.deliverReports,
     perRequest: 1,
     claimSize: 8 * config.outbox.concurrency
@@ -107,14 +113,29 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
     ...outboxCommon,
     outbox: 'incoming',
     logger: deps.logger.child({ component: 'incoming-messages' }),
-    claim: (now, limit, leaseMs, maxBytes) => store.claimIncoming(now, limit, leaseMs, maxBytes),
+    claim: (now, limit, leaseMs, maxBytes, excluded) => store.claimIncoming(now, limit, leaseMs, maxBytes, excluded),
     deliver: optimove.deliverIncoming,
     perRequest: 100,
     claimSize: 500
   })
   const pruner = new Pruner({ store, clock, logger: deps.logger.child({ component: 'pruner' }), ...config.prune })
+  const sweeper = new FinalStatusSweeper({
+    store,
+    clock,
+    logger: deps.logger.child({ component: 'final-status-sweep' }),
+    expirations: config.registrations.map((r) => ({ registrationId: r.id, expirationMs: r.expirationMs })),
+    graceMs: config.finalStatus.graceMs,
+    intervalMs: config.finalStatus.sweepIntervalMs,
+    // Messages the sweep ends have reports waiting.
+    onEnded: () => reports.wake()
+  })
   // A message that failed while relaying has a report waiting.
-  dispatcher.on('settled', (kind) => { if (kind !== 'sent' && kind !== 'throttled' && kind !== 'unauthorized') reports.wake() })
+  // Only settlements that can end messages have reports waiting.
+  dispatcher.on('settled', (kind) => { if (kind === 'invalid' || kind === 'refused' || kind === 'rejected' || kind === 'too-large' || kind === 'transient' || kind === 'expired') reports.wake() })
+  readiness.optimovePauses = () => [
+    ...reports.pausedRegistrations().map((p) => ({ outbox: 'reports', ...p })),
+    ...replies.pausedRegistrations().map((p) => ({ outbox: 'incoming', ...p }))
+  ]
   observeService(metrics, { store, readiness, dispatcher, reports, replies })
   const app = buildApp(config, {
     store,
@@ -137,7 +158,7 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
     stopping ??= (async () => {
       shutdown.abort(new Error('service stopping'))
       await app.close()
-      await Promise.all([dispatcher.stop(), reports.stop(), replies.stop(), pruner.stop()])
+      await Promise.all([dispatcher.stop(), reports.stop(), replies.stop(), pruner.stop(), sweeper.stop()])
       await Promise.all([sender.close(), optimove.close()])
       await store.close()
     })()
@@ -157,18 +178,13 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
   reports.start()
   replies.start()
   pruner.start()
+  sweeper.start()
 
-  // One registration failing does not hold up the others; the caller decides what failures mean.
-  const handshakes = Promise.all(config.registrations.map(async (registration): Promise<HandshakeFailure | undefined> => {
-    try {
-      await performHandshake(registration, { ...config.handshake, campaignSendUrl: config.campaignSendUrl, timeoutMs: config.outbox.timeoutMs, logger: deps.logger, signal: shutdown.signal })
-      readiness.setHandshake(registration.id, 'registered')
-      return undefined
-    } catch (err) {
-      readiness.setHandshake(registration.id, 'failed')
-      return { registrationId: registration.id, reason: (err as Error).message }
-    }
-  })).then((results) => results.filter((r): r is HandshakeFailure => r !== undefined))
+  // One registration failing does not hold up the others, and a failed one keeps trying.
+  const handshakes = Promise.all(config.registrations.map((registration) => registerUntilDone(registration, {
+    handshake: { ...config.handshake, campaignSendUrl: config.campaignSendUrl, timeoutMs: config.outbox.timeoutMs, logger: deps.logger, signal: shutdown.signal },
+    readiness
+  }))).then((results) => results.filter((r): r is HandshakeFailure => r !== undefined))
 
-  return { app, store, readiness, dispatcher, reports, replies, pruner, metrics, url, handshakes, stop }
+  return { app, store, readiness, dispatcher, reports, replies, pruner, sweeper, metrics, url, handshakes, stop }
 }

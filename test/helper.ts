@@ -117,6 +117,8 @@ export function campaignHeaders (raw: string, config: Config, overrides: Record<
 export interface StoredMessage {
   reference: string
   mobile_number: string
+  /** The number exactly as Optimove sent it, when it differs from `mobile_number`. */
+  given_number: string | null
   customer_id: string
   body: string
   state: string
@@ -274,4 +276,46 @@ export async function listenTestApp (t: Test, options: Parameters<typeof buildTe
   await built.app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = built.app.server.address() as { port: number }
   return { ...built, port, url: `http://127.0.0.1:${port}` }
+}
+
+/** One registration of `startRegistrationsStack`: its own simulated Optimove and aggregator key. */
+export interface TenantSpec { name: string; senderId: string; inboundTo: string }
+
+/**
+ * Several registrations in one service (a registrations file), each with its own simulated
+ * Optimove, and one simulated GatewayAPI whose webhook points at the service. Torn down after the test.
+ * `send(tenant, body)` posts a campaign as that tenant's Optimove does.
+ */
+export async function startRegistrationsStack (t: Test, specs: TenantSpec[], overrides: Record<string, string | undefined> = {}) {
+  const tenants = await Promise.all(specs.map(async (spec) => ({
+    ...spec,
+    key: `aggregator-key-${spec.name}`,
+    sim: await new SimOptimove({ appApiKey: `app-key-${spec.name}`, sharedSecret: `shared-secret-${spec.name}` }).start()
+  })))
+  const env = testEnv()
+  const gateway = await new SimGatewayApi({ token: env.GATEWAYAPI_TOKEN! }).start()
+  t.teardown(async () => {
+    await gateway.close()
+    for (const tenant of tenants) await tenant.sim.close()
+  })
+  const dir = t.testdir()
+  const { writeFileSync } = await import('node:fs')
+  writeFileSync(`${dir}/registrations.json`, JSON.stringify(tenants.map((x) => ({
+    name: x.name, optimoveBaseUrl: x.sim.baseUrl, appApiKey: x.sim.options.appApiKey, sharedSecret: x.sim.options.sharedSecret,
+    aggregatorApiKey: x.key, senderId: x.senderId, inboundTo: x.inboundTo
+  }))))
+  const dbPath = `${dir}/bridge.db`
+  const config = parseConfig(testEnv({
+    OPTIMOVE_BASE_URL: undefined, OPTIMOVE_APP_API_KEY: undefined, OPTIMOVE_SHARED_SECRET: undefined, AGGREGATOR_API_KEY: undefined, SENDER_ID: undefined,
+    REGISTRATIONS_FILE: `${dir}/registrations.json`, GATEWAYAPI_BASE_URL: gateway.url, DATABASE_URL: `sqlite:${dbPath}`,
+    SEND_IDLE_POLL_MS: '50', REPORT_IDLE_POLL_MS: '50', REPORT_RETRY_BASE_MS: '5', REPORT_RETRY_MAX_MS: '50',
+    ...overrides
+  }))
+  const service = await startService(config, { logger: createLogger('silent') })
+  t.teardown(() => service.stop())
+  gateway.options.webhook = { url: `${service.url}${GATEWAYAPI_EVENTS_PATH}`, secret: config.gatewayapi.webhookSecret }
+  await service.handshakes
+  const campaignUrl = `${service.url}${CAMPAIGN_SEND_PATH}`
+  const send = (tenant: typeof tenants[number], body: unknown) => tenant.sim.sendCampaign(body, { url: campaignUrl, apiKey: tenant.key })
+  return { tenants, gateway, service, config, dbPath, send }
 }

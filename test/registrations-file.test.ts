@@ -42,6 +42,8 @@ t.test('expiration and default country: per registration, else the environment\'
   ])
   t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), expiration: 'P6D' }])), /\[0\]\.expiration must be an ISO-8601 duration of at most P5D/)
   t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), defaultCountry: 'DNK' }])), /\[0\]\.defaultCountry must be an ISO 3166 alpha-2/)
+  t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), defaultCountry: 'XX' }])), /\[0\]\.defaultCountry must be a country with a telephone numbering plan/)
+  t.match(errorOf(() => parseConfig(testEnv({ DEFAULT_COUNTRY: 'xx' }))), /^Invalid configuration: DEFAULT_COUNTRY must be a country with a telephone numbering plan/)
   t.match(errorOf(() => parseConfig(testEnv({ MESSAGE_EXPIRATION: 'P1M' }))), /^Invalid configuration: MESSAGE_EXPIRATION must be an ISO-8601 duration/)
   const single = parseConfig(testEnv({ MESSAGE_EXPIRATION: 'P5D' })).registrations[0]!
   t.match(single, { expiration: 'P5D', expirationMs: 5 * 86_400_000 })

@@ -4,6 +4,8 @@ import { fullJitterDelay, type BackoffPolicy } from '../lib/backoff.js'
 import type { Clock } from '../lib/clock.js'
 import { setBoundedTimeout } from '../lib/timers.js'
 import type { MessageSender, OutgoingMessage, SendOutcome } from './message-sender.js'
+import { byNamedRecipients, halves, providerLabel } from './request-splitter.js'
+import { SENDING_OK, type SendingStatus } from './sending-status.js'
 import type { ClaimedMessage, FailedMessage, Store } from './store/store.js'
 
 export interface DispatcherOptions {
@@ -17,6 +19,11 @@ export interface DispatcherOptions {
   batchSize: number
   /** How long a claim owns its messages; a crashed process's messages come back after it. */
   leaseMs: number
+  /**
+   * Deadline of one request to the provider (at most half the lease): a part of a split
+   * request starts only while the claim's lease outlasts it. Default: half the lease.
+   */
+  requestTimeoutMs?: number
   maxAttempts: number
   /** A message older than this is failed instead of retried. */
   maxAgeMs: number
@@ -28,46 +35,117 @@ export interface DispatcherOptions {
   /** Longest sleep with nothing due: catches messages stored by another process. */
   idlePollMs: number
   random?: () => number
-  /** Told when sending halts on a configuration error (401/403). */
-  onHalt?: (reason: string) => void
+  /**
+   * While sending is halted (credentials or configuration refused), how often one request is
+   * tried to see whether it works again (default five minutes). Sending resumes by itself.
+   */
+  credentialsProbeMs?: number
+  /** Pause of sending when the account has no credit left (default fifteen minutes); nothing is failed. */
+  noCreditPauseMs?: number
+  /**
+   * The registrations whose messages are sent: each message carries its registration's
+   * `expiration`, and its registration's id as the provider's `label` (per-tenant invoicing).
+   */
+  registrations?: ReadonlyArray<{ id: string; expiration?: string }>
+  /** Told whenever sending halts, pauses or resumes, for `/health`. */
+  onSendingChange?: (status: SendingStatus) => void
 }
 
 /** The longest `Retry-After` pause when none is configured: one hour. */
 export const DEFAULT_MAX_RETRY_AFTER_MS = 3_600_000
+/** How often a halted dispatcher tries one request when none is configured: five minutes. */
+export const DEFAULT_CREDENTIALS_PROBE_MS = 300_000
+/** The pause when the account has no credit, when none is configured: fifteen minutes. */
+export const DEFAULT_NO_CREDIT_PAUSE_MS = 900_000
 
 export interface DispatcherState {
   running: boolean
   inFlight: number
+  /** End of the current pause (slow down or no credit); in the past when none. */
   pausedUntil: number
   paused: boolean
+  /** Paused because the account has no credit left. */
+  noCredit: boolean
+  /** Why sending is halted, if it is. */
   halted: string | undefined
+  /** While halted: when one request is tried next. */
+  nextProbeAt: number | undefined
 }
+
+/** Where an unsent part of a request goes back to the queue, and why. */
+interface Hold { at: number; why: string }
+
+/** Messages remembered as parts of split requests at most; beyond it the memory is dropped (only a split starts over). */
+const MAX_REMEMBERED_PARTS = 100_000
 
 /**
  * Moves due messages from the store to the provider: claims them with a lease, keeps at
  * most `concurrency` requests in flight, and turns each answer into store transitions.
  * Wakes on `wake()` (new intake), on a timer for the next due message, and when a request ends.
+ *
+ * Answers are acted on by what they mean: a refused recipient fails that message only (the
+ * request is split until it is found, see request-splitter.ts); no credit pauses sending
+ * without failing anything; refused credentials or a configuration error halt sending, and
+ * then one request is tried every `credentialsProbeMs` (the next due messages: a probe that
+ * GatewayAPI takes is simply sent), so that sending resumes by itself once they are fixed.
  */
 /** `settled`: one request's (or one expiry's) messages are settled in the store; duration of the request in ms. */
 export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind'] | 'expired', messages: number, durationMs: number] }> {
   private running = false
   private inFlight = new Set<Promise<void>>()
-  private pausedUntil = 0
-  private halted: string | undefined
+  private throttledUntil = 0
+  private noCreditUntil = 0
+  private halted: { reason: string; since: number } | undefined
+  private nextProbeAt = 0
   private timer: NodeJS.Timeout | undefined
   private pumping: Promise<void> | undefined
   private pumpAgain = false
+  private lastStatus = JSON.stringify(SENDING_OK)
+  /**
+   * Parts of split requests that went back to the queue unsent (message id → part): when
+   * claimed again, each part is sent on its own, so that a split goes on where it stopped
+   * instead of starting over with the whole request (which could go on forever when every
+   * claim's lease runs short after a few requests).
+   */
+  private readonly parts = new Map<string, number>()
+  private partCount = 0
   private readonly random: () => number
   private readonly maxRetryAfterMs: number
+  private readonly probeMs: number
+  private readonly noCreditPauseMs: number
+  private readonly expirations: ReadonlyMap<string, string>
 
   constructor (private readonly o: DispatcherOptions) {
     super()
     this.random = o.random ?? Math.random
     this.maxRetryAfterMs = o.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS
+    this.probeMs = o.credentialsProbeMs ?? DEFAULT_CREDENTIALS_PROBE_MS
+    this.noCreditPauseMs = o.noCreditPauseMs ?? DEFAULT_NO_CREDIT_PAUSE_MS
+    const expirations = new Map<string, string>()
+    for (const r of o.registrations ?? []) if (r.expiration !== undefined) expirations.set(r.id, r.expiration)
+    this.expirations = expirations
   }
 
   state (): DispatcherState {
-    return { running: this.running, inFlight: this.inFlight.size, pausedUntil: this.pausedUntil, paused: this.o.clock.now() < this.pausedUntil, halted: this.halted }
+    const now = this.o.clock.now()
+    return {
+      running: this.running,
+      inFlight: this.inFlight.size,
+      pausedUntil: this.pausedUntil,
+      paused: now < this.pausedUntil,
+      noCredit: now < this.noCreditUntil,
+      halted: this.halted?.reason,
+      nextProbeAt: this.halted === undefined ? undefined : this.nextProbeAt
+    }
+  }
+
+  /** Whether and why sending stands still, for `/health`; a halt outranks a pause. */
+  sending (): SendingStatus {
+    if (this.halted !== undefined) return { state: 'halted', reason: this.halted.reason, since: this.halted.since, nextProbeAt: this.nextProbeAt }
+    const now = this.o.clock.now()
+    if (now < this.noCreditUntil) return { state: 'paused', cause: 'no-credit', until: this.pausedUntil }
+    if (now < this.throttledUntil) return { state: 'paused', cause: 'throttled', until: this.pausedUntil }
+    return SENDING_OK
   }
 
   /** Starts claiming; idempotent. */
@@ -75,6 +153,20 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
     if (this.running) return
     this.running = true
     this.wake()
+  }
+
+  /** The end of the current pause, whichever kind; in the past when none. */
+  private get pausedUntil (): number {
+    return Math.max(this.throttledUntil, this.noCreditUntil)
+  }
+
+  /** Tells `onSendingChange` when the status changed since it was last told (a pause's end is seen when its timer wakes us). */
+  private noteSending (): void {
+    const status = this.sending()
+    const key = JSON.stringify(status)
+    if (key === this.lastStatus) return
+    this.lastStatus = key
+    this.o.onSendingChange?.(status)
   }
 
   /** Stops claiming, waits for the requests in flight to be settled in the store; idempotent. */
@@ -112,19 +204,25 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
 
   private async claimAndSend (): Promise<void> {
     let failed = false
+    this.noteSending()
     try {
       do {
         this.pumpAgain = false
-        while (this.running && this.halted === undefined && this.inFlight.size < this.o.concurrency && this.o.clock.now() >= this.pausedUntil) {
+        while (this.running && this.inFlight.size < this.o.concurrency && this.o.clock.now() >= this.pausedUntil) {
+          // Halted: one request at a time, once the probe is due, and only when none is in flight.
+          const probe = this.halted !== undefined
+          if (probe && (this.inFlight.size > 0 || this.o.clock.now() < this.nextProbeAt)) break
           const claimed = await this.o.store.claimDue(this.o.clock.now(), this.o.batchSize, this.o.leaseMs)
           if (claimed.length === 0) break
-          const request: Promise<void> = this.dispatch(claimed)
+          if (probe) this.o.logger.info({ messages: claimed.length }, 'sending is halted: trying one request to see whether the provider takes it now')
+          const request: Promise<void> = this.dispatch(claimed, probe)
             .catch((err) => this.o.logger.error({ err }, 'dispatching a batch failed; its lease will expire and it will be retried'))
             .finally(() => {
               this.inFlight.delete(request)
               this.wake()
             })
           this.inFlight.add(request)
+          if (probe) break
         }
       } while (this.pumpAgain)
     } catch (err) {
@@ -135,14 +233,21 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
     await this.armTimer(failed)
   }
 
-  /** Sleeps until the next due message, the end of a pause, or the idle poll, whichever is first. */
+  /**
+   * Sleeps until the next due message, the end of a pause, the next probe while halted, or the
+   * idle poll, whichever is first (a pause or a probe not yet due comes first in any case).
+   */
   private async armTimer (afterFailure: boolean): Promise<void> {
     clearTimeout(this.timer)
     this.timer = undefined
-    if (!this.running || this.halted !== undefined || this.inFlight.size >= this.o.concurrency) return
+    if (!this.running || this.inFlight.size >= this.o.concurrency) return
+    // A request in flight while halted wakes us when it ends.
+    if (this.halted !== undefined && this.inFlight.size > 0) return
     const now = this.o.clock.now()
+    let notBefore = this.pausedUntil
+    if (this.halted !== undefined) notBefore = Math.max(notBefore, this.nextProbeAt)
     let at = now + this.o.idlePollMs
-    if (now < this.pausedUntil) at = this.pausedUntil
+    if (now < notBefore) at = notBefore
     else if (!afterFailure) {
       const due = await this.o.store.nextDueAt().catch(() => undefined)
       if (due !== undefined) at = Math.min(at, due)
@@ -152,7 +257,7 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
     this.timer = setBoundedTimeout(() => this.wake(), at - this.o.clock.now())
   }
 
-  private async dispatch (claimed: ClaimedMessage[]): Promise<void> {
+  private async dispatch (claimed: ClaimedMessage[], probe: boolean): Promise<void> {
     const now = this.o.clock.now()
     // A message re-claimed after crashes may already be out of attempts: end it, do not send it.
     const expired = claimed.filter((m) => this.exhausted(m, now, 1))
@@ -162,21 +267,104 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
       this.emit('settled', 'expired', expired.length, 0)
     }
     if (sendable.length === 0) return
-    const outgoing: OutgoingMessage[] = sendable.map((m) => ({ reference: m.reference, senderId: m.senderId, msisdn: m.msisdn, text: m.text }))
-    const started = performance.now()
-    const outcome = await this.o.sender.send(outgoing)
-    const durationMs = performance.now() - started
-    await this.settle(sendable, outcome)
-    this.emit('settled', outcome.kind, sendable.length, durationMs)
+    await this.relay(this.partsOf(sendable), now, probe)
   }
 
-  private async settle (messages: ClaimedMessage[], outcome: SendOutcome): Promise<void> {
+  /** A claim's messages as the requests to send: the parts remembered (see `parts`) each on its own, the others together. */
+  private partsOf (messages: ClaimedMessage[]): ClaimedMessage[][] {
+    if (this.parts.size === 0) return [messages]
+    const groups = new Map<number | undefined, ClaimedMessage[]>()
+    for (const m of messages) {
+      const part = this.parts.get(m.id)
+      this.parts.delete(m.id)
+      const group = groups.get(part)
+      if (group === undefined) groups.set(part, [m])
+      else group.push(m)
+    }
+    return [...groups.values()]
+  }
+
+  private rememberParts (parts: ClaimedMessage[][]): void {
+    if (this.parts.size > MAX_REMEMBERED_PARTS) this.parts.clear()
+    for (const part of parts) {
+      const id = ++this.partCount
+      for (const m of part) this.parts.set(m.id, id)
+    }
+  }
+
+  /**
+   * Sends a claim's messages: one request, and, when it is refused for a recipient or for its
+   * size, its parts, one request at a time (so that `concurrency` still bounds the requests in
+   * flight). A part is started only while the claim's lease outlasts a whole request
+   * (`requestTimeoutMs`), so that no request outlives its messages' lease. What cannot be sent
+   * now (stopped, halted, paused, lease running short) goes back to the queue, its attempt not
+   * counted, and its parts are remembered so that the split goes on at the next claim.
+   */
+  private async relay (initial: ClaimedMessage[][], claimedAt: number, probe: boolean): Promise<void> {
+    const parts = [...initial]
+    for (let first = true; parts.length > 0; first = false) {
+      const part = parts.shift()!
+      const hold = this.holdOf(claimedAt, first, probe)
+      if (hold !== undefined) {
+        const rest = [part, ...parts]
+        if (rest.length > 1) this.rememberParts(rest)
+        await this.o.store.reschedule(rest.flat().map((m) => ({ id: m.id, at: hold.at })), hold.why, this.o.clock.now(), { refundAttempt: true })
+        return
+      }
+      const started = performance.now()
+      const outcome = await this.o.sender.send(part.map((m) => this.outgoing(m)))
+      const durationMs = performance.now() - started
+      parts.push(...await this.settle(part, outcome, probe && first))
+      this.emit('settled', outcome.kind, part.length, durationMs)
+      this.noteSending()
+    }
+  }
+
+  /**
+   * Why the next part of a claim must wait, if it must. The claim's first request goes even
+   * after `stop()` (it was claimed to be sent; `stop()` waits for it), and a probe's goes while halted.
+   */
+  private holdOf (claimedAt: number, first: boolean, probe: boolean): Hold | undefined {
+    const now = this.o.clock.now()
+    if (!first && !this.running) return { at: now, why: 'not sent: the dispatcher stopped' }
+    if (this.halted !== undefined && !(first && probe)) return { at: now, why: `not sent: ${this.halted.reason}` }
+    if (now < this.pausedUntil) return { at: this.pausedUntil, why: 'not sent: sending is paused' }
+    if (now + (this.o.requestTimeoutMs ?? this.o.leaseMs / 2) > claimedAt + this.o.leaseMs) return { at: now, why: 'not sent yet: the lease ran short while a refused request was being split' }
+    return undefined
+  }
+
+  private outgoing (m: ClaimedMessage): OutgoingMessage {
+    const expiration = this.expirations.get(m.registrationId)
+    return {
+      reference: m.reference,
+      senderId: m.senderId,
+      msisdn: m.msisdn,
+      text: m.text,
+      ...(expiration === undefined ? {} : { expiration }),
+      label: providerLabel(m.registrationId)
+    }
+  }
+
+  /**
+   * Turns one request's answer into store transitions. Returns the parts of the request to
+   * send next (a refused request split, or the unblamed rest of one): none of them was taken
+   * by the provider, so they are sent again at once, within the same claim and attempt.
+   */
+  private async settle (messages: ClaimedMessage[], outcome: SendOutcome, probe: boolean): Promise<ClaimedMessage[][]> {
     const { store, clock, logger } = this.o
     const now = clock.now()
+    // A probe answered with anything but a refusal of our credentials or configuration, a
+    // throttle or a failure to get through shows that the provider takes our requests again.
+    if (probe) {
+      if (outcome.kind === 'unauthorized' || outcome.kind === 'misconfigured' || outcome.kind === 'throttled' || outcome.kind === 'transient') {
+        this.nextProbeAt = now + this.probeMs
+        logger.warn({ kind: outcome.kind, nextProbeInMs: this.probeMs }, 'sending stays halted: the provider did not take the request')
+      } else this.resume(now)
+    }
     switch (outcome.kind) {
       case 'sent':
         await store.markSubmitted(messages.map((m) => ({ id: m.id, providerMessageId: outcome.providerIds.get(m.reference) ?? null })), now)
-        return
+        return []
       case 'invalid': {
         const failed: FailedMessage[] = []
         const rest: ClaimedMessage[] = []
@@ -187,35 +375,65 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
         }
         logger.warn({ refused: failed.length, resent: rest.length }, 'provider refused some messages of a request; resending the others')
         await store.fail(failed, now)
-        // The others were never sent: back to the queue at once, the attempt not counted.
-        await store.reschedule(rest.map((m) => ({ id: m.id, at: now })), 'resent after the provider refused other messages of the request', now, { refundAttempt: true })
-        return
+        // The others were never sent: sent again at once, within this claim's attempt.
+        return rest.length === 0 ? [] : [rest]
+      }
+      case 'rejected': {
+        const { named, others } = byNamedRecipients(messages, outcome.recipients)
+        const refused = named.length > 0 ? named : messages.length === 1 ? messages : []
+        if (refused.length === 0) {
+          // The answer does not say which recipient it refused: find out by halves.
+          logger.info({ status: outcome.status, code: outcome.code, reason: outcome.reason, messages: messages.length }, 'provider refused a recipient of a request without naming it; splitting the request')
+          return halves(messages)
+        }
+        logger.warn({ status: outcome.status, code: outcome.code, reason: outcome.reason, refused: refused.length, resent: others.length }, 'provider refused a recipient; failing its message, sending the others')
+        await store.fail(refused.map((m) => ({ id: m.id, outcome: 'provider-rejected', reason: outcome.reason, ...(outcome.code === null ? {} : { errorCode: outcome.code }) })), now)
+        return named.length > 0 && others.length > 0 ? [others] : []
+      }
+      case 'too-large':
+        if (messages.length > 1) {
+          logger.warn({ status: outcome.status, messages: messages.length }, 'provider refused a request as too large; sending it in halves')
+          return halves(messages)
+        }
+        logger.warn({ status: outcome.status, reason: outcome.reason }, 'provider refused a single message as too large')
+        await store.fail(messages.map((m) => ({ id: m.id, outcome: 'provider-rejected', reason: `refused by the provider (HTTP ${outcome.status}): ${outcome.reason}` })), now)
+        return []
+      case 'no-credit': {
+        const until = now + this.noCreditPauseMs
+        if (until > this.noCreditUntil) {
+          if (now >= this.noCreditUntil) logger.error({ status: outcome.status, code: outcome.code, reason: outcome.reason, pauseMs: this.noCreditPauseMs }, 'sending paused: the provider account has no credit left; nothing is failed, sending is tried again after the pause')
+          this.noCreditUntil = until
+        }
+        // Never failed: back to the queue for the end of the pause, the attempt not counted.
+        await store.reschedule(messages.map((m) => ({ id: m.id, at: this.noCreditUntil })), `no credit left (HTTP ${outcome.status}): ${outcome.reason}`, now, { refundAttempt: true })
+        return []
       }
       case 'refused':
         logger.warn({ status: outcome.status, reason: outcome.reason, messages: messages.length }, 'provider refused a request')
         await store.fail(messages.map((m) => ({ id: m.id, outcome: 'provider-rejected', reason: `refused by the provider (HTTP ${outcome.status}): ${outcome.reason}` })), now)
-        return
+        return []
       case 'unauthorized':
-        await store.reschedule(messages.map((m) => ({ id: m.id, at: now })), `provider refused our credentials (HTTP ${outcome.status})`, now, { refundAttempt: true })
-        if (this.halted === undefined) {
-          this.halted = `provider refused our credentials (HTTP ${outcome.status}): ${outcome.reason}`
-          logger.error({ status: outcome.status }, 'sending halted: the provider refused our credentials; fix the token and restart')
-          this.o.onHalt?.(this.halted)
-        }
-        return
+      case 'misconfigured': {
+        const reason = outcome.kind === 'unauthorized'
+          ? `provider refused our credentials (HTTP ${outcome.status}): ${outcome.reason}`
+          : `provider configuration error (HTTP ${outcome.status}): ${outcome.reason}`
+        await store.reschedule(messages.map((m) => ({ id: m.id, at: now })), reason, now, { refundAttempt: true })
+        this.halt(reason, outcome.status, now)
+        return []
+      }
       case 'throttled': {
         const asked = outcome.retryAfterMs ?? this.o.defaultRetryAfterMs
         const pause = Math.min(asked, this.maxRetryAfterMs)
         const until = now + pause
-        if (until > this.pausedUntil) {
-          this.pausedUntil = until
+        if (until > this.throttledUntil) {
+          this.throttledUntil = until
           if (asked > pause) logger.warn({ status: outcome.status, pauseMs: pause, askedMs: asked }, 'provider asked us to slow down for longer than the longest pause we allow; sending paused for that')
           else logger.warn({ status: outcome.status, pauseMs: pause }, 'provider asked us to slow down; sending paused')
         }
         // Never stored beyond the cap, whatever the header said.
-        const at = Math.min(this.pausedUntil, now + this.maxRetryAfterMs)
+        const at = Math.min(this.throttledUntil, now + this.maxRetryAfterMs)
         await store.reschedule(messages.map((m) => ({ id: m.id, at })), `throttled (HTTP ${outcome.status})`, now, { refundAttempt: true })
-        return
+        return []
       }
       case 'transient': {
         const failed: FailedMessage[] = []
@@ -229,8 +447,23 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
         logger[level]({ reason: outcome.reason, ambiguous: outcome.ambiguous, retried: retry.length, failed: failed.length }, 'provider request failed; retrying with backoff')
         if (failed.length > 0) await store.fail(failed, now)
         await store.reschedule(retry, outcome.reason, now)
+        return []
       }
     }
+  }
+
+  /** Halts sending (once; later refusals while halted change nothing) until a probe gets through. */
+  private halt (reason: string, status: number, now: number): void {
+    if (this.halted !== undefined) return
+    this.halted = { reason, since: now }
+    this.nextProbeAt = now + this.probeMs
+    this.o.logger.error({ status, reason, probeEveryMs: this.probeMs }, 'sending halted: the provider refused our credentials or configuration; the queue waits, one request is tried again after the probe interval, and sending resumes by itself once it is taken')
+  }
+
+  private resume (now: number): void {
+    if (this.halted === undefined) return
+    this.o.logger.info({ haltedForMs: now - this.halted.since }, 'sending resumed: the provider took a request again')
+    this.halted = undefined
   }
 
   /** Out of attempts (`spare` = 1 before sending: this attempt is still allowed) or too old. */

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { fullJitterDelay, type BackoffPolicy } from '../lib/backoff.js'
 import type { Clock } from '../lib/clock.js'
 import { setBoundedTimeout } from '../lib/timers.js'
+import { RegistrationPauses, type Pause } from './registration-pauses.js'
 import type { OutboxName, OutboxSettlement, Store } from './store/store.js'
 
 /** What one delivery attempt to the peer came to. */
@@ -13,8 +14,13 @@ export type DeliveryResult =
    * `alert`: the failure points at a misconfiguration an operator must fix (logged at error).
    */
   | { kind: 'retry'; reason: string; alert?: boolean }
-  /** A 4xx other than 429: the peer will never take it as it is; keep it aside, counted and logged. */
+  /** The peer will never take this row as it is; keep it aside, counted and logged. */
   | { kind: 'park'; reason: string }
+  /**
+   * Hold back every row of this registration: for `retryAfterMs` (the peer asked us to slow
+   * down), else until the next probe (its credentials were refused: `alert`). Nothing is parked.
+   */
+  | { kind: 'pause'; reason: string; retryAfterMs?: number; alert: boolean }
 
 export interface OutboxItem {
   id: string
@@ -27,7 +33,8 @@ export interface OutboxWorkerOptions<T extends OutboxItem> {
   store: Store
   clock: Clock
   logger: Logger
-  claim: (now: number, limit: number, leaseMs: number, maxBytes: number) => Promise<T[]>
+  /** Claims due rows, none of the `excluded` registrations'. */
+  claim: (now: number, limit: number, leaseMs: number, maxBytes: number, excluded: readonly string[]) => Promise<T[]>
   /** Sends one request's worth of items; must not throw for a peer's answer. */
   deliver: (items: T[]) => Promise<DeliveryResult>
   /** Items per request: 1 sends each alone; more groups items of one registration. */
@@ -42,6 +49,10 @@ export interface OutboxWorkerOptions<T extends OutboxItem> {
   leaseMs: number
   backoff: BackoffPolicy
   idlePollMs: number
+  /** How long a registration whose credentials were refused waits before it is probed again (default 5 min). */
+  pauseProbeMs?: number
+  /** Longest pause a peer's `Retry-After` may impose (default 1 h). */
+  maxPauseMs?: number
   random?: () => number
 }
 
@@ -49,7 +60,8 @@ export interface OutboxWorkerOptions<T extends OutboxItem> {
 export const SETTLE_WINDOW_MS = 50
 
 interface Claimed<T> { items: T[]; claimedAt: number }
-type Result<T> = { items: T[]; result: DeliveryResult | { kind: 'release'; reason: string } }
+/** `release`: back to the queue unsent, due at `at` (default now), the attempt not worth a log line. */
+type Result<T> = { items: T[]; result: Exclude<DeliveryResult, { kind: 'pause' }> | { kind: 'release'; reason: string; at?: number } }
 
 /**
  * Drains a durable outbox to a peer: claims due rows with a lease, keeps at most `concurrency`
@@ -68,6 +80,7 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
   private timer: NodeJS.Timeout | undefined
   private results: Array<Result<T>> = []
   private settling: Promise<void> | undefined
+  private readonly pauses = new RegistrationPauses()
   private settleTimer: NodeJS.Timeout | undefined
 
   constructor (private readonly o: OutboxWorkerOptions<T>) {
@@ -77,6 +90,11 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
   /** Requests in flight now. */
   get inFlightCount (): number {
     return this.inFlight.size
+  }
+
+  /** Registrations held back now (paused, or probed one request at a time), for metrics and `/health`. */
+  pausedRegistrations (): ReturnType<RegistrationPauses['snapshot']> {
+    return this.pauses.snapshot(this.o.clock.now())
   }
 
   start (): void {
@@ -128,7 +146,8 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
         this.pumpAgain = false
         this.launchFromBacklog()
         while (this.running && this.inFlight.size < this.o.concurrency) {
-          const claimed = await this.o.claim(this.o.clock.now(), this.o.claimSize, this.o.leaseMs, this.o.claimLimitBytes ?? Number.POSITIVE_INFINITY)
+          const now = this.o.clock.now()
+          const claimed = await this.o.claim(now, this.o.claimSize, this.o.leaseMs, this.o.claimLimitBytes ?? Number.POSITIVE_INFINITY, this.pauses.excluded(now))
           if (claimed.length === 0) break
           const claimedAt = this.o.clock.now()
           for (const items of this.group(claimed)) this.backlog.push({ items, claimedAt })
@@ -147,24 +166,56 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
   private launchFromBacklog (): void {
     const now = this.o.clock.now()
     const stale: T[] = []
-    while (this.running && this.inFlight.size < this.o.concurrency && this.backlog.length > 0) {
-      const next = this.backlog.shift()!
+    const kept: Array<Claimed<T>> = []
+    let i = 0
+    for (; i < this.backlog.length && this.running && this.inFlight.size < this.o.concurrency; i++) {
+      const next = this.backlog[i]!
       // Sent now, a request could outlive the lease and race a second owner of its rows.
-      if (now - next.claimedAt > this.o.leaseMs / 2) stale.push(...next.items)
-      else this.launch(next.items)
+      if (now - next.claimedAt > this.o.leaseMs / 2) {
+        stale.push(...next.items)
+        continue
+      }
+      const registration = next.items[0]!.registrationId
+      const admitted = this.pauses.admit(registration, now)
+      if (admitted === 'go') this.launch(next.items)
+      else if (admitted === 'held') kept.push(next)
+      else this.queueResult({ items: next.items, result: { kind: 'release', reason: 'registration paused', at: this.pauses.pausedUntil(registration, now) ?? now } })
     }
+    this.backlog = kept.concat(this.backlog.slice(i))
     if (stale.length > 0) this.queueResult({ items: stale, result: { kind: 'release', reason: 'claimed too long ago to be sent inside its lease' } })
   }
 
   private launch (items: T[]): void {
     const request: Promise<void> = this.o.deliver(items)
       .catch((err: Error): DeliveryResult => ({ kind: 'retry', reason: err.message }))
-      .then((result) => this.queueResult({ items, result }))
+      .then((result) => this.answered(items, result))
       .finally(() => {
         this.inFlight.delete(request)
         this.wake()
       })
     this.inFlight.add(request)
+  }
+
+  /** Keeps each registration's pause state current as answers come, then queues the settlement. */
+  private answered (items: T[], result: DeliveryResult): void {
+    const registration = items[0]!.registrationId
+    const fields = { outbox: this.o.outbox, registration, reason: 'reason' in result ? result.reason : undefined }
+    if (result.kind === 'pause') {
+      const now = this.o.clock.now()
+      const waitMs = Math.min(result.retryAfterMs ?? this.o.pauseProbeMs ?? 300_000, this.o.maxPauseMs ?? 3_600_000)
+      const pause: Pause = { until: now + waitMs, reason: result.reason, alert: result.alert }
+      if (this.pauses.pause(registration, pause)) {
+        // One line when a registration's pause begins, not one per refused row or probe.
+        if (result.alert) this.o.logger.error({ ...fields, probeInMs: waitMs }, 'the peer refuses this registration; its rows wait, and it is probed again later')
+        else this.o.logger.warn({ ...fields, pauseMs: waitMs }, 'the peer asked this registration to slow down; paused')
+      }
+      this.queueResult({ items, result: { kind: 'release', reason: result.reason, at: pause.until } })
+      return
+    }
+    if (result.kind === 'done') {
+      if (this.pauses.succeeded(registration)) this.o.logger.info({ outbox: this.o.outbox, registration }, 'the peer takes this registration\'s rows again; resumed')
+    } else this.pauses.ended(registration)
+    this.queueResult({ items, result })
   }
 
   private releaseBacklog (reason: string): void {
@@ -233,7 +284,7 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
       const group = failed.get(key) ?? { kind: result.kind, error: result.reason, alert: result.kind === 'retry' && result.alert === true }
       failed.set(key, group)
       if (result.kind === 'park') (group.parked ??= []).push(...items.map((item) => item.id))
-      else if (result.kind === 'release') (group.retry ??= []).push(...items.map((item) => ({ id: item.id, at: now })))
+      else if (result.kind === 'release') (group.retry ??= []).push(...items.map((item) => ({ id: item.id, at: result.at ?? now })))
       else (group.retry ??= []).push(...items.map((item) => ({ id: item.id, at: now + fullJitterDelay(this.o.backoff, item.attempts - 1, random) })))
     }
     const settlements: OutboxSettlement[] = done.length > 0 ? [{ done }] : []

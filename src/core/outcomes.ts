@@ -9,6 +9,7 @@ export const FINAL_OUTCOMES = [
   'undeliverable',
   'rejected',
   'deleted',
+  'skipped',
   'invalid-recipient',
   'invalid-sender',
   'provider-rejected',

@@ -1,17 +1,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Registration } from '../config.js'
 import type { Clock } from '../lib/clock.js'
 import { verifyGatewaySignature } from '../lib/hmac-signature.js'
-import type { Store, WebhookEvent } from '../core/store/store.js'
+import type { Store, WebhookEvent, WebhookEventResult } from '../core/store/store.js'
 import { sendError } from '../errors.js'
 import { routeErrorHandler } from '../http/route-error-handler.js'
 import { checkSignatureForm } from '../lib/signature-form.js'
 import type { Metrics } from '../metrics.js'
-import { outcomeOfStatus } from './status-vocabulary.js'
-import { INBOUND_EVENT_TYPES, STATUS_EVENT_TYPES, inboundEventSchema, statusEventSchema, webhookEnvelopeSchema } from './webhook-schema.js'
+import { routeReply, type ReplyRegistration } from './reply-routing.js'
+import { parseWebhookBody } from './webhook-event-parser.js'
 
 export const GATEWAYAPI_EVENTS_PATH = '/api/v1/gatewayapi/events'
 const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
+/** Event types become metric labels: a bound on their length keeps a strange one from bloating the scrape. */
+const MAX_LABEL_LENGTH = 64
 
 export interface EventsRouteOptions {
   secret: string
@@ -20,24 +21,39 @@ export interface EventsRouteOptions {
   store: Store
   clock: Clock
   metrics: Metrics
-  /** Where customer replies may go: to the registration that last texted the number, else the first. */
-  registrations: ReadonlyArray<Pick<Registration, 'id' | 'inboundTo'>>
+  /** Where customer replies may go (see reply-routing.ts). */
+  registrations: ReadonlyArray<ReplyRegistration>
   /** Largest body accepted (GatewayAPI's events are a few KB); 413 above. */
   bodyLimit: number
   /** Told after an event is durably recorded (wakes the report sender). */
   onRecorded?: () => void
 }
 
+/** Our answer to each recorded event, by what the store made of it. */
+const ANSWER: Record<WebhookEventResult | 'unusable', string> = {
+  new: 'recorded',
+  duplicate: 'duplicate',
+  'unknown-message': 'unknown-message',
+  unusable: 'unusable'
+}
+
 /**
  * GatewayAPI's webhook (status callbacks and replies): signature over the raw body before
- * parsing, the timestamp policy, then one durable write (shared with concurrent events by
- * group commit) before the 2xx, well inside GatewayAPI's 5 seconds.
+ * parsing, the timestamp policy, then parse → map (a reply is routed to its registrations) →
+ * one durable write (shared with concurrent events by group commit) before the 2xx, well inside
+ * GatewayAPI's 5 seconds. Refused are only what GatewayAPI did not send (a bad signature, 401),
+ * a body that is not JSON and an event outside the time window (400): anything else signed is
+ * answered 200, an event we cannot use kept whole and counted, since a refusal would only make
+ * GatewayAPI retry it for a day. A store error is a 503, so that GatewayAPI retries.
  * An encapsulated plugin: its JSON-only parser and its error handler (413 naming its own
  * limit, 415 for anything but JSON) stay local.
  */
 export async function eventsRoute (app: FastifyInstance, o: EventsRouteOptions): Promise<void> {
+  const count = (eventType: string, outcome: string): void => {
+    o.metrics.webhookEvents.inc({ event_type: eventType.slice(0, MAX_LABEL_LENGTH), outcome })
+  }
   const signatureRefused = (request: FastifyRequest, reply: FastifyReply, reason: string): FastifyReply => {
-    o.metrics.webhookEvents.inc({ event_type: 'unknown', outcome: 'signature-refused' })
+    count('unknown', 'signature-refused')
     request.log.warn({ reason }, 'GatewayAPI webhook signature refused')
     return sendError(reply, 'unauthorized', `Signature refused: ${reason}`)
   }
@@ -60,90 +76,52 @@ export async function eventsRoute (app: FastifyInstance, o: EventsRouteOptions):
     const signature = verifyGatewaySignature(request.headers.signature, rawBody, o.secret)
     if (!signature.ok) return signatureRefused(request, reply, signature.reason)
 
-    const invalid = (eventType: string, what: string) => {
-      o.metrics.webhookEvents.inc({ event_type: eventType, outcome: 'invalid' })
-      return sendError(reply, 'badRequest', what)
+    const parsed = parseWebhookBody(rawBody)
+    if (parsed.kind === 'not-json') {
+      count('unknown', 'invalid')
+      return sendError(reply, 'badRequest', 'the body is not valid JSON')
     }
-    let json: unknown
-    try {
-      json = JSON.parse(rawBody.toString('utf8'))
-    } catch {
-      return invalid('unknown', 'the body is not valid JSON')
-    }
-    const envelope = webhookEnvelopeSchema.safeParse(json)
-    if (!envelope.success) return invalid('unknown', `invalid event envelope: ${describeIssues(envelope.error.issues)}`)
-    const { event_id: eventId, event_type: eventType, timestamp } = envelope.data
-
+    const { eventId, eventType, createdAt, event: content } = parsed
     const now = o.clock.now()
-    const createdAt = Date.parse(timestamp)
-    if (createdAt > now + MAX_FUTURE_SKEW_MS) {
-      o.metrics.webhookEvents.inc({ event_type: eventType, outcome: 'future' })
+    if (createdAt !== undefined && createdAt > now + MAX_FUTURE_SKEW_MS) {
+      count(eventType, 'future')
       return sendError(reply, 'badRequest', 'event timestamp is more than 5 minutes in the future')
     }
-    if (createdAt < now - o.maxAgeMs) {
-      o.metrics.webhookEvents.inc({ event_type: eventType, outcome: 'stale' })
+    if (createdAt !== undefined && createdAt < now - o.maxAgeMs) {
+      count(eventType, 'stale')
       return sendError(reply, 'badRequest', `event timestamp is older than ${Math.round(o.maxAgeMs / 1000)} seconds`)
     }
 
+    const common = { eventId, eventType, receivedAt: now }
     let event: WebhookEvent
-    if (STATUS_EVENT_TYPES.has(eventType)) {
-      const parsed = statusEventSchema.safeParse(envelope.data.event)
-      if (!parsed.success) return invalid(eventType, `invalid status event: ${describeIssues(parsed.error.issues)}`)
-      const e = parsed.data
-      const outcome = outcomeOfStatus(e.status)
-      event = {
-        kind: 'status',
-        eventId,
-        eventType,
-        receivedAt: now,
-        reference: e.reference ?? null,
-        providerMessageId: e.msg_id ?? null,
-        status: e.status,
-        statusAt: Date.parse(e.status_at),
-        ...(outcome === undefined ? {} : { outcome }),
-        ...(e.error == null ? {} : { error: { code: e.error.hex_code ?? null, details: e.error.details ?? null } })
+    if (content.kind === 'status') {
+      event = { ...common, ...content }
+    } else if (content.kind === 'reply') {
+      let routes
+      try {
+        routes = await routeReply(content, o.registrations, (msisdn) => o.store.registrationsOfRecipient(msisdn))
+      } catch (err) {
+        request.log.error({ err, eventId }, 'the registrations of a reply could not be looked up')
+        return sendError(reply, 'unavailable', 'the reply could not be routed; retry later')
       }
-    } else if (INBOUND_EVENT_TYPES.has(eventType)) {
-      const parsed = inboundEventSchema.safeParse(envelope.data.event)
-      if (!parsed.success) return invalid(eventType, `invalid inbound message: ${describeIssues(parsed.error.issues)}`)
-      const e = parsed.data
-      const from = String(e.sender).replace(/\D/g, '')
-      let registration = o.registrations[0]!
-      if (o.registrations.length > 1) {
-        const [id] = await o.store.registrationsOfRecipient(from).catch(() => [])
-        registration = o.registrations.find((r) => r.id === id) ?? registration
-      }
-      event = {
-        kind: 'inbound',
-        eventId,
-        eventType,
-        receivedAt: now,
-        registrationId: registration.id,
-        from,
-        to: registration.inboundTo,
-        text: e.content.message,
-        sentAt: Date.parse(e.sent_at)
-      }
+      event = { ...common, kind: 'inbound', routes, from: content.from, text: content.text, sentAt: content.sentAt }
     } else {
-      o.metrics.webhookEvents.inc({ event_type: eventType, outcome: 'ignored' })
-      request.log.info({ eventType, eventId }, 'GatewayAPI event of a type we do not handle; ignored')
-      return reply.code(200).send({ status: 'ignored' })
+      event = { ...common, kind: 'unusable', reason: content.reason, raw: rawBody.toString('utf8') }
     }
 
-    let result
+    let result: WebhookEventResult
     try {
       result = await o.store.recordWebhookEvent(event)
     } catch (err) {
       request.log.error({ err, eventId }, 'GatewayAPI event could not be stored')
       return sendError(reply, 'unavailable', 'the event could not be stored; retry later')
     }
-    o.metrics.webhookEvents.inc({ event_type: eventType, outcome: result === 'new' ? 'recorded' : result })
+    const answer = event.kind === 'unusable' && result === 'new' ? ANSWER.unusable : ANSWER[result]
+    count(eventType, answer)
+    if (event.kind === 'unusable' && result === 'new') request.log.warn({ eventId, eventType, reason: event.reason }, 'GatewayAPI event we cannot use; kept whole in webhook_events.raw')
     if (result === 'unknown-message') request.log.warn({ eventId, reference: event.kind === 'status' ? event.reference : undefined }, 'status event for a message we do not know')
-    if (result === 'new') o.onRecorded?.()
-    return reply.code(200).send({ status: result === 'new' ? 'recorded' : result })
+    if (event.kind === 'inbound' && result === 'new' && event.routes.length > 1) request.log.info({ eventId, registrations: event.routes.map((r) => r.registrationId) }, 'reply given to every registration that texted the number')
+    if (result === 'new' && event.kind !== 'unusable') o.onRecorded?.()
+    return reply.code(200).send({ status: answer })
   })
-}
-
-function describeIssues (issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): string {
-  return issues.slice(0, 5).map((i) => `${i.path.map(String).join('.') || '$'}: ${i.message}`).join('; ')
 }

@@ -3,7 +3,9 @@ import type { MessageSender, OutgoingMessage, SendOutcome } from '../core/messag
 import type { Clock } from '../lib/clock.js'
 import { systemClock } from '../lib/clock.js'
 import { readCappedBody, ResponseTooLargeError } from '../lib/capped-body.js'
-import { parseRetryAfter } from './retry-after.js'
+import { parseRetryAfter } from '../lib/retry-after.js'
+import { readApiError } from './api-error.js'
+import { classifyApiError } from './error-codes.js'
 import { invalidItemsOf } from './validation-error.js'
 
 export interface GatewayApiClientOptions {
@@ -49,7 +51,7 @@ export function createGatewayApiClient (options: GatewayApiClientOptions): Messa
 
   async function send (messages: OutgoingMessage[]): Promise<SendOutcome> {
     const single = messages.length === 1
-    const items = messages.map((m) => ({ sender: m.senderId, recipient: Number(m.msisdn), message: m.text, reference: m.reference }))
+    const items = messages.map(toRequestItem)
     let status: number
     let responseHeaders: Record<string, string | string[] | undefined>
     let body: unknown
@@ -81,7 +83,6 @@ export function createGatewayApiClient (options: GatewayApiClientOptions): Messa
     }
 
     if (status === 200 || status === 202) return { kind: 'sent', providerIds: providerIdsOf(body, single) }
-    if (status === 401 || status === 403) return { kind: 'unauthorized', status, reason: describe(body) }
     if (status === 429 || status === 503) return { kind: 'throttled', status, retryAfterMs: parseRetryAfter(responseHeaders['retry-after'], clock.now()) }
     if (status >= 300 && status < 400) {
       // GatewayAPI answers its API directly: a redirect means a wrong base URL (or a proxy in
@@ -90,21 +91,60 @@ export function createGatewayApiClient (options: GatewayApiClientOptions): Messa
       return { kind: 'transient', reason: `HTTP ${status} redirect to ${location}: check GATEWAYAPI_BASE_URL`, ambiguous: false, alert: true }
     }
     if (status >= 500) return { kind: 'transient', reason: `HTTP ${status}: ${describe(body)}`, ambiguous: false }
-    if (status === 422) {
-      const blamed = invalidItemsOf(body, single)
-      if (blamed.size > 0) {
-        const invalid = new Map<string, string>()
-        for (const [index, reason] of blamed) {
-          const message = messages[index]
-          if (message !== undefined) invalid.set(message.reference, reason)
-        }
-        if (invalid.size > 0) return { kind: 'invalid', invalid }
-      }
-    }
-    return { kind: 'refused', status, reason: describe(body) }
+    return refusalOf(status, body, messages, single)
   }
 
   return { send, close: () => pool.close() }
+}
+
+/** One MobileMessageRequest: `recipient` a JSON integer, `expiration` and `label` only when the message has them. */
+function toRequestItem (m: OutgoingMessage): Record<string, unknown> {
+  return {
+    sender: m.senderId,
+    recipient: Number(m.msisdn),
+    message: m.text,
+    reference: m.reference,
+    ...(m.expiration === undefined ? {} : { expiration: m.expiration }),
+    ...(m.label === undefined ? {} : { label: m.label })
+  }
+}
+
+/**
+ * A 4xx other than 429, classified by what it means rather than by its status alone:
+ * - 413: the body was too large for GatewayAPI (or a proxy before it): split and resend.
+ * - 404, 405, 415: we call the wrong place or the wrong way (a base URL with a path, a proxy
+ *   in the way): a configuration error that will not heal by itself.
+ * - a 422 naming items (`detail[].loc`): those messages are invalid.
+ * - an error code (or, without one, words) meaning a recipient-level refusal, no credit, or
+ *   refused credentials/account: `rejected`, `no-credit` or `unauthorized`.
+ * - 402: no credit. 401, and a 403 that says nothing more: our credentials were refused.
+ * - anything else: the request is refused for good.
+ */
+function refusalOf (status: number, body: unknown, messages: OutgoingMessage[], single: boolean): SendOutcome {
+  if (status === 413) return { kind: 'too-large', status, reason: describe(body) }
+  if (status === 404 || status === 405 || status === 415) {
+    return { kind: 'misconfigured', status, reason: `check GATEWAYAPI_BASE_URL and any proxy in the way: ${describe(body)}` }
+  }
+  if (status === 422) {
+    const blamed = invalidItemsOf(body, single)
+    if (blamed.size > 0) {
+      const invalid = new Map<string, string>()
+      for (const [index, reason] of blamed) {
+        const message = messages[index]
+        if (message !== undefined) invalid.set(message.reference, reason)
+      }
+      if (invalid.size > 0) return { kind: 'invalid', invalid }
+    }
+  }
+  const error = readApiError(body)
+  const meaning = classifyApiError(error.codeNumber, error.text)
+  const words = error.text === '' ? describe(body) : error.text
+  if (meaning === 'recipient') return { kind: 'rejected', status, code: error.code, reason: words, recipients: error.msisdns }
+  if (meaning === 'no-credit') return { kind: 'no-credit', status, code: error.code, reason: words }
+  if (meaning === 'credentials' || meaning === 'account') return { kind: 'unauthorized', status, reason: describe(body) }
+  if (status === 402) return { kind: 'no-credit', status, code: error.code, reason: describe(body) }
+  if (status === 401 || status === 403) return { kind: 'unauthorized', status, reason: describe(body) }
+  return { kind: 'refused', status, reason: describe(body) }
 }
 
 /** JSON when the body is JSON, else its text (kept for the log), else undefined. */

@@ -1,30 +1,66 @@
 import { z } from 'zod'
+import { readAddress } from './event-fields.js'
 
-/** The envelope of every GatewayAPI webhook; extra fields may appear at any time and are ignored. */
+/*
+ * GatewayAPI's webhook bodies, read liberally: extra fields may appear anywhere and are
+ * ignored, and only what we act on is required. What we merely forward (`recipient`, `error`,
+ * a reply's `content`) is taken as `unknown` here and read by the lenient readers of
+ * event-fields.ts, so that a new shape of a field we do not need never costs us an event.
+ */
+
+/**
+ * Status events, by their type's spelling: `message.status.sms` / `.rcs` (the OpenAPI document),
+ * `messaging.status.sms` (the overview page's envelope), and any channel still to come.
+ */
+export const STATUS_EVENT_TYPE = /^messag(?:e|ing)\.status(?:\.|$)/i
+
+/** Customer replies: `user-message.text.sms`, `user-message.text.rcs`, `user-message.location.rcs`, `user-message.file.rcs`, … */
+export const REPLY_EVENT_TYPE = /^user-message(?:\.|$)/i
+
+/** A string or a number, trimmed; null when it is neither or empty. */
+const optionalText = z.preprocess(
+  (value) => (typeof value === 'string' || typeof value === 'number' ? String(value).trim() || null : null),
+  z.string().nullable()
+)
+
+/** The envelope; an id that is a number is taken as text, a type that is not a string as none. */
 export const webhookEnvelopeSchema = z.looseObject({
-  event_id: z.string().min(1),
-  timestamp: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 date-time'),
-  event_type: z.string().min(1),
-  event: z.unknown()
+  event_id: optionalText,
+  timestamp: z.unknown().optional(),
+  event_type: optionalText,
+  event: z.unknown().optional()
 })
 
-/** `message.status.sms` / `message.status.rcs`. */
+/** A status event: a `status` and a way to find the message (our `reference`, else GatewayAPI's `msg_id`). */
 export const statusEventSchema = z.looseObject({
-  msg_id: z.string().nullable().optional(),
-  recipient: z.number().optional(),
-  reference: z.string().nullable().optional(),
-  status: z.string().min(1),
-  status_at: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 date-time'),
-  error: z.looseObject({ hex_code: z.string().nullable().optional(), details: z.string().nullable().optional() }).nullable().optional()
+  status: z.string().trim().min(1, 'must be a non-empty string'),
+  reference: optionalText,
+  msg_id: optionalText,
+  status_at: z.unknown().optional(),
+  error: z.unknown().optional()
+}).refine((e) => e.reference !== null || e.msg_id !== null, { message: 'neither reference nor msg_id is usable', path: ['reference'] })
+
+/**
+ * A reply: who sent it (required: it is whom Optimove will answer), what and when, and, when
+ * the event says, the number the customer texted. That field is not documented for the Mobile
+ * Message API; `recipient` is its name for the receiving party on status events, `receiver`
+ * the legacy MO webhook's, `to` the common one.
+ */
+export const replyEventSchema = z.looseObject({
+  sender: z.unknown().transform((value, ctx) => {
+    const address = readAddress(value)
+    if (address === undefined || !/^\d+$/.test(address)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a phone number' })
+      return z.NEVER
+    }
+    return address
+  }),
+  sent_at: z.unknown().optional(),
+  content: z.unknown().optional(),
+  recipient: z.unknown().optional(),
+  receiver: z.unknown().optional(),
+  to: z.unknown().optional()
 })
 
-/** `user-message.text.sms`: a customer's reply. */
-export const inboundEventSchema = z.looseObject({
-  msg_id: z.string().nullable().optional(),
-  sender: z.union([z.number(), z.string()]),
-  sent_at: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 date-time'),
-  content: z.looseObject({ message: z.string() })
-})
-
-export const STATUS_EVENT_TYPES = new Set(['message.status.sms', 'message.status.rcs'])
-export const INBOUND_EVENT_TYPES = new Set(['user-message.text.sms'])
+export type StatusEventFields = z.infer<typeof statusEventSchema>
+export type ReplyEventFields = z.infer<typeof replyEventSchema>

@@ -28,8 +28,9 @@ const registrationOf = new WeakMap<FastifyRequest, Registration>()
 
 /**
  * Optimove's campaign transmission webhook (spec section 2): key, signature over the
- * raw bytes, schema, metadata taken verbatim (and bounded), then one durable transaction
- * before the 200.
+ * raw bytes, schema (liberal: only a non-object body or a non-array `recipients` is refused;
+ * a bad recipient fails alone), metadata taken verbatim (and bounded), then one durable
+ * transaction before the 200.
  * Registered as an encapsulated plugin so that its raw-body JSON parser and its error
  * handler (413 naming its own limit, 415 for anything but JSON) stay local.
  */
@@ -79,13 +80,16 @@ export async function campaignRoute (app: FastifyInstance, options: CampaignRout
       return reply.code(400).send(campaignValidationProblem(parsed.error))
     }
 
-    const metadata = metadataTextOf(rawBody, metadataLimit)
+    const metadata = metadataTextOf(rawBody, metadataLimit, (json as Record<string, unknown>).metadata)
     if (!metadata.ok) {
       refuse('invalid')
       return reply.code(400).send(metadata.problem)
     }
 
-    const { batch, messages } = toBatch(registration, parsed.data, metadata.json, rawBody, clock.now())
+    const { batch, messages, warnings } = toBatch(registration, parsed.data, metadata.json, rawBody, clock.now())
+    for (const warning of warnings) {
+      request.log.warn({ registration: registration.id, batchId: batch.batchId, requestId: batch.requestId, warning }, 'campaign tolerated with a warning')
+    }
     let result
     try {
       result = await store.acceptCampaign(batch, messages)
@@ -96,6 +100,12 @@ export async function campaignRoute (app: FastifyInstance, options: CampaignRout
     }
     request.log.info({ registration: registration.id, batchId: batch.batchId, requestId: batch.requestId, ...result }, 'campaign accepted')
     metrics.campaigns.inc({ registration: registration.id, outcome: result.duplicate ? 'duplicate' : 'accepted' })
+    if (result.conflict) {
+      // Answered as the duplicate it claims to be (nobody is texted twice), but someone should look.
+      metrics.campaignConflicts.inc({ registration: registration.id })
+      request.log.warn({ registration: registration.id, batchId: batch.batchId, requestId: batch.requestId, bodyHash: batch.bodyHash },
+        'campaign key already accepted with another body: answered as a duplicate, nothing sent')
+    }
     if (!result.duplicate) {
       metrics.campaignMessages.inc({ registration: registration.id, outcome: 'accepted' }, result.accepted)
       metrics.campaignMessages.inc({ registration: registration.id, outcome: 'rejected' }, result.rejected)

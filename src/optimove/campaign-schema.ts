@@ -1,26 +1,90 @@
 import { z } from 'zod'
-
-const text = z.union([z.string(), z.number().transform(String)])
+import { readScheduledTime, type ScheduledTime } from './scheduled-time.js'
 
 /**
- * Optimove's campaign transmission body (spec section 2). Unknown fields are tolerated
- * everywhere; `batchId`, `brandId` and `campaignId` may be empty strings (auto replies).
- * Recipients are checked for type only: an unusable number or text fails that one
- * message later, it never rejects the batch.
+ * An optional text field: a string as sent; a number or boolean as its JSON text; `null`,
+ * absent or anything else (an object, an array) as absent. Never a reason to refuse a batch.
  */
-export const campaignRequestSchema = z.looseObject({
-  batchId: z.string(),
-  requestId: z.string().optional(),
-  senderId: z.string().optional(),
-  metadata: z.looseObject({
-    scheduledTime: z.number().nullable().optional()
-  }),
-  recipients: z.array(z.looseObject({
-    message: z.string(),
-    mobileNumber: text,
-    customerId: text.nullable().optional()
-  })).min(1, 'at least one recipient is required')
+const optionalText = z.unknown().optional().transform((value): string | undefined => {
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  return undefined
 })
+
+/** One recipient, exactly as a sendable one must be typed. */
+const recipientSchema = z.looseObject({
+  mobileNumber: z.string({ error: 'mobileNumber is missing or not a string' }),
+  message: z.string({ error: 'message is missing or not a string' }),
+  customerId: optionalText
+}, { error: 'recipient is not an object' })
+
+/**
+ * A recipient as the intake sees it: `typed` when its fields have the types a message needs,
+ * else `malformed`, with the reason and whatever of it can be echoed in its delivery report.
+ */
+export type CampaignRecipient =
+  | { kind: 'typed'; mobileNumber: string; message: string; customerId: string }
+  | { kind: 'malformed'; givenNumber: string; message: string; customerId: string; reason: string }
+
+/**
+ * A recipient of the wrong shape (not an object, a `null` or numeric `mobileNumber`, a missing
+ * or non-string `message`) fails alone as `InvalidRecipient`; the batch is still accepted.
+ */
+function readRecipient (value: unknown): CampaignRecipient {
+  const typed = recipientSchema.safeParse(value)
+  if (typed.success) {
+    return { kind: 'typed', mobileNumber: typed.data.mobileNumber, message: typed.data.message, customerId: typed.data.customerId ?? '' }
+  }
+  const fields = value !== null && typeof value === 'object' && !Array.isArray(value) ? value as Record<string, unknown> : {}
+  const number = fields.mobileNumber
+  return {
+    kind: 'malformed',
+    // Echoed in the report as Optimove sent it, as far as text can: a number as its digits.
+    givenNumber: typeof number === 'string' || typeof number === 'number' ? String(number) : '',
+    message: typeof fields.message === 'string' ? fields.message : '',
+    customerId: optionalText.parse(fields.customerId) ?? '',
+    reason: [...new Set(typed.error.issues.map((issue) => issue.message))].join('; ')
+  }
+}
+
+/**
+ * What intake reads of `metadata`: its `scheduledTime`, when it is an object. The metadata
+ * itself is kept as its exact text from the raw body (see metadataTextOf).
+ */
+export interface CampaignMetadata {
+  scheduledTime: ScheduledTime
+}
+
+function readMetadata (value: unknown): CampaignMetadata {
+  const isObject = value !== null && typeof value === 'object' && !Array.isArray(value)
+  return { scheduledTime: isObject ? readScheduledTime((value as Record<string, unknown>).scheduledTime) : { kind: 'none' } }
+}
+
+/** The body's outer shape: the only part whose type can refuse a campaign. */
+const campaignBodySchema = z.looseObject({
+  batchId: optionalText,
+  requestId: optionalText,
+  senderId: optionalText,
+  metadata: z.unknown().optional(),
+  recipients: z.array(z.unknown(), { error: 'The Recipients field must be an array.' }).nullish()
+}, { error: 'The request body must be a JSON object.' })
+
+/**
+ * Optimove's campaign transmission body (spec section 2), read as liberally as real bodies
+ * need: only a body that is not a JSON object, or a `recipients` that is present but not an
+ * array, is refused. `batchId`, `requestId` and `senderId` may be `null` or absent (read as
+ * empty); `metadata` may be absent or `null` (reports then carry `{}`); `recipients` may be
+ * absent or `null` (no recipients). Each recipient is checked alone (see readRecipient).
+ * Unknown fields are tolerated everywhere. The output has exactly the fields intake uses.
+ */
+export const campaignRequestSchema = campaignBodySchema.transform((body) => ({
+  batchId: body.batchId ?? '',
+  requestId: body.requestId ?? '',
+  /** Absent when not given; an empty string is given (and means "the registration's"). */
+  senderId: body.senderId,
+  metadata: readMetadata(body.metadata),
+  recipients: (body.recipients ?? []).map(readRecipient)
+}))
 
 export type CampaignRequest = z.infer<typeof campaignRequestSchema>
 

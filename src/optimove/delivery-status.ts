@@ -8,6 +8,8 @@ export const DELIVERY_STATUS: Record<FinalOutcome, { status: string; subStatus: 
   undeliverable: { status: 'Undelivered', subStatus: 'Undeliverable' },
   rejected: { status: 'Failed', subStatus: 'Rejected' },
   deleted: { status: 'Failed', subStatus: 'Deleted' },
+  // The network took the message and deliberately did not deliver it (its own rules): not delivered, not our failure.
+  skipped: { status: 'Undelivered', subStatus: 'Skipped' },
   'invalid-recipient': { status: 'Failed', subStatus: 'InvalidRecipient' },
   'invalid-sender': { status: 'Failed', subStatus: 'InvalidSender' },
   'provider-rejected': { status: 'Failed', subStatus: 'ProviderRejected' },

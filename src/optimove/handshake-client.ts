@@ -37,7 +37,7 @@ export class HandshakeExhaustedError extends Error {
 export type HandshakeOutcome = 'registered' | 'already-registered'
 
 /**
- * Registers us with Optimove (spec section 1). 200 = registered, 409 = already registered;
+ * Registers us with Optimove (spec section 1). Any 2xx = registered, 409 = already registered;
  * 400 (and other 4xx but 429) = rejected, thrown at once with Optimove's reason;
  * 5xx, 429, timeouts and network errors = retried with full-jitter exponential backoff, bounded;
  * a 3xx is retried the same way but logged at error (a wrong base URL, which an operator must fix).
@@ -53,8 +53,8 @@ export async function performHandshake (registration: Registration, options: Han
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs })
       })
-      if (reply.status === 200) {
-        log.info('handshake completed')
+      if (reply.status >= 200 && reply.status < 300) {
+        log.info({ status: reply.status }, 'handshake completed')
         return 'registered'
       }
       if (reply.status === 409) {

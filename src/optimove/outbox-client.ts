@@ -2,7 +2,7 @@ import { Agent } from 'undici'
 import type { Registration } from '../config.js'
 import type { DeliveryResult } from '../core/outbox-worker.js'
 import type { PendingIncoming, PendingReport } from '../core/store/store.js'
-import { describeOptimoveError } from './handshake-client.js'
+import { classifyOptimoveAnswer } from './answer-classes.js'
 import { deliveryReportBody, incomingMessagesBody } from './outbox-bodies.js'
 import { OptimoveTimeoutError, postToOptimove } from './signed-post.js'
 
@@ -11,9 +11,8 @@ export const INCOMING_MESSAGE_ENDPOINT = '/incoming-message'
 
 /**
  * Sends outbox rows to each registration's own Optimove: delivery reports one per request,
- * replies several per request. 2xx = done; 5xx, 429, timeouts and network errors = retry;
- * 3xx = retry with an alert (Optimove answers these endpoints directly: the base URL is wrong,
- * and a fix must not find the rows parked); other 4xx = park.
+ * replies several per request. Answers are classified by `classifyOptimoveAnswer`; timeouts
+ * and network errors are retried.
  */
 export function createOptimoveOutboxClient (registrations: readonly Registration[], options: { connections: number; timeoutMs: number }) {
   const agent = new Agent({ connections: options.connections, keepAliveTimeout: 30_000 })
@@ -24,12 +23,7 @@ export function createOptimoveOutboxClient (registrations: readonly Registration
     if (registration === undefined) return { kind: 'park', reason: `registration "${registrationId}" is no longer configured` }
     try {
       const reply = await postToOptimove(registration, endpoint, body, { dispatcher: agent, timeoutMs: options.timeoutMs })
-      if (reply.status >= 200 && reply.status < 300) return { kind: 'done' }
-      if (reply.status >= 300 && reply.status < 400) {
-        return { kind: 'retry', reason: `HTTP ${reply.status} redirect to ${reply.location ?? '(no Location header)'}: check the registration's Optimove base URL`, alert: true }
-      }
-      const reason = `HTTP ${reply.status}: ${describeOptimoveError(reply.body)}`
-      return reply.status >= 500 || reply.status === 429 ? { kind: 'retry', reason } : { kind: 'park', reason }
+      return classifyOptimoveAnswer(reply, Date.now())
     } catch (err) {
       if (err instanceof OptimoveTimeoutError) return { kind: 'retry', reason: `timeout: ${err.message}` }
       return { kind: 'retry', reason: `network error: ${(err as Error).message}` }

@@ -18,6 +18,8 @@ export interface OptimoveReply {
   body: unknown
   /** The `Location` header, where a redirect points. */
   location?: string
+  /** The `Retry-After` header, when Optimove sent one (a 429 or 503). */
+  retryAfter?: string
 }
 
 /** Optimove did not complete its answer (connect, headers and body) within the request's deadline. */
@@ -80,10 +82,12 @@ export async function postToOptimove (
       ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher })
     })
     const location = res.headers.location
+    const retryAfter = res.headers['retry-after']
     return {
       status: res.statusCode,
       body: await readReply(res),
-      ...(location === undefined ? {} : { location: (Array.isArray(location) ? location[0]! : location).slice(0, 300) })
+      ...(location === undefined ? {} : { location: (Array.isArray(location) ? location[0]! : location).slice(0, 300) }),
+      ...(retryAfter === undefined ? {} : { retryAfter: (Array.isArray(retryAfter) ? retryAfter[0]! : retryAfter).slice(0, 100) })
     }
   } catch (err) {
     if (timedOut && options.signal?.aborted !== true) throw new OptimoveTimeoutError(timeoutMs, { cause: err })

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { request, type Dispatcher } from 'undici'
+import { parseIsoDuration } from '../lib/iso-duration.js'
 
 /** What the simulated GatewayAPI knows of its wire format: request rules, message ids, webhook envelopes and posts. */
 
@@ -10,6 +11,10 @@ export interface AcceptedMessage {
   recipient: number
   message: string
   reference: string | null
+  /** GatewayAPI's `expiration` as the request gave it, or null when it had none. */
+  expiration: string | null
+  /** GatewayAPI's `label` as the request gave it, or null when it had none. */
+  label: string | null
 }
 
 /** Where and how GatewayAPI posts its webhooks (status events and replies). */
@@ -54,7 +59,31 @@ function validateMessage (item: unknown, loc: Array<string | number>, rejectReci
   if (m.reference !== undefined && m.reference !== null && typeof m.reference !== 'string') {
     out.push({ loc: [...loc, 'reference'], msg: 'Input should be a valid string', type: 'string_type' })
   }
+  if (m.expiration !== undefined) {
+    if (typeof m.expiration !== 'string') {
+      out.push({ loc: [...loc, 'expiration'], msg: 'Input should be a valid string', type: 'string_type' })
+    } else if (!isExpiration(m.expiration)) {
+      out.push({ loc: [...loc, 'expiration'], msg: 'Value error, expiration should be an ISO-8601 duration, a date-time, a Unix timestamp or an offset in seconds', type: 'value_error' })
+    }
+  }
+  if (m.label !== undefined && m.label !== null) {
+    if (typeof m.label !== 'string') out.push({ loc: [...loc, 'label'], msg: 'Input should be a valid string', type: 'string_type' })
+    else if (Array.from(m.label).length > 128) out.push({ loc: [...loc, 'label'], msg: 'String should have at most 128 characters', type: 'string_too_long' })
+  }
+  if (m.priority !== undefined && m.priority !== 'normal' && m.priority !== 'urgent') {
+    out.push({ loc: [...loc, 'priority'], msg: "Input should be 'normal' or 'urgent'", type: 'enum' })
+  }
   return out
+}
+
+// `YYYY-MM-DD[T]HH:MM:SS[.ffffff][Z or [+ or -]HH[:]MM]`, as GatewayAPI's schema describes a point in time.
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:?\d{2})?$/
+
+/** The forms GatewayAPI's `expiration` takes: an ISO-8601 duration, a date-time, a Unix timestamp or a seconds offset (digits). */
+function isExpiration (value: string): boolean {
+  if (parseIsoDuration(value) !== undefined) return true
+  if (/^\d{1,12}$/.test(value)) return true
+  return DATE_TIME.test(value) && !Number.isNaN(Date.parse(value.replace(' ', 'T').replace(/([+-]\d{2})(\d{2})$/, '$1:$2')))
 }
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'

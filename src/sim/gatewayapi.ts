@@ -6,8 +6,10 @@ import { delay } from '../lib/timers.js'
 import { listenOnLoopback, readBody, sendJson, streamLargeBody } from './http-server.js'
 import { StatusFeed, type AutoStatusOptions, type AutoStatusStats } from './gatewayapi-status-feed.js'
 import { MsgIdGenerator, replyEnvelope, sendWebhook, statusEnvelope, validateMobileRequest, type AcceptedMessage, type WebhookTarget } from './gatewayapi-wire.js'
+import { apiErrorBody, refusalOf, type AccountPolicy } from './gatewayapi-refusals.js'
 
 export type { AcceptedMessage } from './gatewayapi-wire.js'
+export { apiErrorBody } from './gatewayapi-refusals.js'
 export type { AutoStatusOptions, AutoStatusStats, AutoStatusStep } from './gatewayapi-status-feed.js'
 
 export interface SimGatewayApiOptions {
@@ -35,8 +37,11 @@ export type Fault =
 
 /**
  * A simulated GatewayAPI Mobile Message API on 127.0.0.1: `/mobile/single` and `/mobile/multi`
- * as its OpenAPI document says (Token auth, body validation with FastAPI-shaped 422s,
- * 202 with ULID-like `msg_id`s). It records what it accepted and can be scripted with faults.
+ * as its OpenAPI document says (Token auth, body validation with FastAPI-shaped 422s, including
+ * `expiration` and `label`; 202 with ULID-like `msg_id`s). It records what it accepted and can
+ * be scripted with faults, and with the account's refusals in GatewayAPI's error shape
+ * (`{"code","message","variables","incident_uuid"}`): blacklisted numbers, countries the
+ * account may not text, no credit (403 each, nothing of the request sent), and a refused token.
  * With `autoStatus` it also plays GatewayAPI's webhook side: after a 202 it posts signed
  * status events for the accepted messages (bounded concurrency, retries on non-2xx), and
  * emits 'status-posted' / 'status-failed' (with the envelope) and 'status-idle'.
@@ -54,6 +59,16 @@ export class SimGatewayApi extends EventEmitter {
   latencyMs = 0
   /** Recipients that fail validation with a 422, as a real invalid number would. */
   readonly rejectRecipients = new Set<number>()
+  /** Numbers the account may not text: a request with one is refused 403 `0x0215` (nothing of it sent). */
+  readonly blacklist = new Set<number>()
+  /** Dialling-code prefixes the account may not text: refused 403 `0x0217` (nothing sent). */
+  readonly forbiddenCountries = new Set<string>()
+  /** Whether refusals name the number (GatewayAPI's REST API does); off, they say only why. */
+  nameRefusedRecipients = false
+  /** Messages the account can still pay for, one each; undefined: unlimited. A request it cannot pay is refused 403 `0x0216`. */
+  credit: number | undefined = undefined
+  /** While set, our token is refused with this answer (a revoked or rotated token); see refuseToken(). */
+  private tokenRefusal: { status: number; body: unknown } | undefined
   private readonly faults: Fault[] = []
   private outageUntil = 0
   private outage: Fault | undefined
@@ -96,6 +111,19 @@ export class SimGatewayApi extends EventEmitter {
     this.faults.push(...faults)
   }
 
+  /**
+   * From now on the token is refused, as GatewayAPI does for a revoked one: `status` (401 by
+   * default) with its error body (`0x0210`, or `body`). Until acceptToken().
+   */
+  refuseToken (status = 401, body: unknown = apiErrorBody(0x0210, ['(token)'])): void {
+    this.tokenRefusal = { status, body }
+  }
+
+  /** The token works again (it was renewed on the account). */
+  acceptToken (): void {
+    this.tokenRefusal = undefined
+  }
+
   /** Every request for the next `ms` milliseconds gets this answer (an outage). */
   failFor (ms: number, fault: Fault): void {
     this.outageUntil = Date.now() + ms
@@ -134,6 +162,10 @@ export class SimGatewayApi extends EventEmitter {
     const raw = options.raw ?? JSON.stringify(envelope)
     const signature = options.signature === undefined ? signGatewaySignature(raw, webhook.secret) : options.signature
     return sendWebhook(webhook.url, raw, signature)
+  }
+
+  private policy (): AccountPolicy {
+    return { blacklist: this.blacklist, forbiddenCountries: this.forbiddenCountries, nameRefusedRecipients: this.nameRefusedRecipients, credit: this.credit }
   }
 
   private count (key: string, at = Date.now(), messages = 0): void {
@@ -181,6 +213,10 @@ export class SimGatewayApi extends EventEmitter {
       this.count('403', arrivedAt)
       return sendJson(res, 403, { detail: 'Invalid token' })
     }
+    if (this.tokenRefusal !== undefined) {
+      this.count(String(this.tokenRefusal.status), arrivedAt)
+      return sendJson(res, this.tokenRefusal.status, this.tokenRefusal.body)
+    }
 
     let body: any
     try {
@@ -195,10 +231,25 @@ export class SimGatewayApi extends EventEmitter {
       this.count('422', arrivedAt)
       return sendJson(res, 422, { detail: details })
     }
+    const valid = items as AcceptedMessage[]
+    const refusal = refusalOf(valid.map((m) => m.recipient), this.policy())
+    if (refusal !== undefined) {
+      this.count(String(refusal.status), arrivedAt, valid.length)
+      return sendJson(res, refusal.status, refusal.body)
+    }
+    if (this.credit !== undefined) this.credit -= valid.length
 
     const acceptedNow: AcceptedMessage[] = []
-    const responses = (items as AcceptedMessage[]).map((m) => {
-      const accepted: AcceptedMessage = { msg_id: this.ids.next(), sender: m.sender, recipient: m.recipient, message: this.options.lean === true ? '' : m.message, reference: m.reference ?? null }
+    const responses = valid.map((m) => {
+      const accepted: AcceptedMessage = {
+        msg_id: this.ids.next(),
+        sender: m.sender,
+        recipient: m.recipient,
+        message: this.options.lean === true ? '' : m.message,
+        reference: m.reference ?? null,
+        expiration: m.expiration ?? null,
+        label: m.label ?? null
+      }
       this.accepted.push(accepted)
       acceptedNow.push(accepted)
       return { msg_id: accepted.msg_id, recipient: accepted.recipient, reference: accepted.reference }

@@ -2,12 +2,13 @@ import t, { type Test } from 'tap'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Dispatcher, type DispatcherOptions } from '../../src/core/dispatcher.js'
 import type { MessageSender } from '../../src/core/message-sender.js'
+import type { SendingStatus } from '../../src/core/sending-status.js'
 import { openSqliteStore } from '../../src/core/store/sqlite-store.js'
 import type { NewBatch, Store } from '../../src/core/store/store.js'
 import { createGatewayApiClient } from '../../src/gatewayapi/send-client.js'
 import type { Clock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/logger.js'
-import { SimGatewayApi } from '../../src/sim/gatewayapi.js'
+import { apiErrorBody, SimGatewayApi } from '../../src/sim/gatewayapi.js'
 import { logCapture, readDatabase, until, type StoredMessage } from '../helper.js'
 
 // The Dispatcher against a real SQLite store and the real GatewayAPI client talking to the
@@ -137,7 +138,7 @@ t.test('stop() waits for the requests in flight to be settled, then claims nothi
   await Promise.all([first, second])
   t.same(statesWhenStopped, { submitted: 20, queued: 80 }, 'stop() resolved only once both answers were stored: none left sending')
   t.same(sim.requestLog.map((r) => [r.status, r.messages]), [['202', 10], ['202', 10]])
-  t.same(dispatcher.state(), { running: false, inFlight: 0, pausedUntil: 0, paused: false, halted: undefined })
+  t.same(dispatcher.state(), { running: false, inFlight: 0, pausedUntil: 0, paused: false, noCredit: false, halted: undefined, nextProbeAt: undefined })
   await dispatcher.stop()
   t.pass('stop() on a stopped dispatcher resolves')
 
@@ -381,4 +382,325 @@ t.test('a 3xx from the provider: the messages are retried, never failed, and an 
   const errors = logs.lines().map((l) => JSON.parse(l)).filter((l) => l.level === 50)
   t.equal(errors.length, 1, 'one error line')
   t.match(errors[0], { reason: 'HTTP 301 redirect to https://elsewhere.example/mobile/multi: check GATEWAYAPI_BASE_URL', ambiguous: false, retried: 5 })
+})
+
+// ── Answers classified by what they mean ────────────────────────────────────────────────
+
+/** A clock the test moves by hand. */
+function manualClock (start = 1_700_000_000_000): Clock & { set(at: number): void; advance(ms: number): void } {
+  let now = start
+  return { now: () => now, set: (at) => { now = at }, advance: (ms) => { now += ms } }
+}
+
+/** Accepts `n` messages due at `at`, to numbers 4520000000 + first + i (a registration of its own if given). */
+async function acceptAt (store: Store, n: number, at: number, overrides: Partial<NewBatch> = {}): Promise<void> {
+  const key = `k${++keys}`
+  await store.acceptCampaign(
+    { registrationId: 'tenant-a', idempotencyKey: key, batchId: `batch-${key}`, requestId: `request-${key}`, senderId: 'Brand', metadataJson: '{}', scheduledAt: at, receivedAt: at, ...overrides },
+    Array.from({ length: n }, (_, i) => ({ mobileNumber: String(4520000000 + i), customerId: `customer-${i}`, text: `${key} message ${i}` })))
+}
+
+/** Records every status the dispatcher reports for /health. */
+function sendingLog (): { statuses: SendingStatus[]; onSendingChange: (s: SendingStatus) => void } {
+  const statuses: SendingStatus[] = []
+  return { statuses, onSendingChange: (s) => { statuses.push(s) } }
+}
+
+const BLACKLISTED = 4520000437
+
+t.test('a 403 "blacklisted" for one recipient of 1,000, not naming it: only that message fails (code and text in its report), the 999 others are sent once', async (t) => {
+  const sim = await startSim(t)
+  sim.blacklist.add(BLACKLISTED)
+  const path = `${t.testdir()}/bridge.db`
+  const store = openStore(t, path)
+  const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), concurrency: 1, batchSize: 1000 })
+  await accept(store, 1000)
+  const kinds: string[] = []
+  dispatcher.on('settled', (kind) => { kinds.push(kind) })
+
+  dispatcher.start()
+  await until(dispatcher, 'settled', () => rowsOf(path).every((m) => m.state === 'submitted' || m.state === 'failed'))
+
+  const rows = rowsOf(path)
+  const refused = rows.filter((m) => m.state === 'failed')
+  t.same(refused.map((m) => [m.mobile_number, m.final_outcome, m.last_error]), [[String(BLACKLISTED), 'provider-rejected', 'MSISDN blacklisted']], 'exactly the blacklisted message failed, with GatewayAPI\'s words')
+  const counts = sim.referenceCounts()
+  t.equal(counts.size, 999, 'the 999 others reached GatewayAPI')
+  t.ok([...counts.values()].every((n) => n === 1), 'each of them once: a half GatewayAPI took was never sent again')
+  t.notOk(counts.has(refused[0]!.reference), 'the refused one never reached it')
+  t.ok(rows.filter((m) => m.state === 'submitted').every((m) => m.attempts === 1 && m.provider_message_id !== null), 'one attempt each for the innocent, provider id stored')
+  // The refused part, halved each time: 1000, 500, 250, 125, 63, 31, 15, 7, 3, 1; the nine other halves were taken.
+  t.same(sim.requestLog.filter((r) => r.status === '403').map((r) => r.messages), [1000, 500, 250, 125, 63, 31, 15, 7, 3, 1], 'the refused part was halved until it was one message')
+  t.same(sim.requestLog.filter((r) => r.status === '202').map((r) => r.messages), [500, 250, 125, 62, 32, 16, 8, 4, 2], 'every innocent half was sent once')
+  t.same(kinds.filter((k) => k !== 'sent'), Array(10).fill('rejected'))
+  t.ok(sim.requestLog.every((r) => r.messages <= 1000))
+  const reports = readDatabase(path).reports
+  t.same(reports.map((r) => [r.message_id, r.outcome, r.error_code, r.error_details]), [[(refused[0] as Row).id, 'provider-rejected', '0x0215', 'MSISDN blacklisted']], 'its report carries GatewayAPI\'s code and text')
+  t.equal(dispatcher.state().halted, undefined, 'a refused recipient does not halt sending')
+})
+
+t.test('a refusal that names the number fails that message at once and sends the others in one request', async (t) => {
+  const sim = await startSim(t)
+  sim.blacklist.add(4520000003)
+  sim.nameRefusedRecipients = true
+  const path = `${t.testdir()}/bridge.db`
+  const store = openStore(t, path)
+  const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), concurrency: 1, batchSize: 10 })
+  await accept(store, 10)
+
+  dispatcher.start()
+  await until(dispatcher, 'settled', () => rowsOf(path).every((m) => m.state === 'submitted' || m.state === 'failed'))
+  t.same(sim.requestLog.map((r) => [r.status, r.messages]), [['403', 10], ['202', 9]], 'no split needed')
+  const failed = rowsOf(path).filter((m) => m.state === 'failed')
+  t.same(failed.map((m) => [m.mobile_number, m.last_error]), [['4520000003', 'MSISDN 4520000003 blacklisted']])
+  t.same(readDatabase(path).reports.map((r) => r.error_code), ['0x0215'])
+  t.ok([...sim.referenceCounts().values()].every((n) => n === 1))
+})
+
+t.test('two refused recipients (a blacklisted number, a country the account may not text): both found by halves, the rest sent once', async (t) => {
+  const sim = await startSim(t)
+  sim.blacklist.add(4520000002)
+  sim.forbiddenCountries.add('46')
+  const path = `${t.testdir()}/bridge.db`
+  const store = openStore(t, path)
+  const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), concurrency: 1, batchSize: 40 })
+  await accept(store, 20)
+  const key = `k${++keys}`
+  const now = Date.now()
+  await store.acceptCampaign({ registrationId: 'tenant-a', idempotencyKey: key, batchId: key, requestId: key, senderId: 'Brand', metadataJson: '{}', scheduledAt: now, receivedAt: now },
+    [{ mobileNumber: '46701234567', customerId: 'swede', text: 'Hej' }])
+
+  dispatcher.start()
+  await until(dispatcher, 'settled', () => rowsOf(path).every((m) => m.state === 'submitted' || m.state === 'failed'))
+  const failed = rowsOf(path).filter((m) => m.state === 'failed')
+  t.same(failed.map((m) => m.mobile_number).sort(), ['4520000002', '46701234567'])
+  t.same(readDatabase(path).reports.map((r) => [r.error_code, r.error_details]).sort(), [['0x0215', 'MSISDN blacklisted'], ['0x0217', 'Unauthorized destination: country']])
+  t.equal(sim.referenceCounts().size, 19)
+  t.ok([...sim.referenceCounts().values()].every((n) => n === 1))
+})
+
+t.test('a refused half is split again while the halves GatewayAPI took are settled; a throttle meanwhile puts the unsent rest back for the pause', async (t) => {
+  const sim = await startSim(t)
+  const path = `${t.testdir()}/bridge.db`
+  const store = openStore(t, path)
+  const clock = manualClock()
+  await acceptAt(store, 8, clock.now())
+  sim.script({ status: 403, body: apiErrorBody(0x0215) }, { status: 429, headers: { 'retry-after': '60' } })
+  const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), clock, concurrency: 1, batchSize: 8 })
+
+  const throttled = settledOnce(dispatcher, 'throttled')
+  dispatcher.start()
+  await throttled
+  await settle()
+  t.same(sim.requestLog.map((r) => r.status), ['403', '429'], 'the first half was throttled; the second was not sent')
+  t.same(rowsOf(path).map((m) => [m.state, m.attempts, m.next_attempt_at - clock.now()]), Array(8).fill(['queued', 0, 60_000]), 'all eight wait for the end of the pause, no attempt counted')
+})
+
+t.test('insufficient credit: sending pauses for the configured time, nothing is failed, then everything goes', async (t) => {
+  const sim = await startSim(t)
+  sim.credit = 0
+  const path = `${t.testdir()}/bridge.db`
+  const store = openStore(t, path)
+  const clock = manualClock()
+  const logs = logCapture()
+  const sending = sendingLog()
+  await acceptAt(store, 30, clock.now())
+  const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), clock, concurrency: 1, batchSize: 10, noCreditPauseMs: 900_000, logger: createLogger('info', logs.stream), onSendingChange: sending.onSendingChange })
+
+  const noCredit = settledOnce(dispatcher, 'no-credit')
+  dispatcher.start()
+  await noCredit
+  await settle()
+  const paused = clock.now() + 900_000
+  t.match(dispatcher.state(), { paused: true, noCredit: true, pausedUntil: paused, halted: undefined })
+  t.same(dispatcher.sending(), { state: 'paused', cause: 'no-credit', until: paused })
+  t.same(statesOf(path), { queued: 30 }, 'nothing failed, nothing lost')
+  t.ok(rowsOf(path).every((m) => m.attempts === 0 && m.next_attempt_at <= paused), 'the attempts were refunded, and no one waits beyond the pause')
+  t.equal(readDatabase(path).reports.length, 0, 'no report: nothing was failed')
+  const requestsDuringPause = sim.requestLog.length
+  t.same(sim.requestLog.map((r) => [r.status, r.messages]), [['403', 10]], 'one request refused, and none after it')
+  t.equal(logs.lines().map((l) => JSON.parse(l)).filter((l) => l.level === 50 && /no credit/.test(l.msg)).length, 1, 'one error logged for the pause')
+
+  // Still paused a moment before its end: a wake-up sends nothing.
+  clock.set(paused - 1)
+  dispatcher.wake()
+  await settle()
+  t.equal(sim.requestLog.length, requestsDuringPause, 'nothing sent during the pause')
+
+  sim.credit = undefined // the account was topped up
+  clock.set(paused)
+  dispatcher.wake()
+  await until(dispatcher, 'settled', allSubmitted(path, 30))
+  t.ok([...sim.referenceCounts().values()].every((n) => n === 1) && sim.referenceCounts().size === 30, 'each sent once')
+  t.ok(rowsOf(path).every((m) => m.attempts === 1), 'one attempt each: the refused ones were refunded')
+  t.same(sending.statuses, [{ state: 'paused', cause: 'no-credit', until: paused }, { state: 'ok' }], '/health was told of the pause and of its end')
+  t.match(dispatcher.state(), { paused: false, noCredit: false })
+})
+
+t.test('401: sending halts with the queue intact; one request is tried at each probe time; when the token works again sending resumes by itself', async (t) => {
+  const sim = await startSim(t)
+  sim.refuseToken(401)
+  const path = `${t.testdir()}/bridge.db`
+  const store = openStore(t, path)
+  const clock = manualClock()
+  const logs = logCapture()
+  const sending = sendingLog()
+  await acceptAt(store, 25, clock.now())
+  const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), clock, concurrency: 1, batchSize: 10, credentialsProbeMs: 300_000, logger: createLogger('info', logs.stream), onSendingChange: sending.onSendingChange })
+  const halted = clock.now()
+
+  const refused = settledOnce(dispatcher, 'unauthorized')
+  dispatcher.start()
+  await refused
+  await settle()
+  t.match(dispatcher.state(), { halted: /^provider refused our credentials \(HTTP 401\): .*0x0210/, nextProbeAt: halted + 300_000 })
+  t.same(statesOf(path), { queued: 25 }, 'the queue waits intact')
+  t.ok(rowsOf(path).every((m) => m.attempts === 0), 'no attempt burnt')
+  const refusedAtHalt = sim.requestLog.length
+  t.same(sim.requestLog.map((r) => r.status), ['401'], 'one request refused, and none after it')
+  t.equal(logs.lines().filter((l) => l.includes('sending halted')).length, 1, 'one error logged')
+
+  clock.set(halted + 299_999)
+  dispatcher.wake()
+  await settle()
+  t.equal(sim.requestLog.length, refusedAtHalt, 'nothing is sent before the probe is due, whatever wakes us')
+
+  clock.set(halted + 300_000)
+  const probed = settledOnce(dispatcher, 'unauthorized')
+  dispatcher.wake()
+  await probed
+  await settle()
+  t.same(sim.requestLog.slice(refusedAtHalt).map((r) => r.status), ['401'], 'one request at the probe time, refused again')
+  t.equal(dispatcher.state().nextProbeAt, halted + 600_000, 'the next probe is one interval later')
+  t.same(statesOf(path), { queued: 25 })
+
+  sim.acceptToken()
+  clock.set(halted + 600_000)
+  dispatcher.wake()
+  await until(dispatcher, 'settled', allSubmitted(path, 25))
+  t.equal(dispatcher.state().halted, undefined, 'resumed without a restart')
+  t.ok(sim.referenceCounts().size === 25 && [...sim.referenceCounts().values()].every((n) => n === 1), 'each message sent once')
+  t.ok(rowsOf(path).every((m) => m.attempts === 1), 'refused attempts were never counted')
+  t.match(sending.statuses, [
+    { state: 'halted', reason: /^provider refused our credentials \(HTTP 401\)/, since: halted, nextProbeAt: halted + 300_000 },
+    { state: 'halted', since: halted, nextProbeAt: halted + 600_000 },
+    { state: 'ok' }
+  ], '/health was told of the halt, of each next try, and of the resumption')
+  t.equal(sending.statuses.length, 3)
+  t.ok(logs.lines().some((l) => l.includes('sending resumed')), 'the resumption is logged')
+})
+
+t.test('403 for an account reason (unauthorized IP address) halts like a 401; a probe GatewayAPI takes resumes', async (t) => {
+  const sim = await startSim(t)
+  sim.refuseToken(403, apiErrorBody(0x0213, ['192.0.2.7']))
+  const path = `${t.testdir()}/bridge.db`
+  const store = openStore(t, path)
+  const clock = manualClock()
+  await acceptAt(store, 3, clock.now())
+  const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), clock, credentialsProbeMs: 1000 })
+
+  dispatcher.start()
+  await until(dispatcher, 'settled', () => dispatcher.state().halted !== undefined)
+  t.match(dispatcher.state().halted, /HTTP 403.*Unauthorized IP-address: 192\.0\.2\.7/)
+  sim.acceptToken()
+  clock.advance(1000)
+  dispatcher.wake()
+  await until(dispatcher, 'settled', allSubmitted(path, 3))
+  t.equal(dispatcher.state().halted, undefined)
+})
+
+for (const status of [404, 405, 415]) {
+  t.test(`${status}: a configuration error halts like a 401, nothing is failed, and a probe that gets through resumes`, async (t) => {
+    const sim = await startSim(t)
+    const path = `${t.testdir()}/bridge.db`
+    const store = openStore(t, path)
+    const clock = manualClock()
+    await acceptAt(store, 5, clock.now())
+    sim.script({ status, body: { detail: 'Not Found' } })
+    const sending = sendingLog()
+    const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), clock, credentialsProbeMs: 60_000, onSendingChange: sending.onSendingChange })
+
+    dispatcher.start()
+    await until(dispatcher, 'settled', () => dispatcher.state().halted !== undefined)
+    await settle()
+    t.match(dispatcher.state().halted, new RegExp(`^provider configuration error \\(HTTP ${status}\\): check GATEWAYAPI_BASE_URL`))
+    t.same(rowsOf(path).map((m) => [m.state, m.attempts]), Array(5).fill(['queued', 0]), 'nothing failed, no attempt counted')
+    t.equal(readDatabase(path).reports.length, 0)
+
+    clock.advance(60_000)
+    dispatcher.wake()
+    await until(dispatcher, 'settled', allSubmitted(path, 5))
+    t.same(sim.requestLog.map((r) => r.status), [String(status), '202'])
+    t.same(sending.statuses.map((s) => s.state), ['halted', 'ok'])
+  })
+}
+
+t.test('413: the request is sent in halves, each message once; a single message refused as too large fails', async (t) => {
+  const sim = await startSim(t)
+  const path = `${t.testdir()}/bridge.db`
+  const store = openStore(t, path)
+  await accept(store, 10)
+  sim.script({ status: 413, body: { detail: 'Request Entity Too Large' } }, { status: 413 })
+  const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), concurrency: 1, batchSize: 10 })
+
+  dispatcher.start()
+  await until(dispatcher, 'settled', allSubmitted(path, 10))
+  t.same(sim.requestLog.map((r) => r.status), ['413', '413', '202', '202', '202'], '10 → 5 + 5, the first 5 → 3 + 2')
+  t.same(sim.requestLog.filter((r) => r.status === '202').map((r) => r.messages), [5, 3, 2])
+  t.ok(sim.referenceCounts().size === 10 && [...sim.referenceCounts().values()].every((n) => n === 1))
+  t.ok(rowsOf(path).every((m) => m.attempts === 1))
+
+  await accept(store, 1)
+  sim.script({ status: 413 })
+  dispatcher.wake()
+  await until(dispatcher, 'settled', () => rowsOf(path).some((m) => m.state === 'failed'))
+  t.match(rowsOf(path).find((m) => m.state === 'failed'), { final_outcome: 'provider-rejected', last_error: /refused by the provider \(HTTP 413\)/ })
+})
+
+t.test('expiration and label: each message carries its registration\'s expiration and name; a name over 128 characters is cut', async (t) => {
+  const sim = await startSim(t)
+  const path = `${t.testdir()}/bridge.db`
+  const store = openStore(t, path)
+  const longName = `tenant-${'x'.repeat(200)}`
+  const registrations = [{ id: 'tenant-a', expiration: 'P2D' }, { id: 'tenant-b', expiration: 'PT12H' }, { id: longName, expiration: 'P5D' }]
+  // Messages of different registrations share one request: the fields are per message.
+  await accept(store, 2, { registrationId: 'tenant-a' })
+  await accept(store, 2, { registrationId: 'tenant-b' })
+  await accept(store, 1, { registrationId: longName })
+  await accept(store, 1, { registrationId: 'tenant-gone' })
+  const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), concurrency: 1, batchSize: 10, registrations })
+
+  dispatcher.start()
+  await until(dispatcher, 'settled', allSubmitted(path, 6))
+  t.same(sim.requestLog.map((r) => [r.status, r.messages]), [['202', 6]], 'one request for all four registrations')
+  const byReference = new Map(sim.accepted.map((a) => [a.reference, a]))
+  const got = rowsOf(path).map((m) => [byReference.get(m.reference)?.expiration, byReference.get(m.reference)?.label])
+  t.same(got, [
+    ['P2D', 'tenant-a'], ['P2D', 'tenant-a'],
+    ['PT12H', 'tenant-b'], ['PT12H', 'tenant-b'],
+    ['P5D', longName.slice(0, 128)],
+    [null, 'tenant-gone']
+  ], 'a registration no longer configured gets GatewayAPI\'s default expiration, and still its label')
+})
+
+t.test('a bisection never starts a request once its claim has less than half its lease left: the rest goes back, its attempt refunded', async (t) => {
+  const sim = await startSim(t)
+  sim.blacklist.add(4520000005)
+  const path = `${t.testdir()}/bridge.db`
+  const store = openStore(t, path)
+  const clock = manualClock()
+  await acceptAt(store, 8, clock.now())
+  // Every request GatewayAPI answers takes 20 s of the 60 s lease.
+  sim['server']!.server.on('request', () => { clock.advance(20_000) })
+  const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), clock, concurrency: 1, batchSize: 8, leaseMs: 60_000 })
+
+  dispatcher.start()
+  await until(dispatcher, 'settled', () => rowsOf(path).every((m) => m.state === 'submitted' || m.state === 'failed'))
+  // Each claim gets two requests in before its lease is too short for another, and the split
+  // goes on at the next claim where it stopped (it never starts over with the whole request):
+  // claim 1: 8 refused, 4 taken; claim 2: 4 refused, 2 refused; claim 3: 1 taken, 1 refused; claim 4: 2 taken.
+  t.same(sim.requestLog.map((r) => [r.status, r.messages]), [['403', 8], ['202', 4], ['403', 4], ['403', 2], ['202', 1], ['403', 1], ['202', 2]])
+  t.same(rowsOf(path).filter((m) => m.state === 'failed').map((m) => m.mobile_number), ['4520000005'])
+  t.ok(rowsOf(path).filter((m) => m.state === 'submitted').every((m) => m.attempts === 1), 'each innocent message counted one attempt, however often it went back')
+  t.ok([...sim.referenceCounts().values()].every((n) => n === 1))
 })

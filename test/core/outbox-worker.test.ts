@@ -50,7 +50,7 @@ function worker (store: Store, deliver: (items: PendingReport[]) => Promise<Deli
     store,
     clock: systemClock,
     logger: createLogger('silent'),
-    claim: (now, limit, leaseMs, maxBytes) => store.claimReports(now, limit, leaseMs, maxBytes),
+    claim: (now, limit, leaseMs, maxBytes, excluded) => store.claimReports(now, limit, leaseMs, maxBytes, excluded),
     deliver,
     perRequest: 1,
     leaseMs: 60_000,
@@ -134,4 +134,57 @@ t.test('a worker stopped before it had any work, then started again, still deliv
   while (!statesOf(path).every((s) => s === 'done')) await once(w, 'settled')
   await w.stop()
   t.same(statesOf(path), ['done', 'done', 'done'])
+})
+
+t.test('a paused registration holds back its own rows only, is probed one request at a time, and resumes', async (t) => {
+  const path = `${t.testdir()}/bridge.db`
+  const store = openSqliteStore({ path })
+  t.teardown(() => store.close())
+  let now = Date.now()
+  for (const registrationId of ['refused', 'fine']) {
+    await store.acceptCampaign({ registrationId, idempotencyKey: registrationId, batchId: 'b', requestId: 'q', senderId: 'Brand', metadataJson: '{}', scheduledAt: now, receivedAt: now }, unusable(4))
+  }
+  const sent: string[] = []
+  let refuse = true
+  const w = new OutboxWorker<PendingReport>({
+    outbox: 'reports',
+    store,
+    clock: { now: () => now },
+    logger: createLogger('silent'),
+    claim: (at, limit, leaseMs, maxBytes, excluded) => store.claimReports(at, limit, leaseMs, maxBytes, excluded),
+    deliver: async ([report]) => {
+      sent.push(report!.registrationId)
+      return report!.registrationId === 'refused' && refuse ? { kind: 'pause', reason: 'HTTP 401: Unauthorized', alert: true } : { kind: 'done' }
+    },
+    perRequest: 1,
+    concurrency: 1,
+    claimSize: 8,
+    leaseMs: 60_000,
+    backoff: { baseMs: 1, capMs: 5 },
+    idlePollMs: 600_000,
+    pauseProbeMs: 300_000
+  })
+  const reportsOf = (registration: string) => readDatabase(path).reports.filter((r) => r.registration_id === registration)
+  w.start()
+  while (reportsOf('fine').some((r) => r.state !== 'done') || reportsOf('refused').some((r) => r.state === 'sending')) await once(w, 'settled')
+  t.equal(sent.filter((r) => r === 'refused').length, 1, 'one refusal paused the registration: its other rows were not sent into it')
+  t.same(reportsOf('refused').map((r) => r.state), ['pending', 'pending', 'pending', 'pending'], 'its rows wait, none parked')
+  t.ok(reportsOf('refused').every((r) => r.next_attempt_at >= now + 300_000), 'due when the probe comes')
+  t.match(w.pausedRegistrations(), [{ registration: 'refused', state: 'paused' }])
+
+  // At the probe time, one probe, refused again.
+  now += 300_001
+  w.wake()
+  while (sent.filter((r) => r === 'refused').length < 2) await new Promise((resolve) => setImmediate(resolve))
+  while (reportsOf('refused').some((r) => r.state === 'sending')) await once(w, 'settled')
+  t.equal(sent.filter((r) => r === 'refused').length, 2, 'one probe, still refused: paused again')
+
+  // The peer takes the credentials again: the next probe goes through and the rest follow.
+  refuse = false
+  now += 300_001
+  w.wake()
+  while (reportsOf('refused').some((r) => r.state !== 'done')) await once(w, 'settled')
+  await w.stop()
+  t.equal(sent.filter((r) => r === 'refused').length, 6, 'two refused probes, then each of the four rows once')
+  t.same(w.pausedRegistrations(), [], 'resumed')
 })

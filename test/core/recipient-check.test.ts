@@ -3,59 +3,78 @@ import { checkRecipient, MAX_TEXT_LENGTH } from '../../src/core/recipient-check.
 
 const TEXT = 'Hi, 20% off everything until Sunday. Reply STOP to opt out.'
 
-t.test('normalises common ways of writing a number to MSISDN digits', async (t) => {
-  const cases: Array<[string, string]> = [
-    ['+45 20 00 00 01', '4520000001'],
-    ['0045-2000-0001', '4520000001'],
-    ['(45) 2000.0001', '4520000001'],
-    ['4520000001', '4520000001'],
-    ['+4520000001', '4520000001'],
-    ['00 45 20 00 00 01', '4520000001'],
-    ['+1 (212) 555-0100', '12125550100'],
-    ['\t+45 2000 0001 ', '4520000001'],
-    // The bracketed trunk zero is dialled only inside the country.
-    ['+44 (0)20-7946.0018', '442079460018']
-  ]
-  for (const [input, digits] of cases) {
-    t.same(checkRecipient(input, TEXT), { usable: true, msisdn: digits }, JSON.stringify(input))
-  }
-})
+// [mobileNumber as Optimove sends it, the registration's default country, MSISDN or undefined when unusable]
+const NUMBERS: Array<[string, string | undefined, string | undefined, string]> = [
+  // With a country code, any default country.
+  ['+45 20 00 00 01', undefined, '4520000001', 'international with +'],
+  ['+45 20 00 00 01', 'DK', '4520000001', 'international with +, default country set'],
+  ['+45 20 00 00 01', 'SE', '4520000001', 'a + number ignores another default country'],
+  ['0045 20 00 00 01', undefined, '4520000001', '00 international prefix'],
+  ['0045-2000-0001', 'DK', '4520000001', '00 international prefix with dashes'],
+  ['4520000001', undefined, '4520000001', 'digits with country code, no plus (what Optimove often sends)'],
+  ['4520000001', 'DK', '4520000001', 'digits with the default country\'s own code'],
+  ['4712345678', 'DK', '4712345678', 'digits with a foreign country code: the national reading is impossible'],
+  ['+45 20-00-00-01', undefined, '4520000001', 'dashes'],
+  ['(+45) 2000.0001', undefined, '4520000001', 'bracketed code, dots'],
+  ['\t+45 2000 0001 ', undefined, '4520000001', 'surrounding whitespace'],
+  ['+44 (0)20-7946.0018', undefined, '442079460018', 'the bracketed trunk zero is dialled only inside the country'],
+  ['+1 (212) 555-0100', undefined, '12125550100', 'North America'],
+  ['4915112345678', 'DE', '4915112345678', 'digits starting with the default country\'s code read as international first'],
+  // National numbers need the default country.
+  ['20000001', 'DK', '4520000001', 'national number, default DK'],
+  ['20 00 00 01', 'DK', '4520000001', 'national number with spaces, default DK'],
+  ['45123456', 'DK', '4545123456', 'a DK national number that starts with 45 stays national (+45 123456 is impossible)'],
+  ['020 7946 0018', 'GB', '442079460018', 'national number with its trunk zero, default GB'],
+  ['015112345678', 'DE', '4915112345678', 'national number with its trunk zero, default DE'],
+  ['20000001', undefined, undefined, 'national number without a default country'],
+  ['020 7946 0018', undefined, undefined, 'trunk zero without a default country'],
+  // Not a number at all, or not a possible one.
+  ['4520000001.0', undefined, undefined, 'a decimal (a number that went through a float)'],
+  ['4520000000.5', 'DK', undefined, 'a decimal, default country set'],
+  ['12', undefined, undefined, 'two digits'],
+  ['12', 'DK', undefined, 'two digits, default DK'],
+  ['1000', undefined, undefined, 'GatewayAPI wants more than 1000'],
+  ['+1000', undefined, undefined, 'GatewayAPI wants more than 1000, with +'],
+  ['+4512', undefined, undefined, 'too short for its country'],
+  ['+45 2000 0001 2345', undefined, undefined, 'too long for its country'],
+  ['+999 1234567', undefined, undefined, 'no such country code'],
+  ['1234567890123456', undefined, undefined, 'sixteen digits'],
+  ['45abc00001', undefined, undefined, 'letters'],
+  ['45200000O1', undefined, undefined, 'a letter O for a zero'],
+  ['+45 2000 0001 ext. 5', undefined, undefined, 'an extension'],
+  ['4.520000001e9', undefined, undefined, 'a float in exponent form'],
+  ['45/2000/0001', undefined, undefined, 'slashes are not a separator'],
+  ['４５２０００００１', undefined, undefined, 'full-width digits'],
+  ['++4520000001', undefined, undefined, 'two plus signs'],
+  ['45+20000001', undefined, undefined, 'a plus in the middle'],
+  ['+0452000001', undefined, undefined, 'leading 0 after +'],
+  ['', 'DK', undefined, 'empty'],
+  ['   ', 'DK', undefined, 'only spaces'],
+  ['+', undefined, undefined, 'only a plus'],
+  ['00', 'DK', undefined, 'only the international prefix']
+]
 
-t.test('accepts 4 to 15 digits (E.164 allows 15)', async (t) => {
-  t.same(checkRecipient('1234', TEXT), { usable: true, msisdn: '1234' }, '4 digits')
-  t.same(checkRecipient('123456789012345', TEXT), { usable: true, msisdn: '123456789012345' }, '15 digits')
-  t.same(checkRecipient('+1 234 567 890 123 45', TEXT), { usable: true, msisdn: '123456789012345' }, '15 digits after separators and +')
-})
-
-t.test('refuses numbers that cannot be an MSISDN', async (t) => {
-  const unusable: Array<[string, string]> = [
-    ['123', 'too short (3 digits)'],
-    ['+45', 'too short after stripping +'],
-    ['1234567890123456', 'too long (16 digits)'],
-    ['+45 2000 0001 2345 678', 'too long after stripping (17 digits)'],
-    ['45abc00001', 'letters'],
-    ['45200000O1', 'a letter O for a zero'],
-    ['0 20 00 00 01', 'leading 0 (national format)'],
-    ['+0452000001', 'leading 0 after stripping +'],
-    ['000452000001', 'leading 0 after stripping 00'],
-    ['', 'empty'],
-    ['   ', 'only spaces'],
-    ['+', 'only a plus'],
-    ['00', 'only the international prefix'],
-    ['++4520000001', 'two plus signs'],
-    ['45+20000001', 'a plus in the middle'],
-    ['45/2000/0001', 'slashes are not a separator'],
-    ['４５２０００００１', 'full-width digits']
-  ]
-  for (const [input, why] of unusable) {
-    const result = checkRecipient(input, TEXT)
-    t.equal(result.usable, false, `${why}: ${JSON.stringify(input)}`)
-    if (!result.usable) {
+t.test('numbers, with and without a default country: stored MSISDN or unusable', async (t) => {
+  for (const [input, country, msisdn, why] of NUMBERS) {
+    const result = checkRecipient(input, TEXT, country)
+    const label = `${why}: ${JSON.stringify(input)}${country === undefined ? '' : ` (${country})`}`
+    if (msisdn !== undefined) {
+      t.same(result, { usable: true, msisdn }, label)
+    } else {
+      t.equal(result.usable, false, label)
       // The stored number of a refused recipient is what Optimove sent, untouched.
-      t.equal(result.msisdn, input, `${why}: keeps the original number`)
-      t.match(result.reason, /mobile number/, `${why}: reason says the number is the problem`)
+      t.equal(result.msisdn, input, `${label}: keeps the original number`)
+      if (!result.usable) t.match(result.reason, /mobile number/, `${label}: the reason names the number`)
     }
   }
+})
+
+t.test('a national number without a default country says what is missing', async (t) => {
+  const result = checkRecipient('20000001', TEXT)
+  t.equal(result.usable, false)
+  if (!result.usable) t.match(result.reason, /no default country/)
+  const decimal = checkRecipient('4520000001.0', TEXT)
+  if (!decimal.usable) t.match(decimal.reason, /decimal/)
 })
 
 t.test('refuses empty or whitespace-only text', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { request } from 'undici'
+import { apiErrorBody } from '../../src/sim/gatewayapi.js'
 import { campaignBody, logCapture, readDatabase, startStack, until } from '../helper.js'
 
 const done = (dbPath: string, n: number) => () => {
@@ -53,23 +54,137 @@ t.test('422: exactly the offending messages fail (ProviderRejected), the rest ar
   t.same(gateway.requestLog.map((r) => r.status), ['422', '202'])
 })
 
-for (const status of [401, 403]) {
-  t.test(`${status}: sending halts, /ready turns false, one error logged, the queue stays intact`, async (t) => {
+/** One unlabelled sample of /metrics (0 when absent). */
+async function metricValue (url: string, name: string): Promise<number> {
+  const text = await (await request(`${url}/metrics`)).body.text()
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `))
+  return line === undefined ? 0 : Number(line.split(' ')[1])
+}
+
+async function getJson (url: string): Promise<{ status: number; body: any }> {
+  const res = await request(url)
+  return { status: res.statusCode, body: await res.body.json() }
+}
+
+const refusals = [
+  { status: 401, body: undefined, pattern: /0x0210/ },
+  { status: 403, body: apiErrorBody(0x0213, ['192.0.2.7']), pattern: /Unauthorized IP-address: 192\.0\.2\.7/ }
+]
+for (const refusal of refusals) {
+  t.test(`${refusal.status}: sending halts with the queue intact, /ready stays 200, and sending resumes by itself once GatewayAPI takes the token again`, async (t) => {
     const logs = logCapture()
-    const { gateway, service, dbPath, sendCampaign } = await startStack(t, status === 403 ? { GATEWAYAPI_TOKEN: 'wrong-token' } : {}, { logStream: logs.stream })
-    if (status === 401) gateway.script({ status: 401, body: { detail: 'Missing or malformed Authorization header' } })
+    const { gateway, service, dbPath, sendCampaign } = await startStack(t, { CREDENTIALS_PROBE_SECONDS: '1' }, { logStream: logs.stream })
+    if (refusal.body === undefined) gateway.refuseToken(refusal.status)
+    else gateway.refuseToken(refusal.status, refusal.body)
     await sendCampaign(campaignBody({ recipients: 5 }))
     await until(service.dispatcher, 'settled', () => service.dispatcher.state().halted !== undefined)
     await sendCampaign(campaignBody({ recipients: 5, requestId: 'second' }))
-    const ready = await request(`${service.url}/ready`)
-    t.equal(ready.statusCode, 503)
-    t.match(await ready.body.json(), { ready: false, sending: new RegExp(`halted: provider refused our credentials \\(HTTP ${status}\\)`) })
+
+    const ready = await getJson(`${service.url}/ready`)
+    t.equal(ready.status, 200, '/ready means "can take webhooks": a halt does not change it')
+    t.match(ready.body, { ready: true, sending: new RegExp(`^halted: provider refused our credentials \\(HTTP ${refusal.status}\\)`) })
+    const health = await getJson(`${service.url}/health`)
+    t.equal(health.status, 200)
+    t.match(health.body, { status: 'ok', sending: /^halted: provider refused our credentials .*; next try at \d{4}-\d{2}-\d{2}T/ })
+    t.match(health.body.sending, refusal.pattern, 'GatewayAPI\'s reason is shown')
+    t.equal(await metricValue(service.url, 'bridge_dispatcher_halted'), 1)
     const { messages } = readDatabase(dbPath)
     t.same(messages.map((m) => [m.state, (m as any).attempts]), Array(10).fill(['queued', 0]), 'all ten wait, no attempt burnt')
-    t.equal(gateway.requestLog.length, 1, 'no request after the refusal')
-    t.equal(logs.lines().filter((l) => l.includes('sending halted')).length, 1)
+    t.equal(logs.lines().filter((l) => l.includes('sending halted')).length, 1, 'one error logged')
+
+    gateway.acceptToken()
+    await until(service.dispatcher, 'settled', done(dbPath, 10))
+    t.ok(readDatabase(dbPath).messages.every((m) => m.state === 'submitted'), 'all sent once the token works: no restart')
+    t.equal(gateway.referenceCounts().size, 10)
+    t.ok([...gateway.referenceCounts().values()].every((n) => n === 1))
+    const refused = gateway.requestLog.filter((r) => r.status === String(refusal.status))
+    t.ok(refused.slice(1).every((r, i) => r.at - refused[i]!.at >= 950), 'while halted, one request per probe interval at most')
+    t.equal(service.dispatcher.state().halted, undefined)
+    t.equal(await metricValue(service.url, 'bridge_dispatcher_halted'), 0)
+    t.match((await getJson(`${service.url}/health`)).body, { status: 'ok', sending: 'ok' })
+    t.equal((await getJson(`${service.url}/ready`)).status, 200)
+    t.equal(readDatabase(dbPath).reports.length, 0, 'nothing failed')
   })
 }
+
+for (const status of [404, 405, 415]) {
+  t.test(`${status}: a configuration error halts like a 401 (nothing failed, /ready 200) and a probe that gets through resumes`, async (t) => {
+    const { gateway, service, dbPath, sendCampaign } = await startStack(t, { CREDENTIALS_PROBE_SECONDS: '1' })
+    gateway.script({ status, body: { detail: 'Not Found' } })
+    await sendCampaign(campaignBody({ recipients: 3 }))
+    await until(service.dispatcher, 'settled', () => service.dispatcher.state().halted !== undefined)
+    t.equal((await getJson(`${service.url}/ready`)).status, 200)
+    t.match((await getJson(`${service.url}/health`)).body.sending, new RegExp(`^halted: provider configuration error \\(HTTP ${status}\\): check GATEWAYAPI_BASE_URL`))
+    await until(service.dispatcher, 'settled', done(dbPath, 3))
+    t.same(readDatabase(dbPath).messages.map((m) => [m.state, (m as any).attempts]), Array(3).fill(['submitted', 1]))
+    t.same(gateway.requestLog.map((r) => r.status), [String(status), '202'])
+    t.ok(gateway.requestLog[1]!.at - gateway.requestLog[0]!.at >= 950, 'the probe waited for CREDENTIALS_PROBE_SECONDS')
+  })
+}
+
+t.test('a 403 "blacklisted" for one recipient of a 1,000-message request: that message fails with GatewayAPI\'s code and text, the 999 others are sent once', async (t) => {
+  const { optimove, gateway, service, dbPath, sendCampaign } = await startStack(t)
+  const blacklisted = 4520000616
+  gateway.blacklist.add(blacklisted)
+  await sendCampaign(campaignBody({ recipients: 1000 }))
+  await until(service.dispatcher, 'settled', done(dbPath, 1000))
+  const { messages } = readDatabase(dbPath)
+  const failed = messages.filter((m) => m.state === 'failed')
+  t.same(failed.map((m) => [m.mobile_number, m.final_outcome]), [[String(blacklisted), 'provider-rejected']])
+  const counts = gateway.referenceCounts()
+  t.equal(counts.size, 999)
+  t.ok([...counts.values()].every((n) => n === 1), 'each of the 999 reached GatewayAPI once')
+  t.notOk(counts.has(failed[0]!.reference))
+  t.equal(gateway.requestLog[0]!.messages, 1000, 'they went as one request first')
+  t.ok(messages.filter((m) => m.state === 'submitted').every((m) => (m as any).attempts === 1), 'the innocent were not charged an attempt')
+  await until(service.reports, 'settled', () => optimove.received('delivery-report').length === 1)
+  const [report] = optimove.received('delivery-report')
+  t.match(report!.body, { messageId: failed[0]!.reference, type: { status: 'Failed', subStatus: 'ProviderRejected' }, error: { code: '0x0215', details: 'MSISDN blacklisted' } }, 'the report carries GatewayAPI\'s code and text')
+  t.equal((await getJson(`${service.url}/ready`)).status, 200)
+})
+
+t.test('insufficient credit: sending pauses for SEND_NO_CREDIT_PAUSE_SECONDS with nothing failed, visible in /health and /metrics, then resumes', async (t) => {
+  const { gateway, service, dbPath, sendCampaign } = await startStack(t, { SEND_NO_CREDIT_PAUSE_SECONDS: '1', SEND_BATCH_SIZE: '10', SEND_CONCURRENCY: '1' })
+  gateway.credit = 0
+  await sendCampaign(campaignBody({ recipients: 25 }))
+  await until(service.dispatcher, 'settled', () => service.dispatcher.state().noCredit)
+  const pausedAt = gateway.requestLog[0]!.at
+
+  t.equal((await getJson(`${service.url}/ready`)).status, 200, '/ready stays 200')
+  t.match((await getJson(`${service.url}/health`)).body, { status: 'ok', sending: /^paused until \d{4}-.*: the GatewayAPI account has no credit left$/ })
+  t.equal(await metricValue(service.url, 'bridge_dispatcher_no_credit'), 1, 'an operator can alert on it')
+  t.equal(await metricValue(service.url, 'bridge_dispatcher_paused'), 1)
+  t.equal(await metricValue(service.url, 'bridge_dispatcher_halted'), 0, 'a pause is no halt')
+  t.ok(readDatabase(dbPath).messages.every((m) => m.state === 'queued' && (m as any).attempts === 0), 'nothing failed, the attempt refunded')
+
+  gateway.credit = undefined // topped up
+  await until(service.dispatcher, 'settled', done(dbPath, 25))
+  const { messages, reports } = readDatabase(dbPath)
+  t.ok(messages.every((m) => m.state === 'submitted' && (m as any).attempts === 1), 'all sent, none failed')
+  t.equal(reports.length, 0, 'no failure report')
+  t.ok(gateway.requestLog.slice(1).every((r) => r.at - pausedAt >= 950), 'nothing was sent during the pause')
+  t.ok([...gateway.referenceCounts().values()].every((n) => n === 1) && gateway.referenceCounts().size === 25)
+  t.equal(await metricValue(service.url, 'bridge_dispatcher_no_credit'), 0)
+  t.match((await getJson(`${service.url}/health`)).body, { sending: 'ok' })
+})
+
+t.test('413: the request is split and its halves sent, each message once', async (t) => {
+  const { gateway, service, dbPath, sendCampaign } = await startStack(t)
+  gateway.script({ status: 413, body: { detail: 'Request Entity Too Large' } })
+  await sendCampaign(campaignBody({ recipients: 1000 }))
+  await until(service.dispatcher, 'settled', done(dbPath, 1000))
+  t.same(gateway.requestLog.map((r) => [r.status, r.messages]), [['413', 0], ['202', 500], ['202', 500]])
+  t.ok(readDatabase(dbPath).messages.every((m) => m.state === 'submitted' && (m as any).attempts === 1))
+  t.ok([...gateway.referenceCounts().values()].every((n) => n === 1) && gateway.referenceCounts().size === 1000)
+})
+
+t.test('every message carries the registration\'s expiration and its name as the label', async (t) => {
+  const { gateway, service, dbPath, sendCampaign } = await startStack(t, { MESSAGE_EXPIRATION: 'PT6H' })
+  await sendCampaign(campaignBody({ recipients: 3 }))
+  await sendCampaign(campaignBody({ recipients: 1, requestId: 'single' }))
+  await until(service.dispatcher, 'settled', done(dbPath, 4))
+  t.same(gateway.accepted.map((m) => [m.expiration, m.label]), Array(4).fill(['PT6H', 'default']), 'on /mobile/multi and /mobile/single')
+})
 
 t.test('429 with Retry-After pauses the whole dispatcher that long, then everything goes', async (t) => {
   const { gateway, service, dbPath, sendCampaign } = await startStack(t, { SEND_BATCH_SIZE: '10', SEND_CONCURRENCY: '2' })

@@ -50,12 +50,12 @@ t.test('end to end: campaign → relay → status events → exactly one deliver
     if (r.type.status !== want.status || r.type.subStatus !== want.subStatus) wrongStatus++
     if (JSON.stringify(r.metadata) !== JSON.stringify(metadata)) wrongMetadata++
     const m = stored.get(r.messageId)!
-    if (r.batchId !== 'batch-1' || r.requestId !== 'request-1' || r.customerId !== `customer-${m.i}` || r.senderId !== 'Brand' || r.mobileNumber !== m.mobile_number || Number.isNaN(Date.parse(r.statusAt))) wrongFields++
+    if (r.batchId !== 'batch-1' || r.requestId !== 'request-1' || r.customerId !== `customer-${m.i}` || r.senderId !== 'Brand' || r.mobileNumber !== recipients[m.i]!.mobileNumber || Number.isNaN(Date.parse(r.statusAt))) wrongFields++
     if (want.error !== undefined && JSON.stringify(r.error) !== JSON.stringify(want.error)) wrongFields++
   }
   t.equal(wrongStatus, 0, 'every report has the mapped status; later ENROUTE/UNDELIVERABLE never downgraded a final one')
   t.equal(wrongMetadata, 0, 'every report carries the campaign metadata unchanged, unknown fields included')
-  t.equal(wrongFields, 0, 'batch, request, customer, number, sender and error fields are right')
+  t.equal(wrongFields, 0, 'batch, request, customer, number (exactly as Optimove sent it), sender and error fields are right')
   const invalid = reports.find((r) => r.messageId === messages[10]!.reference)!
   t.equal(invalid.providerMessageId, null)
   t.match(invalid.error, { details: /mobile number/ })
@@ -92,8 +92,9 @@ t.test('forged, truncated, stale, future-dated and replayed events: exact answer
   t.equal(optimove.received('delivery-report').length, 0, 'none of them produced a report')
   t.equal(readDatabase(dbPath).messages[0]!.state, 'submitted')
 
-  const unknownType = await gateway.postWebhook({ ...delivered, event_id: 'other-1', event_type: 'message.status.mms' })
-  t.same([unknownType.status, unknownType.body], [200, { status: 'ignored' }])
+  // A type we do not handle is kept whole and answered 200 (message.status.mms would be a status: any channel counts).
+  const unknownType = await gateway.postWebhook({ ...delivered, event_id: 'other-1', event_type: 'account.balance.low' })
+  t.same([unknownType.status, unknownType.body], [200, { status: 'unusable' }])
   const unknownRef = await gateway.postWebhook(gateway.statusEvent({ msg_id: 'X'.repeat(26), recipient: 4511111111, reference: 'nobody' }, 'DELIVERED'))
   t.same([unknownRef.status, unknownRef.body], [200, { status: 'unknown-message' }])
   const metrics = await service.metrics.registry.getSingleMetricAsString('bridge_webhook_events_total')
@@ -116,15 +117,15 @@ t.test('Optimove answers 500 for a while, then recovers: every report arrives on
   t.equal(new Set(ok).size, 20, 'each report accepted exactly once')
 })
 
-t.test('a 400 from Optimove parks the report with its reason; it is not retried', async (t) => {
+t.test('a 400 with a validation body from Optimove parks the report with its reason; it is not retried', async (t) => {
   const { optimove, gateway, service, dbPath, sendCampaign } = await startStack(t)
-  optimove.script('delivery-report', { status: 400, body: { message: 'Unknown campaign' } })
+  optimove.script('delivery-report', { status: 400, body: { title: 'One or more validation errors occurred.', status: 400, errors: { CampaignId: ['Unknown campaign'] } } })
   await sendCampaign(campaignBody({ recipients: 1 }))
   await gateway.waitForAccepted(1)
   await until(service.dispatcher, 'settled', () => readDatabase(dbPath).messages[0]!.state === 'submitted')
   await gateway.postWebhook(gateway.statusEvent(gateway.accepted[0]!, 'DELIVERED'))
   await until(service.reports, 'settled', () => readDatabase(dbPath).reports[0]?.state === 'parked')
-  t.match(readDatabase(dbPath).reports[0], { state: 'parked', last_error: 'HTTP 400: Unknown campaign', attempts: 1 })
+  t.match(readDatabase(dbPath).reports[0], { state: 'parked', last_error: 'HTTP 400: One or more validation errors occurred.; CampaignId: Unknown campaign', attempts: 1 })
   t.equal(optimove.received('delivery-report').length, 1)
 })
 

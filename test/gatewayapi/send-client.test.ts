@@ -3,9 +3,10 @@ import type { AddressInfo } from 'node:net'
 import type { Socket } from 'node:net'
 import t from 'tap'
 import type { Test } from 'tap'
+import { request } from 'undici'
 import { createGatewayApiClient, GATEWAYAPI_RESPONSE_LIMIT_BYTES, type GatewayApiClientOptions } from '../../src/gatewayapi/send-client.js'
 import type { OutgoingMessage, SendOutcome } from '../../src/core/message-sender.js'
-import { SimGatewayApi } from '../../src/sim/gatewayapi.js'
+import { apiErrorBody, SimGatewayApi } from '../../src/sim/gatewayapi.js'
 import { testEnv } from '../helper.js'
 
 const TOKEN = testEnv().GATEWAYAPI_TOKEN!
@@ -120,7 +121,7 @@ t.test('one message goes to /mobile/single and is sent', async (t) => {
   const recorded = sim.accepted[0]!
   t.strictSame(outcome, { kind: 'sent', providerIds: new Map([['ref-7', recorded.msg_id]]) })
   t.match(recorded.msg_id, ULID_LIKE)
-  t.strictSame(recorded, { msg_id: recorded.msg_id, sender: SENDER, recipient: 4520000007, message: message!.text, reference: 'ref-7' })
+  t.strictSame(recorded, { msg_id: recorded.msg_id, sender: SENDER, recipient: 4520000007, message: message!.text, reference: 'ref-7', expiration: null, label: null })
   t.strictSame(sim.requestLog.map((r) => [r.status, r.messages]), [['202', 1]])
   t.equal(requests[0]?.url, '/mobile/single')
 })
@@ -168,10 +169,116 @@ t.test('422 blaming an index the request did not have: refused, not an empty inv
 
 t.test('other 4xx: refused with the status', async (t) => {
   const { sim, client } = await setup(t)
-  sim.script({ status: 400, body: { detail: 'Bad Request' } }, { status: 404 })
+  sim.script({ status: 400, body: { detail: 'Bad Request' } }, { status: 409 })
   t.strictSame(await client.send(messages(2)), { kind: 'refused', status: 400, reason: '{"detail":"Bad Request"}' })
-  t.strictSame(await client.send(messages(2)), { kind: 'refused', status: 404, reason: '{"detail":"simulated fault"}' })
+  t.strictSame(await client.send(messages(2)), { kind: 'refused', status: 409, reason: '{"detail":"simulated fault"}' })
   t.equal(sim.accepted.length, 0)
+})
+
+for (const status of [404, 405, 415]) {
+  t.test(`${status}: misconfigured (we call the wrong place or the wrong way), never refused`, async (t) => {
+    const { sim, client } = await setup(t)
+    sim.script({ status, body: { detail: 'Not Found' } })
+    t.strictSame(await client.send(messages(2)), { kind: 'misconfigured', status, reason: 'check GATEWAYAPI_BASE_URL and any proxy in the way: {"detail":"Not Found"}' })
+  })
+}
+
+t.test('413: too large, to be split', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.script({ status: 413, body: { detail: 'Request Entity Too Large' } })
+  t.strictSame(await client.send(messages(4)), { kind: 'too-large', status: 413, reason: '{"detail":"Request Entity Too Large"}' })
+})
+
+t.test('403 "MSISDN blacklisted" (0x0215): rejected with GatewayAPI\'s code and text, naming the number when the answer does', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.blacklist.add(4520000001)
+  t.strictSame(await client.send(messages(3)), { kind: 'rejected', status: 403, code: '0x0215', reason: 'MSISDN blacklisted', recipients: [] }, 'the answer does not say whom')
+  sim.nameRefusedRecipients = true
+  t.strictSame(await client.send(messages(3)), { kind: 'rejected', status: 403, code: '0x0215', reason: 'MSISDN 4520000001 blacklisted', recipients: ['4520000001'] })
+  t.strictSame(await client.send(messages(1, 1)), { kind: 'rejected', status: 403, code: '0x0215', reason: 'MSISDN 4520000001 blacklisted', recipients: ['4520000001'] }, 'on /mobile/single too')
+  t.equal(sim.accepted.length, 0, 'nothing of the requests was sent')
+})
+
+t.test('403 "Unauthorized destination" (0x0217) and "Unauthorized operator" (0x021F): rejected (the dispatcher ignores a named number no message has)', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.forbiddenCountries.add('4520')
+  sim.nameRefusedRecipients = true
+  t.strictSame(await client.send(messages(2)), { kind: 'rejected', status: 403, code: '0x0217', reason: 'Unauthorized destination: country 4520', recipients: ['4520'] })
+  sim.script({ status: 403, body: apiErrorBody(0x021F, ['238', '20']) })
+  t.strictSame(await client.send(messages(2)), { kind: 'rejected', status: 403, code: '0x021F', reason: 'Unauthorized operator: MCC 238, MNC 20', recipients: [] })
+})
+
+t.test('422 with a recipient-level code is rejected like the 403', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.script({ status: 422, body: apiErrorBody(0x0215, ['4520000000']) })
+  t.strictSame(await client.send(messages(2)), { kind: 'rejected', status: 422, code: '0x0215', reason: 'MSISDN 4520000000 blacklisted', recipients: ['4520000000'] })
+})
+
+t.test('FastAPI-shaped refusals are read too: `detail` as an object, or words alone', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.script(
+    { status: 403, body: { detail: { code: '0x0215', message: 'MSISDN %1 blacklisted', variables: [4520000001] } } },
+    { status: 403, body: { detail: 'Recipient 4520000000 is blacklisted' } },
+    { status: 403, body: { detail: { hex_code: '0x0216', details: 'Insufficient credit' } } },
+    { status: 403, body: { detail: 'Not authenticated' } }
+  )
+  t.strictSame(await client.send(messages(2)), { kind: 'rejected', status: 403, code: '0x0215', reason: 'MSISDN 4520000001 blacklisted', recipients: ['4520000001'] })
+  t.strictSame(await client.send(messages(2)), { kind: 'rejected', status: 403, code: null, reason: 'Recipient 4520000000 is blacklisted', recipients: ['4520000000'] })
+  t.strictSame(await client.send(messages(2)), { kind: 'no-credit', status: 403, code: '0x0216', reason: 'Insufficient credit' })
+  t.strictSame(await client.send(messages(2)), { kind: 'unauthorized', status: 403, reason: '{"detail":"Not authenticated"}' }, 'a 403 that says nothing else is about our token')
+})
+
+t.test('403 "Insufficient credit" (0x0216), and a 402: no credit', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.credit = 1
+  t.strictSame(await client.send(messages(2)), { kind: 'no-credit', status: 403, code: '0x0216', reason: 'Insufficient credit' }, 'a request the account cannot pay whole')
+  t.equal(sim.accepted.length, 0)
+  t.equal((await client.send(messages(1))).kind, 'sent', 'what it can pay goes')
+  sim.script({ status: 402, body: { detail: 'Payment Required' } })
+  t.strictSame(await client.send(messages(1)), { kind: 'no-credit', status: 402, code: null, reason: '{"detail":"Payment Required"}' })
+})
+
+t.test('401 with a credentials code, and 403 with an account code (unauthorized IP address): unauthorized', async (t) => {
+  const { sim, client } = await setup(t)
+  sim.refuseToken(401)
+  const refused = await client.send(messages(2))
+  t.match(refused, { kind: 'unauthorized', status: 401, reason: /"code":"0x0210"/ })
+  sim.refuseToken(403, apiErrorBody(0x0213, ['192.0.2.7']))
+  t.match(await client.send(messages(2)), { kind: 'unauthorized', status: 403, reason: /Unauthorized IP-address: 192\.0\.2\.7/ })
+  sim.refuseToken(403, apiErrorBody(0x021D))
+  t.match(await client.send(messages(2)), { kind: 'unauthorized', status: 403, reason: /SMS not enabled for account/ })
+  sim.acceptToken()
+  t.equal((await client.send(messages(2))).kind, 'sent', 'accepted again once the token works')
+})
+
+t.test('expiration and label are sent per message, and GatewayAPI records them', async (t) => {
+  const { sim, client } = await setup(t)
+  const [a, b, c] = messages(3)
+  const outcome = await client.send([{ ...a!, expiration: 'P2D', label: 'tenant-a' }, { ...b!, expiration: 'PT12H', label: 'tenant-b' }, c!])
+  t.equal(outcome.kind, 'sent')
+  t.same(sim.accepted.map((m) => [m.reference, m.expiration, m.label]), [['ref-0', 'P2D', 'tenant-a'], ['ref-1', 'PT12H', 'tenant-b'], ['ref-2', null, null]])
+})
+
+t.test('GatewayAPI validates expiration and label types: a bad one is a 422 naming the item', async (t) => {
+  const { sim, client } = await setup(t)
+  const [a, b, c] = messages(3)
+  const outcome = await client.send([{ ...a!, expiration: 'two days' }, { ...b!, label: 'x'.repeat(129) }, { ...c!, expiration: '2025-04-01T12:00:00+02:00', label: 'ok' }])
+  t.strictSame(outcome, {
+    kind: 'invalid',
+    invalid: new Map([
+      ['ref-0', 'expiration: Value error, expiration should be an ISO-8601 duration, a date-time, a Unix timestamp or an offset in seconds'],
+      ['ref-1', 'label: String should have at most 128 characters']
+    ])
+  })
+  t.equal(sim.accepted.length, 0)
+  // Types the client never sends, straight at the simulator.
+  const res = await request(`${sim.url}/mobile/multi`, {
+    method: 'POST',
+    headers: { authorization: `Token ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ messages: [{ sender: SENDER, recipient: 4520000000, message: 'x', expiration: 172800, label: 7, priority: 'high' }] })
+  })
+  t.equal(res.statusCode, 422)
+  t.same(((await res.body.json()) as { detail: Array<{ loc: unknown[]; type: string }> }).detail.map((d) => [d.loc.at(-1), d.type]), [['expiration', 'string_type'], ['label', 'string_type'], ['priority', 'enum']])
 })
 
 t.test('401: unauthorized with the status', async (t) => {

@@ -45,15 +45,23 @@ t.test('a 10,000-recipient campaign is stored whole; the same request again is a
   t.equal(readDatabase(dbPath).messages.length, 10_000)
 })
 
-t.test('a retry is recognised by requestId even when the body differs', async (t) => {
+t.test('the key is (requestId, batchId): another batch of the request is new; the same batch with another body is a counted conflict', async (t) => {
   const { app, config, dbPath } = buildTestApp(t)
   const raw1 = JSON.stringify(campaignBody({ recipients: 2, requestId: 'req-A', batchId: 'b-1' }))
   const raw2 = JSON.stringify(campaignBody({ recipients: 5, requestId: 'req-A', batchId: 'b-2' }))
-  await post(app, raw1, campaignHeaders(raw1, config))
-  const res = await post(app, raw2, campaignHeaders(raw2, config))
-  t.equal(res.json().duplicate, true)
-  t.equal(res.json().accepted, 2, 'counts are those of the first acceptance')
-  t.equal(readDatabase(dbPath).messages.length, 2)
+  const changed = JSON.stringify(campaignBody({ recipients: 4, requestId: 'req-A', batchId: 'b-1' }))
+  t.notOk('duplicate' in (await post(app, raw1, campaignHeaders(raw1, config))).json())
+  const second = await post(app, raw2, campaignHeaders(raw2, config))
+  t.match(second.json(), { accepted: 5, rejected: 0 })
+  t.notOk('duplicate' in second.json(), 'a second batch of the same request is sent')
+  const conflict = await post(app, changed, campaignHeaders(changed, config))
+  t.equal(conflict.statusCode, 200)
+  t.equal(conflict.json().duplicate, true)
+  t.equal(conflict.json().accepted, 2, 'counts are those of the first acceptance')
+  t.equal(readDatabase(dbPath).messages.length, 7)
+  const metrics = await metricsText(app)
+  t.match(metrics, /bridge_campaign_conflicts_total\{registration="default"\} 1/)
+  t.match(metrics, /bridge_campaigns_total\{registration="default",outcome="duplicate"\} 1/)
 })
 
 t.test('without requestId the batchId is the key; without both, the body hash', async (t) => {
@@ -170,14 +178,24 @@ t.test('the sender falls back to the registration SENDER_ID when the campaign ha
 
 t.test('a campaign sender GatewayAPI would refuse: accepted, every message failed as InvalidSender and reported', async (t) => {
   const { app, config, dbPath } = buildTestApp(t)
-  const raw = JSON.stringify({ ...campaignBody({ recipients: 2 }), senderId: 'Brand With Spaces' })
+  const raw = JSON.stringify({ ...campaignBody({ recipients: 2 }), senderId: 'Brand With Far Too Many Letters' })
   const res = await post(app, raw, campaignHeaders(raw, config))
   t.equal(res.statusCode, 200)
   t.match(res.json(), { accepted: 0, rejected: 2 })
   const db = readDatabase(dbPath)
   t.same(db.messages.map((m) => [m.state, m.final_outcome]), [['failed', 'invalid-sender'], ['failed', 'invalid-sender']])
-  t.match(db.messages[0]!.last_error, /sender id "Brand With Spaces"/)
+  t.match(db.messages[0]!.last_error, /sender id "Brand With Far Too Many Letters" is not 3-18 characters/)
   t.equal(db.reports.length, 2)
+})
+
+t.test('a sender GatewayAPI takes at a risk of replacement (spaces, over 11 letters) is sent as it is', async (t) => {
+  const { app, config, dbPath } = buildTestApp(t)
+  const raw = JSON.stringify({ ...campaignBody({ recipients: 2 }), senderId: 'Brand With Spaces' })
+  const res = await post(app, raw, campaignHeaders(raw, config))
+  t.match(res.json(), { accepted: 2, rejected: 0 })
+  const db = readDatabase(dbPath)
+  t.equal(db.batches[0]!.sender_id, 'Brand With Spaces')
+  t.same(db.messages.map((m) => m.state), ['queued', 'queued'])
 })
 
 t.test('unusable recipients are accepted as failed messages with a reason and a queued report', async (t) => {
@@ -240,8 +258,8 @@ t.test('400: invalid JSON, in Optimove\'s validation-error shape', async (t) => 
   t.same(res.json(), { title: 'One or more validation errors occurred.', status: 400, errors: { $: ['The request body is not valid JSON.'] } })
 })
 
-t.test('400: schema errors name the failing fields as Optimove does', async (t) => {
-  const { app, config } = buildTestApp(t)
+t.test('wrong types are no longer 400s: each bad recipient fails alone; a non-array recipients is named as Optimove does', async (t) => {
+  const { app, config, dbPath } = buildTestApp(t)
   const body = campaignBody({ recipients: 5 })
   const recipients = body.recipients as Array<Record<string, unknown>>
   delete recipients[3]!.mobileNumber
@@ -250,21 +268,28 @@ t.test('400: schema errors name the failing fields as Optimove does', async (t) 
   ;(body.metadata as Record<string, unknown>).scheduledTime = 'tomorrow'
   const raw = JSON.stringify(body)
   const res = await post(app, raw, campaignHeaders(raw, config))
-  t.equal(res.statusCode, 400)
-  const answer = res.json()
-  t.equal(answer.title, 'One or more validation errors occurred.')
-  t.equal(answer.status, 400)
-  t.same(Object.keys(answer.errors).sort(), ['BatchId', 'Metadata.ScheduledTime', 'Recipients[3].MobileNumber', 'Recipients[4].Message'])
-  for (const messages of Object.values(answer.errors) as string[][]) t.ok(messages.length > 0 && messages.every((m) => typeof m === 'string' && m.length > 0))
+  t.equal(res.statusCode, 200)
+  t.match(res.json(), { batchId: '', accepted: 3, rejected: 2 })
+  t.same(readDatabase(dbPath).messages.map((m) => m.final_outcome), [null, null, null, 'invalid-recipient', 'invalid-recipient'])
+
+  const notArray = JSON.stringify({ ...campaignBody(), recipients: { mobileNumber: '4520000001' } })
+  const refused = await post(app, notArray, campaignHeaders(notArray, config))
+  t.equal(refused.statusCode, 400)
+  t.same(refused.json(), { title: 'One or more validation errors occurred.', status: 400, errors: { Recipients: ['The Recipients field must be an array.'] } })
+  t.match(await metricsText(app), /bridge_campaign_refusals_total\{reason="invalid"\} 1/)
 })
 
-t.test('400: no recipients, or not an object at all', async (t) => {
+t.test('400: not an object at all; an empty recipients list is a 200 with nothing to send', async (t) => {
   const { app, config } = buildTestApp(t)
-  for (const raw of [JSON.stringify({ ...campaignBody(), recipients: [] }), '[]', '"text"', 'null']) {
+  for (const raw of ['[]', '"text"', 'null', '42']) {
     const res = await post(app, raw, campaignHeaders(raw, config))
-    t.equal(res.statusCode, 400, raw.slice(0, 30))
-    t.equal(res.json().title, 'One or more validation errors occurred.')
+    t.equal(res.statusCode, 400, raw)
+    t.same(res.json(), { title: 'One or more validation errors occurred.', status: 400, errors: { $: ['The request body must be a JSON object.'] } })
   }
+  const empty = JSON.stringify({ ...campaignBody(), recipients: [] })
+  const res = await post(app, empty, campaignHeaders(empty, config))
+  t.equal(res.statusCode, 200)
+  t.match(res.json(), { accepted: 0, rejected: 0 })
 })
 
 t.test('413: a body over the configured limit names that limit, closes the connection and is counted', async (t) => {

@@ -28,6 +28,15 @@ t.test('200: registered, with the exact payload, headers and signature', async (
   t.same(sim.registration, call!.body)
 })
 
+t.test('any 2xx is success: 201, 202 and 204 register at once, no retry', async (t) => {
+  for (const status of [201, 202, 204]) {
+    const { sim, registration, options } = await setup(t)
+    sim.script('handshake', { status, body: status === 204 ? undefined : { message: 'ok' } })
+    t.equal(await performHandshake(registration, options), 'registered', `HTTP ${status}`)
+    t.same(sim.received('handshake').map((c) => c.status), [status])
+  }
+})
+
 t.test('409: the same payload again counts as registered', async (t) => {
   const { sim, registration, options } = await setup(t)
   await performHandshake(registration, options)

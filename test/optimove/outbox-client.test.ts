@@ -37,13 +37,23 @@ async function setup (t: Test) {
   return { sim, client }
 }
 
-t.test('2xx: done; 5xx and 429: retry; other 4xx: park', async (t) => {
+t.test('through the wire: 2xx and 409 done; 5xx retry; 429 pause for Retry-After; 401 pause with an alert; 400 with a validation body park; another 4xx retry with an alert', async (t) => {
   const { sim, client } = await setup(t)
   t.strictSame(await client.deliverReports([report]), { kind: 'done' })
-  sim.script('delivery-report', { status: 500, body: { message: 'boom' } }, { status: 429 }, { status: 400, body: { message: 'Unknown campaign' } })
+  const problem = { title: 'One or more validation errors occurred.', status: 400, errors: { Metadata: ['The Metadata field is required.'] } }
+  sim.script('delivery-report',
+    { status: 409, body: { title: 'Duplicate' } },
+    { status: 500, body: { message: 'boom' } },
+    { status: 429, headers: { 'retry-after': '2' } },
+    { status: 401, body: { message: 'Unauthorized: invalid API token.' } },
+    { status: 400, body: problem },
+    { status: 400, body: { message: 'Unknown campaign' } })
+  t.strictSame(await client.deliverReports([report]), { kind: 'done' })
   t.strictSame(await client.deliverReports([report]), { kind: 'retry', reason: 'HTTP 500: boom' })
-  t.strictSame(await client.deliverReports([report]), { kind: 'retry', reason: 'HTTP 429: no reason given' })
-  t.strictSame(await client.deliverReports([report]), { kind: 'park', reason: 'HTTP 400: Unknown campaign' })
+  t.strictSame(await client.deliverReports([report]), { kind: 'pause', reason: 'HTTP 429: no reason given', alert: false, retryAfterMs: 2000 })
+  t.strictSame(await client.deliverReports([report]), { kind: 'pause', reason: 'HTTP 401: Unauthorized: invalid API token.', alert: true })
+  t.strictSame(await client.deliverReports([report]), { kind: 'park', reason: 'HTTP 400: One or more validation errors occurred.; Metadata: The Metadata field is required.' })
+  t.strictSame(await client.deliverReports([report]), { kind: 'retry', reason: 'HTTP 400: Unknown campaign', alert: true })
   t.strictSame(await client.deliverIncoming([reply]), { kind: 'done' })
 })
 

@@ -8,7 +8,7 @@ async function setup (t: Test) {
   return { sim, url, start }
 }
 
-t.test('listens first, then registers; /ready turns true once the handshake is done', async (t) => {
+t.test('listens first, then registers; /ready is 200 from the start, since it means "can take webhooks"', async (t) => {
   const { sim, url, start } = await setup(t)
   let readyDuringHandshake: number | undefined
   let healthDuringHandshake: number | undefined
@@ -23,7 +23,7 @@ t.test('listens first, then registers; /ready turns true once the handshake is d
   const service = start()
   await service.waitForLog((l) => l.msg === 'ready')
   t.equal(healthDuringHandshake, 200, 'the webhook was already listening when Optimove got the handshake')
-  t.equal(readyDuringHandshake, 503, 'not ready before the handshake completed')
+  t.equal(readyDuringHandshake, 200, 'ready while the handshake is under way: Optimove may call the campaign URL as soon as it is registered')
   const [call] = sim.received('handshake')
   t.equal((call!.body as { campaignSendUrl: string }).campaignSendUrl, `${url}/api/v1/campaigns/send`)
   const ready = await request(`${url}/ready`)
@@ -51,12 +51,24 @@ t.test('409 at startup: already registered is ready', async (t) => {
   t.same(sim.received('handshake').map((c) => c.status), [409])
 })
 
-t.test('400 at startup: the process exits non-zero with Optimove\'s message', async (t) => {
-  const { sim, start } = await setup(t)
-  sim.script('handshake', { status: 400, body: { message: 'API token, appId, or tenantId is missing.' } })
+t.test('400 at startup: the process keeps serving, logs Optimove\'s reason, and keeps trying until the handshake succeeds', async (t) => {
+  // Background rounds 1.5 s apart, so that the failed state can be seen between them.
+  const { optimove: sim, url, spawn: start } = await childStack(t, { HANDSHAKE_MAX_DELAY_MS: '1500' })
+  sim.script('handshake', ...Array.from({ length: 2 }, () => ({ status: 400, body: { message: 'API token, appId, or tenantId is missing.' } })))
   const service = start()
-  const { code } = await service.exited
-  t.not(code, 0)
-  const fatal = service.logs.find((l) => l.level === 60)
-  t.match(fatal?.reason, /rejected by Optimove \(400\): API token, appId, or tenantId is missing\./)
+  const failed = await service.waitForLog((l) => l.msg === 'startup handshake failed; retrying in the background')
+  t.match(failed.reason, /rejected by Optimove \(400\): API token, appId, or tenantId is missing\./)
+  await service.waitForLog((l) => l.msg === 'ready')
+  t.equal((await request(`${url}/health`)).statusCode, 200, 'still serving')
+  const ready = await request(`${url}/ready`)
+  t.equal(ready.statusCode, 200, 'webhooks are taken: reports and replies of earlier campaigns still flow')
+  t.match(await ready.body.json(), { registrations: { default: 'failed' } })
+
+  // The tenant fixes its side: a later background attempt registers.
+  await service.waitForLog((l) => l.msg === 'handshake completed after retrying in the background')
+  t.same(sim.received('handshake').map((c) => c.status), [400, 400, 200])
+  t.match(await (await request(`${url}/ready`)).body.json(), { registrations: { default: 'registered' } })
+  t.equal(service.child.exitCode, null, 'it never exited')
+  service.child.kill('SIGTERM')
+  t.same(await service.exited, { code: 0, signal: null })
 })

@@ -2,11 +2,14 @@ import type Database from 'better-sqlite3'
 import type { WebhookEvent, WebhookEventResult } from './store.js'
 import { createReportQueue } from './sqlite-report-queue.js'
 
-/** The webhook side of the SQLite store: replay memory, status history, final transitions, inbound queue. */
+/**
+ * The webhook side of the SQLite store: replay memory, status history, final transitions, the
+ * inbound queue (one row per registration a reply belongs to), and unusable events kept whole.
+ */
 export function createEventQueries (db: Database.Database): (event: WebhookEvent) => WebhookEventResult {
   const remember = db.prepare(`
-    INSERT INTO webhook_events (event_id, event_type, message_id, status, status_at, error_code, error_details, received_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`)
+    INSERT INTO webhook_events (event_id, event_type, message_id, status, status_at, error_code, error_details, received_at, raw)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`)
   const byReference = db.prepare<[string], { id: number; state: string }>('SELECT id, state FROM messages WHERE reference = ?')
   const byProviderId = db.prepare<[string], { id: number; state: string }>('SELECT id, state FROM messages WHERE provider_message_id = ?')
   const finish = db.prepare(`
@@ -18,18 +21,23 @@ export function createEventQueries (db: Database.Database): (event: WebhookEvent
     VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`)
 
   return (event) => {
-    if (event.kind !== 'status') {
-      const fresh = remember.run(event.eventId, event.eventType, null, null, null, null, null, event.receivedAt).changes === 1
+    if (event.kind === 'inbound') {
+      const fresh = remember.run(event.eventId, event.eventType, null, null, null, null, null, event.receivedAt, null).changes === 1
       if (!fresh) return 'duplicate'
-      if (event.kind === 'inbound') {
-        queueIncoming.run(event.registrationId, event.from, event.to, event.text, event.sentAt, event.receivedAt, event.receivedAt)
+      for (const route of event.routes) {
+        queueIncoming.run(route.registrationId, event.from, route.to, event.text, event.sentAt, event.receivedAt, event.receivedAt)
       }
       return 'new'
+    }
+    if (event.kind === 'unusable') {
+      // The reason goes where a status's error details would: an operator reads both the same way.
+      const fresh = remember.run(event.eventId, event.eventType, null, null, null, null, event.reason, event.receivedAt, event.raw).changes === 1
+      return fresh ? 'new' : 'duplicate'
     }
     const message = (event.reference === null ? undefined : byReference.get(event.reference)) ??
       (event.providerMessageId === null ? undefined : byProviderId.get(event.providerMessageId))
     const fresh = remember.run(event.eventId, event.eventType, message?.id ?? null, event.status, event.statusAt,
-      event.error?.code ?? null, event.error?.details ?? null, event.receivedAt).changes === 1
+      event.error?.code ?? null, event.error?.details ?? null, event.receivedAt, null).changes === 1
     if (!fresh) return 'duplicate'
     if (message === undefined) return 'unknown-message'
     // A final state is reported once; later or out-of-order events only join the history.

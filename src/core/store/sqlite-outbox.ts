@@ -16,14 +16,18 @@ interface Candidate { id: number; part: number | string; bytes: number }
  */
 export function createOutboxQueries (db: Database.Database) {
   // `part` is what rows may share (a report's batch); `bytes` what it weighs once.
-  const candidates: Record<OutboxName, Database.Statement<[{ now: number; limit: number; state: string }], Candidate>> = {
+  const candidates: Record<OutboxName, Database.Statement<[{ now: number; limit: number; state: string; excluded: string }], Candidate>> = {
     reports: db.prepare(`
       SELECT r.id, m.batch_id AS part, length(b.metadata) AS bytes
       FROM reports r JOIN messages m ON m.id = r.message_id JOIN batches b ON b.id = m.batch_id
-      WHERE r.state = @state AND r.next_attempt_at <= @now ORDER BY r.next_attempt_at LIMIT @limit`),
+      WHERE r.state = @state AND r.next_attempt_at <= @now
+        AND r.registration_id NOT IN (SELECT value FROM json_each(@excluded))
+      ORDER BY r.next_attempt_at LIMIT @limit`),
     incoming: db.prepare(`
       SELECT id, 'row-' || id AS part, length(body) AS bytes
-      FROM incoming_messages WHERE state = @state AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit`)
+      FROM incoming_messages WHERE state = @state AND next_attempt_at <= @now
+        AND registration_id NOT IN (SELECT value FROM json_each(@excluded))
+      ORDER BY next_attempt_at LIMIT @limit`)
   }
   // One statement leases the chosen rows (their ids as a JSON array).
   const leaseRows = (table: string) => db.prepare<[{ leaseUntil: number; ids: string }], { id: number; attempts: number }>(`
@@ -33,7 +37,7 @@ export function createOutboxQueries (db: Database.Database) {
 
   const reportDetails = db.prepare<[number], ReportRow>(`
     SELECT r.registration_id, r.outcome, r.status_at, r.error_code, r.error_details,
-           m.reference, m.provider_message_id, m.mobile_number, m.customer_id, m.batch_id,
+           m.reference, m.provider_message_id, COALESCE(m.given_number, m.mobile_number) AS mobile_number, m.customer_id, m.batch_id,
            b.batch_id AS optimove_batch_id, b.request_id, b.sender_id
     FROM reports r JOIN messages m ON m.id = r.message_id JOIN batches b ON b.id = m.batch_id WHERE r.id = ?`)
   const metadataOf = db.prepare<[number], { metadata: string }>('SELECT metadata FROM batches WHERE id = ?')
@@ -48,12 +52,13 @@ export function createOutboxQueries (db: Database.Database) {
   const settles = { reports: settleStatements('reports'), incoming: settleStatements('incoming_messages') }
 
   /** Leases due rows, expired leases first, up to `limit` rows and `maxBytes` (always at least one row). */
-  const claim = (outbox: OutboxName, now: number, limit: number, leaseMs: number, maxBytes: number): Array<{ id: number; attempts: number }> => {
+  const claim = (outbox: OutboxName, now: number, limit: number, leaseMs: number, maxBytes: number, excludedList: readonly string[]): Array<{ id: number; attempts: number }> => {
+    const excluded = JSON.stringify(excludedList)
     const chosen: number[] = []
     const seen = new Set<number | string>()
     let bytes = 0
     choosing: for (const state of ['sending', 'pending']) {
-      for (const c of candidates[outbox].all({ now, limit: limit - chosen.length, state })) {
+      for (const c of candidates[outbox].all({ now, limit: limit - chosen.length, state, excluded })) {
         const weight = OUTBOX_ROW_OVERHEAD_BYTES + (seen.has(c.part) ? 0 : c.bytes)
         if (chosen.length > 0 && bytes + weight > maxBytes) break choosing
         bytes += weight
@@ -68,9 +73,9 @@ export function createOutboxQueries (db: Database.Database) {
     return chosen.map((id) => ({ id, attempts: attempts.get(id)! }))
   }
 
-  const claimReports = db.transaction((now: number, limit: number, leaseMs: number, maxBytes: number): PendingReport[] => {
+  const claimReports = db.transaction((now: number, limit: number, leaseMs: number, maxBytes: number, excluded: readonly string[]): PendingReport[] => {
     const metadata = new Map<number, string>()
-    return claim('reports', now, limit, leaseMs, maxBytes).map(({ id, attempts }) => {
+    return claim('reports', now, limit, leaseMs, maxBytes, excluded).map(({ id, attempts }) => {
       const r = reportDetails.get(id)!
       let metadataJson = metadata.get(r.batch_id)
       if (metadataJson === undefined) {
@@ -95,17 +100,17 @@ export function createOutboxQueries (db: Database.Database) {
       }
     })
   })
-  const claimIncoming = db.transaction((now: number, limit: number, leaseMs: number, maxBytes: number): PendingIncoming[] =>
-    claim('incoming', now, limit, leaseMs, maxBytes).map(({ id, attempts }) => {
+  const claimIncoming = db.transaction((now: number, limit: number, leaseMs: number, maxBytes: number, excluded: readonly string[]): PendingIncoming[] =>
+    claim('incoming', now, limit, leaseMs, maxBytes, excluded).map(({ id, attempts }) => {
       const r = incomingDetails.get(id)!
       return { id: String(id), registrationId: r.registration_id, attempts, from: r.from_number, to: r.to_address, text: r.body, sentAt: r.sent_at }
     }))
 
   return {
-    claimReports: (now: number, limit: number, leaseMs: number, maxBytes = Number.POSITIVE_INFINITY) =>
-      claimReports.immediate(now, limit, leaseMs, maxBytes),
-    claimIncoming: (now: number, limit: number, leaseMs: number, maxBytes = Number.POSITIVE_INFINITY) =>
-      claimIncoming.immediate(now, limit, leaseMs, maxBytes),
+    claimReports: (now: number, limit: number, leaseMs: number, maxBytes = Number.POSITIVE_INFINITY, excluded: readonly string[] = []) =>
+      claimReports.immediate(now, limit, leaseMs, maxBytes, excluded),
+    claimIncoming: (now: number, limit: number, leaseMs: number, maxBytes = Number.POSITIVE_INFINITY, excluded: readonly string[] = []) =>
+      claimIncoming.immediate(now, limit, leaseMs, maxBytes, excluded),
     settle: db.transaction((outbox: OutboxName, s: OutboxSettlement) => {
       const statements = settles[outbox]
       const error = s.error ?? null

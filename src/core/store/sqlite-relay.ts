@@ -74,7 +74,7 @@ export function createRelayQueries (db: Database.Database) {
     fail: db.transaction((items: FailedMessage[], now: number) => {
       for (const item of items) {
         if (failOne.run(item.outcome, item.reason, now, Number(item.id)).changes === 1) {
-          queueReport({ messageId: Number(item.id), outcome: item.outcome, statusAt: now, errorDetails: item.reason, now })
+          queueReport({ messageId: Number(item.id), outcome: item.outcome, statusAt: now, errorCode: item.errorCode ?? null, errorDetails: item.reason, now })
         }
       }
     }),

@@ -9,6 +9,7 @@ import { createEventQueries } from './sqlite-events.js'
 import { createOutboxQueries } from './sqlite-outbox.js'
 import { createGroupCommit } from './group-commit.js'
 import { createPruneQueries } from './sqlite-prune.js'
+import { createSweepQueries } from './sqlite-sweep.js'
 import { createReportQueue } from './sqlite-report-queue.js'
 import { SQLITE_BUSY_SLICE_MS, retryWhileBusy } from './busy-retry.js'
 
@@ -53,48 +54,62 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   db.pragma(`busy_timeout = ${SQLITE_BUSY_SLICE_MS}`)
   const patiently = <T>(work: () => T): Promise<T> => retryWhileBusy(work, busyMs)
 
-  const findBatch = db.prepare<[string, string], { accepted_count: number; rejected_count: number }>(
-    'SELECT accepted_count, rejected_count FROM batches WHERE registration_id = ? AND idempotency_key = ?')
+  const findBatch = db.prepare<[string, string], StoredKey>(
+    'SELECT accepted_count, rejected_count, body_hash FROM batches WHERE registration_id = ? AND idempotency_key = ?')
+  // An older key form names the same batch only when its ids are this batch's ids.
+  const findLegacyBatch = db.prepare<[string, string, string, string], StoredKey>(`
+    SELECT accepted_count, rejected_count, body_hash FROM batches
+    WHERE registration_id = ? AND idempotency_key = ? AND request_id = ? AND batch_id = ?`)
   const insertBatch = db.prepare<unknown[], { id: number }>(`
     INSERT INTO batches (uid, registration_id, idempotency_key, batch_id, request_id, sender_id, metadata,
-                         scheduled_at, accepted_count, rejected_count, received_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                         scheduled_at, accepted_count, rejected_count, received_at, body_hash)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (registration_id, idempotency_key) DO NOTHING
     RETURNING id`)
   const insertMessage = db.prepare<unknown[], { id: number }>(`
-    INSERT INTO messages (batch_id, reference, mobile_number, customer_id, body, state, next_attempt_at,
+    INSERT INTO messages (batch_id, reference, mobile_number, given_number, customer_id, body, state, next_attempt_at,
                           final_outcome, last_error, created_at, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     RETURNING id`)
+  const storedKeyOf = (batch: NewBatch): StoredKey | undefined => {
+    const current = findBatch.get(batch.registrationId, batch.idempotencyKey)
+    if (current !== undefined) return current
+    for (const key of batch.legacyIdempotencyKeys ?? []) {
+      const legacy = findLegacyBatch.get(batch.registrationId, key, batch.requestId, batch.batchId)
+      if (legacy !== undefined) return legacy
+    }
+    return undefined
+  }
   const queueReport = createReportQueue(db)
   const rememberRecipient = db.prepare(`
     INSERT INTO recipient_registrations (msisdn, registration_id, last_sent_at) VALUES (?, ?, ?)
     ON CONFLICT (msisdn, registration_id) DO UPDATE SET last_sent_at = excluded.last_sent_at`)
 
   const accept = db.transaction((batch: NewBatch, messages: NewMessage[]): AcceptResult => {
-    const existing = findBatch.get(batch.registrationId, batch.idempotencyKey)
-    if (existing !== undefined) return duplicateOf(existing)
+    const existing = storedKeyOf(batch)
+    if (existing !== undefined) return duplicateOf(existing, batch)
     const rejected = messages.reduce((n, m) => (m.failure === undefined ? n : n + 1), 0)
     const accepted = messages.length - rejected
     const uid = randomBytes(9).toString('base64url')
     const row = insertBatch.get(uid, batch.registrationId, batch.idempotencyKey, batch.batchId, batch.requestId,
-      batch.senderId, batch.metadataJson, batch.scheduledAt, accepted, rejected, batch.receivedAt)
+      batch.senderId, batch.metadataJson, batch.scheduledAt, accepted, rejected, batch.receivedAt, batch.bodyHash ?? null)
     // Another process won the race for this key between our read and our write.
-    if (row === undefined) return duplicateOf(findBatch.get(batch.registrationId, batch.idempotencyKey)!)
+    if (row === undefined) return duplicateOf(findBatch.get(batch.registrationId, batch.idempotencyKey)!, batch)
     const now = batch.receivedAt
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!
       const reference = `${uid}-${i}`
+      const given = m.givenNumber ?? null
       if (m.failure === undefined) {
-        insertMessage.run(row.id, reference, m.mobileNumber, m.customerId, m.text, 'queued', batch.scheduledAt, null, null, now, now)
+        insertMessage.run(row.id, reference, m.mobileNumber, given, m.customerId, m.text, 'queued', batch.scheduledAt, null, null, now, now)
         if (rememberRecipients) rememberRecipient.run(m.mobileNumber, batch.registrationId, now)
       } else {
-        const message = insertMessage.get(row.id, reference, m.mobileNumber, m.customerId, m.text, 'failed', batch.scheduledAt,
+        const message = insertMessage.get(row.id, reference, m.mobileNumber, given, m.customerId, m.text, 'failed', batch.scheduledAt,
           m.failure.outcome, m.failure.reason, now, now)!
         queueReport({ messageId: message.id, outcome: m.failure.outcome, statusAt: now, errorDetails: m.failure.reason, now })
       }
     }
-    return { duplicate: false, accepted, rejected }
+    return { duplicate: false, conflict: false, accepted, rejected }
   })
 
   const countMessages = db.prepare<[], { state: MessageState; n: number }>('SELECT state, COUNT(*) AS n FROM messages GROUP BY state')
@@ -104,6 +119,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     'SELECT registration_id FROM recipient_registrations WHERE msisdn = ? ORDER BY last_sent_at DESC, registration_id')
   const relay = createRelayQueries(db)
   const prune = createPruneQueries(db)
+  const sweep = createSweepQueries(db)
   const events = createGroupCommit(db, createEventQueries(db), { busyBudgetMs: busyMs })
   const outbox = createOutboxQueries(db)
   const countOutbox = (table: string) => db.prepare<[], { state: OutboxState; n: number }>(`SELECT state, COUNT(*) AS n FROM ${table} GROUP BY state`)
@@ -123,9 +139,24 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
       patiently(() => { relay.reschedule.immediate(items, error, now, options.refundAttempt === true ? 1 : 0) }),
     fail: (items, now) => patiently(() => { relay.fail.immediate(items, now) }),
     nextDueAt: () => patiently(() => relay.nextDueAt()),
+    async endUnconfirmed (cutoffs, otherwise, now) {
+      const chunk = 1000
+      let ended = 0
+      const steps = [
+        ...cutoffs.map((c) => () => sweep.registrationChunk.immediate(c.registrationId, c.submittedBefore, now, chunk)),
+        () => sweep.othersChunk.immediate(cutoffs.map((c) => c.registrationId), otherwise, now, chunk)
+      ]
+      for (const step of steps) {
+        for (let n = await patiently(step); n > 0; n = await patiently(step)) {
+          ended += n
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+      }
+      return ended
+    },
     recordWebhookEvent: (event) => events.write(event),
-    claimReports: (now, limit, leaseMs, maxBytes) => patiently(() => outbox.claimReports(now, limit, leaseMs, maxBytes)),
-    claimIncoming: (now, limit, leaseMs, maxBytes) => patiently(() => outbox.claimIncoming(now, limit, leaseMs, maxBytes)),
+    claimReports: (now, limit, leaseMs, maxBytes, excluded) => patiently(() => outbox.claimReports(now, limit, leaseMs, maxBytes, excluded)),
+    claimIncoming: (now, limit, leaseMs, maxBytes, excluded) => patiently(() => outbox.claimIncoming(now, limit, leaseMs, maxBytes, excluded)),
     settleOutbox: (name, settlement) => patiently(() => { outbox.settle.immediate(name, settlement) }),
     async prune (cutoff, recipientCutoff = cutoff) {
       const deleted: PruneResult = { webhookEvents: 0, reports: 0, incoming: 0, messages: 0, batches: 0, recipients: 0 }
@@ -153,8 +184,16 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   }
 }
 
-function duplicateOf (row: { accepted_count: number; rejected_count: number }): AcceptResult {
-  return { duplicate: true, accepted: row.accepted_count, rejected: row.rejected_count }
+/** A batch's stored idempotency facts; `body_hash` is null for batches stored before bodies were hashed. */
+interface StoredKey {
+  accepted_count: number
+  rejected_count: number
+  body_hash: string | null
+}
+
+function duplicateOf (row: StoredKey, batch: NewBatch): AcceptResult {
+  const conflict = row.body_hash !== null && batch.bodyHash !== undefined && row.body_hash !== batch.bodyHash
+  return { duplicate: true, conflict, accepted: row.accepted_count, rejected: row.rejected_count }
 }
 
 function applyMigrations (db: Database.Database, migrations: Migration[]): void {

@@ -9,8 +9,11 @@ import type { FinalOutcome } from '../outcomes.js'
 export interface Store {
   /**
    * Stores a campaign batch and all its messages in one durable transaction.
-   * Idempotent per (registrationId, idempotencyKey): when the key is already stored,
-   * nothing is written and the first acceptance's counts come back with `duplicate: true`.
+   * Idempotent per (registrationId, idempotencyKey): when the key is already stored, or one of
+   * the batch's `legacyIdempotencyKeys` is stored for the same `requestId` and `batchId`,
+   * nothing is written and the first acceptance's counts come back with `duplicate: true`;
+   * `conflict` is then true when both bodies have a hash and the hashes differ (a changed body
+   * under a known key: still nobody is texted twice).
    * Messages with a `failure` are stored as `failed`, and their delivery report is queued
    * in the outbox within the same transaction.
    */
@@ -44,7 +47,9 @@ export interface Store {
    * changes nothing. A status event is added to its message's history (found by reference,
    * else by provider id); when it carries a final outcome and the message is not yet final or
    * failed, the message becomes `final` and its delivery report is queued, in the same
-   * transaction. An inbound message is queued for Optimove. Durable when it resolves.
+   * transaction. An inbound message is queued for Optimove once per route (one row for each
+   * registration it belongs to, all in the same transaction). An unusable event is kept whole
+   * (`raw`, with the reason) so that it can be looked at and replayed. Durable when it resolves.
    */
   recordWebhookEvent(event: WebhookEvent): Promise<WebhookEventResult>
 
@@ -53,9 +58,10 @@ export interface Store {
    * ones whose time has come, oldest first); each attempt is counted. At most `limit` rows, and
    * no more than `maxBytes` of their large texts (always at least one row): a batch's metadata
    * counts once, since the reports of one batch share one copy of it (the same string).
+   * Rows of the `excluded` registrations (held back by their peer) are left where they are.
    */
-  claimReports(now: number, limit: number, leaseMs: number, maxBytes?: number): Promise<PendingReport[]>
-  claimIncoming(now: number, limit: number, leaseMs: number, maxBytes?: number): Promise<PendingIncoming[]>
+  claimReports(now: number, limit: number, leaseMs: number, maxBytes?: number, excluded?: readonly string[]): Promise<PendingReport[]>
+  claimIncoming(now: number, limit: number, leaseMs: number, maxBytes?: number, excluded?: readonly string[]): Promise<PendingIncoming[]>
 
   /** Ends leased outbox rows: `done` (delivered), back to `pending` at a time, or `parked` for good. */
   settleOutbox(outbox: OutboxName, settlement: OutboxSettlement, now: number): Promise<void>
@@ -73,6 +79,14 @@ export interface Store {
    * customer's reply belongs. Remembered apart from the messages, so it outlives their pruning.
    */
   registrationsOfRecipient(msisdn: string): Promise<string[]>
+
+  /**
+   * Ends the messages GatewayAPI took (`submitted`) before their registration's cutoff and never
+   * gave a final status: each becomes `final` with the outcome `no-final-status` and its report
+   * is queued, in the same transaction. Messages of registrations not listed use `otherwise`.
+   * Works in short chunks; returns how many messages it ended.
+   */
+  endUnconfirmed(cutoffs: ReadonlyArray<{ registrationId: string; submittedBefore: number }>, otherwise: number, now: number): Promise<number>
 
   /** The earliest time a queued or leased message becomes due, or undefined when none waits. */
   nextDueAt(): Promise<number | undefined>
@@ -93,6 +107,14 @@ export interface NewBatch {
   registrationId: string
   /** Unique per registration: a retried request carries the same key. */
   idempotencyKey: string
+  /**
+   * Keys the same batch was stored under by earlier versions (`request:<id>`, `batch:<id>`):
+   * a retry after an upgrade must still be a duplicate. Such a row counts only when its
+   * `requestId` and `batchId` are this batch's, since `request:<id>` covered every batch of a request.
+   */
+  legacyIdempotencyKeys?: string[]
+  /** SHA-256 (hex) of the raw request body: a known key with another hash is a conflict. */
+  bodyHash?: string
   batchId: string
   requestId: string
   senderId: string
@@ -106,6 +128,11 @@ export interface NewBatch {
 export interface NewMessage {
   /** Normalised MSISDN digits, or the number as given when it is unusable. */
   mobileNumber: string
+  /**
+   * `mobileNumber` exactly as Optimove sent it, echoed in the delivery report; left out when
+   * it is the same text as `mobileNumber` (the report then echoes that).
+   */
+  givenNumber?: string
   customerId: string
   text: string
   /** Set when the message can never be sent: it is stored failed with this outcome. */
@@ -140,7 +167,10 @@ export interface RescheduledMessage {
 export interface FailedMessage {
   id: string
   outcome: FinalOutcome
+  /** Why, in words: the message's last error and its report's error details. */
   reason: string
+  /** The provider's own error code when it gave one (GatewayAPI's `0x0215`): the report's error code. */
+  errorCode?: string
 }
 
 export type WebhookEventResult = 'new' | 'duplicate' | 'unknown-message'
@@ -160,8 +190,21 @@ export type WebhookEvent = {
     outcome?: FinalOutcome
     error?: { code: string | null; details: string | null }
   }
-  | { kind: 'inbound'; registrationId: string; from: string; to: string; text: string; sentAt: number }
-  | { kind: 'other' }
+  | {
+    kind: 'inbound'
+    /** Where the reply goes: one incoming row per registration, each with the `to` Optimove gets. */
+    routes: Array<{ registrationId: string; to: string }>
+    from: string
+    text: string
+    sentAt: number
+  }
+  | {
+    /** An event we cannot act on (unknown type, or a known type in a shape we cannot use). */
+    kind: 'unusable'
+    reason: string
+    /** The whole body as received. */
+    raw: string
+  }
 )
 
 export type OutboxName = 'reports' | 'incoming'
@@ -206,6 +249,8 @@ export interface PendingIncoming {
 
 export interface AcceptResult {
   duplicate: boolean
+  /** A duplicate whose body differs from the stored one's (both hashed): logged and counted, nothing sent. */
+  conflict: boolean
   accepted: number
   rejected: number
 }

@@ -6,7 +6,7 @@ import type { Store } from '../../../src/core/store/store.js'
 
 const batch = (key: string) => ({ registrationId: 'r', idempotencyKey: key, batchId: key, requestId: key, senderId: 'Brand', metadataJson: '{}', scheduledAt: 1000, receivedAt: 1000 })
 const messages = (n: number) => Array.from({ length: n }, (_, i) => ({ mobileNumber: `4520000${String(i).padStart(3, '0')}`, customerId: `c${i}`, text: 't' }))
-const inbound = (id: string) => ({ kind: 'inbound' as const, eventId: id, eventType: 'user-message.text.sms', receivedAt: 1000, registrationId: 'r', from: '4511', to: 'Brand', text: 'STOP', sentAt: 1000 })
+const inbound = (id: string) => ({ kind: 'inbound' as const, eventId: id, eventType: 'user-message.text.sms', receivedAt: 1000, routes: [{ registrationId: 'r', to: 'Brand' }], from: '4511', text: 'STOP', sentAt: 1000 })
 
 /** Another connection (as another process would) holding SQLite's write lock until released. */
 function holdWriteLock (path: string): { release: () => void } {

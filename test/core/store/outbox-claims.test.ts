@@ -48,7 +48,7 @@ for (const [name, open] of adapters) {
     const store = await open(`${t.testdir()}/bridge.db`)
     t.teardown(() => store.close())
     for (let i = 0; i < 5; i++) {
-      await store.recordWebhookEvent({ kind: 'inbound', eventId: `e${i}`, eventType: 'user-message.text.sms', receivedAt: 1000, registrationId: 'r', from: '4511', to: 'Brand', text: 'y'.repeat(30 * 1024), sentAt: 1000 })
+      await store.recordWebhookEvent({ kind: 'inbound', eventId: `e${i}`, eventType: 'user-message.text.sms', receivedAt: 1000, routes: [{ registrationId: 'r', to: 'Brand' }], from: '4511', text: 'y'.repeat(30 * 1024), sentAt: 1000 })
     }
     t.equal((await store.claimIncoming(2000, 100, 60_000, 64 * 1024)).length, 2, 'two 30 KiB replies fit in 64 KiB')
   })

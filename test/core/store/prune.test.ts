@@ -39,7 +39,7 @@ t.test('prune deletes only what is old and no longer owed to anyone', async (t) 
   await store.settleOutbox('reports', { done: [reports[0]!.id], parked: [reports[1]!.id], error: 'HTTP 400' }, OLD)
   // Old, but scheduled far ahead: never sent, so never ended.
   await store.acceptCampaign(newBatch('old-waiting', OLD, 10 ** 12), msgs(1))
-  await store.recordWebhookEvent({ kind: 'inbound', eventId: 'reply-old', eventType: 'user-message.text.sms', receivedAt: OLD, registrationId: 'r', from: '4511', to: 'Brand', text: 'STOP', sentAt: OLD })
+  await store.recordWebhookEvent({ kind: 'inbound', eventId: 'reply-old', eventType: 'user-message.text.sms', receivedAt: OLD, routes: [{ registrationId: 'r', to: 'Brand' }], from: '4511', text: 'STOP', sentAt: OLD })
   const incoming = await store.claimIncoming(OLD, 10, 60_000)
   await store.settleOutbox('incoming', { done: incoming.map((r) => r.id) }, OLD)
   await store.acceptCampaign(newBatch('new', NEW), msgs(1))
@@ -65,7 +65,7 @@ t.test('a forgotten batch key is accepted again after its retention', async (t) 
   t.teardown(() => store.close())
   await oneMessageDeliveredAndReported(store, 1_000)
   t.same(await store.prune(5_000), { webhookEvents: 1, reports: 1, incoming: 0, messages: 1, batches: 1, recipients: 0 })
-  t.same(await store.acceptCampaign(newBatch('k', 6_000), msgs(1)), { duplicate: false, accepted: 1, rejected: 0 })
+  t.same(await store.acceptCampaign(newBatch('k', 6_000), msgs(1)), { duplicate: false, conflict: false, accepted: 1, rejected: 0 })
 })
 
 t.test('the pruner prunes what is past RETENTION from the injected clock, and stops cleanly', async (t) => {

@@ -52,7 +52,7 @@ t.test('acceptCampaign: batch, messages and reports in one go; counts; verbatim 
   const path = `${t.testdir()}/bridge.db`
   const store = openSqliteStore({ path })
   t.teardown(() => store.close())
-  t.same(await store.acceptCampaign(batch('k1'), messages(5, [1, 3])), { duplicate: false, accepted: 3, rejected: 2 })
+  t.same(await store.acceptCampaign(batch('k1'), messages(5, [1, 3])), { duplicate: false, conflict: false, accepted: 3, rejected: 2 })
   const db = readDatabase(path)
   t.equal(db.batches[0]!.metadata, '{"campaignId":"c","x":[1]}')
   t.same(db.messages.map((m) => m.state), ['queued', 'failed', 'queued', 'failed', 'queued'])
@@ -71,8 +71,8 @@ t.test('idempotency is per registration and key; a duplicate writes nothing', as
   const store = openSqliteStore({ path })
   t.teardown(() => store.close())
   await store.acceptCampaign(batch('k1'), messages(3, [0]))
-  t.same(await store.acceptCampaign(batch('k1'), messages(7)), { duplicate: true, accepted: 2, rejected: 1 })
-  t.same(await store.acceptCampaign(batch('k1', { registrationId: 'tenant-b' }), messages(1)), { duplicate: false, accepted: 1, rejected: 0 })
+  t.same(await store.acceptCampaign(batch('k1'), messages(7)), { duplicate: true, conflict: false, accepted: 2, rejected: 1 })
+  t.same(await store.acceptCampaign(batch('k1', { registrationId: 'tenant-b' }), messages(1)), { duplicate: false, conflict: false, accepted: 1, rejected: 0 })
   t.equal(readDatabase(path).messages.length, 4)
 })
 

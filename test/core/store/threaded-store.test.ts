@@ -8,8 +8,8 @@ const messages = Array.from({ length: 3 }, (_, i) => ({ mobileNumber: `452000000
 t.test('the store on its own thread keeps the adapter\'s contract, call for call', async (t) => {
   const path = `${t.testdir()}/bridge.db`
   const store = await openThreadedStore({ path })
-  t.same(await store.acceptCampaign(batch, messages), { duplicate: false, accepted: 3, rejected: 0 })
-  t.same(await store.acceptCampaign(batch, messages), { duplicate: true, accepted: 3, rejected: 0 })
+  t.same(await store.acceptCampaign(batch, messages), { duplicate: false, conflict: false, accepted: 3, rejected: 0 })
+  t.same(await store.acceptCampaign(batch, messages), { duplicate: true, conflict: false, accepted: 3, rejected: 0 })
   const claimed = await store.claimDue(2000, 10, 60_000)
   t.same(claimed.map((m) => [m.msisdn, m.senderId, m.attempts]), [['4520000000', 'Brand', 1], ['4520000001', 'Brand', 1], ['4520000002', 'Brand', 1]])
   await store.markSubmitted(claimed.map((m) => ({ id: m.id, providerMessageId: `P${m.id}` })), 2001)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseRetryAfter } from '../../src/gatewayapi/retry-after.js'
+import { parseRetryAfter } from '../../src/lib/retry-after.js'
 
 // A pinned "now" on a whole second, so that HTTP dates (second precision) give exact waits.
 const NOW = Date.UTC(2025, 3, 1, 11, 50, 0)

@@ -1,0 +1,66 @@
+import t from 'tap'
+import { describeApiError, readApiError } from '../../src/gatewayapi/api-error.js'
+import { API_ERROR_CODES, classifyApiError, codeNumber, formatCode } from '../../src/gatewayapi/error-codes.js'
+
+t.test('codes as GatewayAPI writes them, and as numbers', async (t) => {
+  t.equal(codeNumber('0x0215'), 0x0215)
+  t.equal(codeNumber('0X021f'), 0x021F)
+  t.equal(codeNumber(' 533 '), 533)
+  t.equal(codeNumber(0x0216), 0x0216)
+  t.equal(codeNumber('blacklisted'), undefined)
+  t.equal(codeNumber(null), undefined)
+  t.equal(codeNumber(-1), undefined)
+  t.equal(formatCode(0x021F), '0x021F')
+  t.equal(formatCode(0x0216), '0x0216')
+})
+
+t.test('each documented code has the meaning the relay acts on', async (t) => {
+  const byClass = (c: string) => [...API_ERROR_CODES].filter(([, v]) => v.class === c).map(([k]) => formatCode(k))
+  t.same(byClass('recipient'), ['0x0214', '0x0215', '0x0217', '0x021F'], 'blacklisted (for now or for good), country or operator not allowed')
+  t.same(byClass('no-credit'), ['0x0216'])
+  t.ok(['0x0210', '0x0211', '0x0212', '0x0213', '0x0223', '0x0224'].every((c) => byClass('credentials').includes(c)), 'username, password, IP address, consumer key, signature')
+  t.ok(byClass('account').includes('0x021D'), 'SMS not enabled for the account')
+})
+
+t.test('classification: the code decides; without a known one, the words may', async (t) => {
+  t.equal(classifyApiError(0x0215, 'whatever'), 'recipient')
+  t.equal(classifyApiError(0x0216, ''), 'no-credit')
+  t.equal(classifyApiError(0x0210, 'Invalid username'), 'credentials')
+  t.equal(classifyApiError(0x021D, ''), 'account')
+  t.equal(classifyApiError(0x0220, 'Unsupported parameter label'), 'request')
+  t.equal(classifyApiError(undefined, 'Insufficient credit'), 'no-credit')
+  t.equal(classifyApiError(undefined, 'MSISDN 4512345678 blacklisted'), 'recipient')
+  t.equal(classifyApiError(undefined, 'Unauthorized destination: country SE'), 'recipient')
+  t.equal(classifyApiError(undefined, 'Operator not allowed'), 'recipient')
+  t.equal(classifyApiError(0x9999, 'Invalid token'), undefined, 'an unknown code and words that say nothing we act on')
+  t.equal(classifyApiError(undefined, 'Not authenticated'), undefined)
+  t.equal(classifyApiError(undefined, 'IP address 192.0.2.7 is blacklisted'), undefined, 'a blacklisted IP address is no recipient\'s fault')
+  t.equal(classifyApiError(undefined, 'Blacklisted number'), 'recipient')
+  t.equal(classifyApiError(undefined, 'Destination country SE is not allowed for this account'), 'recipient')
+})
+
+t.test('GatewayAPI\'s REST error body: code, message with its variables filled, the number it names', async (t) => {
+  const error = readApiError({ code: '0x0215', incident_uuid: 'f0e2…', message: 'MSISDN %1 blacklisted', variables: ['4512345678'] })
+  t.same(error, { code: '0x0215', codeNumber: 0x0215, text: 'MSISDN 4512345678 blacklisted', msisdns: ['4512345678'] })
+  t.equal(describeApiError(error), '0x0215 MSISDN 4512345678 blacklisted')
+  t.same(readApiError({ code: '0x0216', message: 'Insufficient credit', variables: [] }), { code: '0x0216', codeNumber: 0x0216, text: 'Insufficient credit', msisdns: [] })
+  t.same(readApiError({ code: '0x0214', message: 'Temporary blacklist for MSISDN %1 with hash %2', variables: ['+4512345678', 'ab12'] }).msisdns, ['4512345678'], 'a leading + is not part of the number')
+  t.same(readApiError({ code: 533, message: 'MSISDN 4512345678 blacklisted' }), { code: '0x0215', codeNumber: 0x0215, text: 'MSISDN 4512345678 blacklisted', msisdns: ['4512345678'] }, 'a numeric code, a number in the words')
+})
+
+t.test('the FastAPI shapes of the Mobile Message API, and the webhook error shape', async (t) => {
+  t.same(readApiError({ detail: { code: '0x0217', message: 'Unauthorized destination: country %1', variables: ['SE'] } }), { code: '0x0217', codeNumber: 0x0217, text: 'Unauthorized destination: country SE', msisdns: [] })
+  t.same(readApiError({ detail: 'Invalid token' }), { code: null, codeNumber: undefined, text: 'Invalid token', msisdns: [] })
+  t.same(readApiError({ detail: [{ loc: ['body'], msg: 'blacklisted recipient', type: 'value_error' }, { loc: ['body'], msg: 'x', type: 'y' }] }).text, 'blacklisted recipient; x')
+  t.same(readApiError({ hex_code: '0x0216', details: 'Insufficient credit' }), { code: '0x0216', codeNumber: 0x0216, text: 'Insufficient credit', msisdns: [] })
+  t.same(readApiError({ error: { hex_code: '0x0215', details: 'MSISDN blacklisted' } }), { code: '0x0215', codeNumber: 0x0215, text: 'MSISDN blacklisted', msisdns: [] })
+  t.same(readApiError({ detail: { code: '0x0215', message: 'MSISDN blacklisted', recipient: 4512345678 } }).msisdns, ['4512345678'], 'a `recipient` field names the number')
+})
+
+t.test('anything else keeps its words only', async (t) => {
+  t.same(readApiError('<html>Forbidden</html>'), { code: null, codeNumber: undefined, text: '<html>Forbidden</html>', msisdns: [] })
+  t.same(readApiError(undefined), { code: null, codeNumber: undefined, text: '', msisdns: [] })
+  t.same(readApiError([1, 2]), { code: null, codeNumber: undefined, text: '', msisdns: [] })
+  t.same(readApiError({ message: 'MSISDN %1 blacklisted' }).text, 'MSISDN %1 blacklisted', 'a placeholder without a variable stays')
+  t.same(readApiError({ message: 'version 1.2345 of x' }).msisdns, [], 'digits inside a larger token are no number')
+})
