@@ -6,7 +6,7 @@ import { setBoundedTimeout } from '../lib/timers.js'
 import type { MessageSender, OutgoingMessage, SendOutcome } from './message-sender.js'
 import { byNamedRecipients, halves, providerLabel } from './request-splitter.js'
 import { SENDING_OK, type SendingStatus } from './sending-status.js'
-import type { ClaimedMessage, FailedMessage, Store } from './store/store.js'
+import type { ClaimedMessage, FailedMessage, RescheduledMessage, Store } from './store/store.js'
 
 export interface DispatcherOptions {
   store: Store
@@ -70,6 +70,14 @@ export interface DispatcherState {
   halted: string | undefined
   /** While halted: when one request is tried next. */
   nextProbeAt: number | undefined
+}
+
+/**
+ * A settlement names the claim it settles (its attempt number): if the claim's lease ran out
+ * and the message was claimed again meanwhile, the late answer changes nothing.
+ */
+function fenced (m: ClaimedMessage): { id: string; attempt: number } {
+  return { id: m.id, attempt: m.attempts }
 }
 
 /** Where an unsent part of a request goes back to the queue, and why. */
@@ -308,7 +316,7 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
       if (hold !== undefined) {
         const rest = [part, ...parts]
         if (rest.length > 1) this.rememberParts(rest)
-        await this.o.store.reschedule(rest.flat().map((m) => ({ id: m.id, at: hold.at })), hold.why, this.o.clock.now(), { refundAttempt: true })
+        await this.o.store.reschedule(rest.flat().map((m) => ({ ...fenced(m), at: hold.at })), hold.why, this.o.clock.now(), { refundAttempt: true })
         return
       }
       const started = performance.now()
@@ -363,7 +371,7 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
     }
     switch (outcome.kind) {
       case 'sent':
-        await store.markSubmitted(messages.map((m) => ({ id: m.id, providerMessageId: outcome.providerIds.get(m.reference) ?? null })), now)
+        await store.markSubmitted(messages.map((m) => ({ ...fenced(m), providerMessageId: outcome.providerIds.get(m.reference) ?? null })), now)
         return []
       case 'invalid': {
         const failed: FailedMessage[] = []
@@ -371,7 +379,7 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
         for (const m of messages) {
           const reason = outcome.invalid.get(m.reference)
           if (reason === undefined) rest.push(m)
-          else failed.push({ id: m.id, outcome: 'provider-rejected', reason: `refused by the provider: ${reason}` })
+          else failed.push({ ...fenced(m), outcome: 'provider-rejected', reason: `refused by the provider: ${reason}` })
         }
         logger.warn({ refused: failed.length, resent: rest.length }, 'provider refused some messages of a request; resending the others')
         await store.fail(failed, now)
@@ -387,7 +395,7 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
           return halves(messages)
         }
         logger.warn({ status: outcome.status, code: outcome.code, reason: outcome.reason, refused: refused.length, resent: others.length }, 'provider refused a recipient; failing its message, sending the others')
-        await store.fail(refused.map((m) => ({ id: m.id, outcome: 'provider-rejected', reason: outcome.reason, ...(outcome.code === null ? {} : { errorCode: outcome.code }) })), now)
+        await store.fail(refused.map((m) => ({ ...fenced(m), outcome: 'provider-rejected', reason: outcome.reason, ...(outcome.code === null ? {} : { errorCode: outcome.code }) })), now)
         return named.length > 0 && others.length > 0 ? [others] : []
       }
       case 'too-large':
@@ -396,7 +404,7 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
           return halves(messages)
         }
         logger.warn({ status: outcome.status, reason: outcome.reason }, 'provider refused a single message as too large')
-        await store.fail(messages.map((m) => ({ id: m.id, outcome: 'provider-rejected', reason: `refused by the provider (HTTP ${outcome.status}): ${outcome.reason}` })), now)
+        await store.fail(messages.map((m) => ({ ...fenced(m), outcome: 'provider-rejected', reason: `refused by the provider (HTTP ${outcome.status}): ${outcome.reason}` })), now)
         return []
       case 'no-credit': {
         const until = now + this.noCreditPauseMs
@@ -405,19 +413,19 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
           this.noCreditUntil = until
         }
         // Never failed: back to the queue for the end of the pause, the attempt not counted.
-        await store.reschedule(messages.map((m) => ({ id: m.id, at: this.noCreditUntil })), `no credit left (HTTP ${outcome.status}): ${outcome.reason}`, now, { refundAttempt: true })
+        await store.reschedule(messages.map((m) => ({ ...fenced(m), at: this.noCreditUntil })), `no credit left (HTTP ${outcome.status}): ${outcome.reason}`, now, { refundAttempt: true })
         return []
       }
       case 'refused':
         logger.warn({ status: outcome.status, reason: outcome.reason, messages: messages.length }, 'provider refused a request')
-        await store.fail(messages.map((m) => ({ id: m.id, outcome: 'provider-rejected', reason: `refused by the provider (HTTP ${outcome.status}): ${outcome.reason}` })), now)
+        await store.fail(messages.map((m) => ({ ...fenced(m), outcome: 'provider-rejected', reason: `refused by the provider (HTTP ${outcome.status}): ${outcome.reason}` })), now)
         return []
       case 'unauthorized':
       case 'misconfigured': {
         const reason = outcome.kind === 'unauthorized'
           ? `provider refused our credentials (HTTP ${outcome.status}): ${outcome.reason}`
           : `provider configuration error (HTTP ${outcome.status}): ${outcome.reason}`
-        await store.reschedule(messages.map((m) => ({ id: m.id, at: now })), reason, now, { refundAttempt: true })
+        await store.reschedule(messages.map((m) => ({ ...fenced(m), at: now })), reason, now, { refundAttempt: true })
         this.halt(reason, outcome.status, now)
         return []
       }
@@ -432,15 +440,15 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
         }
         // Never stored beyond the cap, whatever the header said.
         const at = Math.min(this.throttledUntil, now + this.maxRetryAfterMs)
-        await store.reschedule(messages.map((m) => ({ id: m.id, at })), `throttled (HTTP ${outcome.status})`, now, { refundAttempt: true })
+        await store.reschedule(messages.map((m) => ({ ...fenced(m), at })), `throttled (HTTP ${outcome.status})`, now, { refundAttempt: true })
         return []
       }
       case 'transient': {
         const failed: FailedMessage[] = []
-        const retry: Array<{ id: string; at: number }> = []
+        const retry: RescheduledMessage[] = []
         for (const m of messages) {
           if (this.exhausted(m, now)) failed.push(this.timedOut(m, m.attempts, outcome.reason))
-          else retry.push({ id: m.id, at: now + fullJitterDelay(this.o.backoff, m.attempts - 1, this.random) })
+          else retry.push({ ...fenced(m), at: now + fullJitterDelay(this.o.backoff, m.attempts - 1, this.random) })
         }
         // A misconfiguration (e.g. a redirect) will not heal by itself: an operator must see it.
         const level = outcome.alert === true ? 'error' : 'warn'
@@ -472,6 +480,6 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
   }
 
   private timedOut (m: ClaimedMessage, attemptsMade: number, lastError?: string): FailedMessage {
-    return { id: m.id, outcome: 'send-timeout', reason: `gave up after ${attemptsMade} attempts${lastError === undefined ? '' : `: ${lastError}`}` }
+    return { ...fenced(m), outcome: 'send-timeout', reason: `gave up after ${attemptsMade} attempts${lastError === undefined ? '' : `: ${lastError}`}` }
   }
 }

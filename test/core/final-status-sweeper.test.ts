@@ -33,7 +33,7 @@ for (const [name, open] of adapters) {
     await store.acceptCampaign(batch('long', 'b'), messages(1))
     await store.acceptCampaign(batch('gone', 'c'), messages(1))
     const sent = await store.claimDue(T0, 10, 60_000)
-    await store.markSubmitted(sent.map((m) => ({ id: m.id, providerMessageId: `P${m.id}` })), T0)
+    await store.markSubmitted(sent.map((m) => ({ id: m.id, attempt: m.attempts, providerMessageId: `P${m.id}` })), T0)
     const [delivered] = sent
     await store.recordWebhookEvent({ kind: 'status', eventId: 'e1', eventType: 'message.status.sms', receivedAt: T0 + HOUR, reference: delivered!.reference, providerMessageId: null, status: 'DELIVERED', statusAt: T0 + HOUR, outcome: 'delivered' })
 

@@ -25,13 +25,17 @@ export function createRelayQueries (db: Database.Database) {
     WHERE id IN (SELECT id FROM messages WHERE state = @state AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit)
     RETURNING id, batch_id, reference, mobile_number, body, attempts`)
   const batchInfo = db.prepare<[number], BatchInfo>('SELECT registration_id, sender_id, scheduled_at FROM batches WHERE id = ?')
+  // Each settlement is fenced by its claim's attempt number (see ClaimFence in store.ts).
   const submit = db.prepare(`
     UPDATE messages SET state = 'submitted', provider_message_id = ?, lease_until = NULL, updated_at = ?
-    WHERE id = ? AND state = 'sending'`)
+    WHERE id = ? AND state = 'sending' AND attempts = ?`)
   const requeue = db.prepare(`
     UPDATE messages SET state = 'queued', next_attempt_at = ?, lease_until = NULL, last_error = ?, attempts = attempts - ?, updated_at = ?
-    WHERE id = ? AND state = 'sending'`)
-  const failOne = db.prepare(`
+    WHERE id = ? AND state = 'sending' AND attempts = ?`)
+  const failClaimed = db.prepare(`
+    UPDATE messages SET state = 'failed', final_outcome = ?, last_error = ?, lease_until = NULL, updated_at = ?
+    WHERE id = ? AND state = 'sending' AND attempts = ?`)
+  const failUnclaimed = db.prepare(`
     UPDATE messages SET state = 'failed', final_outcome = ?, last_error = ?, lease_until = NULL, updated_at = ?
     WHERE id = ? AND state IN ('queued', 'sending')`)
   const queueReport = createReportQueue(db)
@@ -66,14 +70,17 @@ export function createRelayQueries (db: Database.Database) {
   return {
     claimDue: (now: number, limit: number, leaseMs: number) => claim.immediate(now, limit, leaseMs),
     markSubmitted: db.transaction((results: SubmittedMessage[], now: number) => {
-      for (const r of results) submit.run(r.providerMessageId, now, Number(r.id))
+      for (const r of results) submit.run(r.providerMessageId, now, Number(r.id), r.attempt)
     }),
     reschedule: db.transaction((items: RescheduledMessage[], error: string, now: number, refund: number) => {
-      for (const item of items) requeue.run(item.at, error, refund, now, Number(item.id))
+      for (const item of items) requeue.run(item.at, error, refund, now, Number(item.id), item.attempt)
     }),
     fail: db.transaction((items: FailedMessage[], now: number) => {
       for (const item of items) {
-        if (failOne.run(item.outcome, item.reason, now, Number(item.id)).changes === 1) {
+        const ended = item.attempt === undefined
+          ? failUnclaimed.run(item.outcome, item.reason, now, Number(item.id))
+          : failClaimed.run(item.outcome, item.reason, now, Number(item.id), item.attempt)
+        if (ended.changes === 1) {
           queueReport({ messageId: Number(item.id), outcome: item.outcome, statusAt: now, errorCode: item.errorCode ?? null, errorDetails: item.reason, now })
         }
       }

@@ -27,11 +27,11 @@ export interface Store {
    */
   claimDue(now: number, limit: number, leaseMs: number): Promise<ClaimedMessage[]>
 
-  /** Marks leased messages as accepted by the provider, with the provider's id (or null). */
+  /** Marks leased messages as accepted by the provider, with the provider's id (or null); each only under its own claim. */
   markSubmitted(results: SubmittedMessage[], now: number): Promise<void>
 
   /**
-   * Puts leased messages back in the queue, each due at its own time. With
+   * Puts leased messages back in the queue, each due at its own time, each only under its own claim. With
    * `refundAttempt`, the claim's attempt does not count (the request was never tried).
    */
   reschedule(items: RescheduledMessage[], error: string, now: number, options?: { refundAttempt?: boolean }): Promise<void>
@@ -154,18 +154,31 @@ export interface ClaimedMessage {
   dueSince: number
 }
 
-export interface SubmittedMessage {
+/**
+ * The claim a settlement belongs to: its attempt number (`ClaimedMessage.attempts`). A message
+ * is settled only while it is still `sending` under that very claim, so that a late answer to a
+ * claim whose lease ran out (the message was claimed again meanwhile, by us or another
+ * process) cannot overwrite the newer claim's state. Attempt numbers fence claims because a
+ * message's count while `sending` only grows: a claim adds one, a refund takes back only the
+ * refunding claim's own.
+ */
+export interface ClaimFence {
   id: string
+  attempt: number
+}
+
+export interface SubmittedMessage extends ClaimFence {
   providerMessageId: string | null
 }
 
-export interface RescheduledMessage {
-  id: string
+export interface RescheduledMessage extends ClaimFence {
   at: number
 }
 
 export interface FailedMessage {
   id: string
+  /** The claim it settles (see ClaimFence); absent, a message still queued may be failed too. */
+  attempt?: number
   outcome: FinalOutcome
   /** Why, in words: the message's last error and its report's error details. */
   reason: string

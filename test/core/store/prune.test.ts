@@ -11,7 +11,7 @@ const msgs = (n: number) => Array.from({ length: n }, (_, i) => ({ mobileNumber:
 /** Sends every due message and records a DELIVERED event for each, all at time `at`. */
 async function deliverAll (store: Store, at: number, eventPrefix: string): Promise<void> {
   const claimed = await store.claimDue(at, 100, 60_000)
-  await store.markSubmitted(claimed.map((m) => ({ id: m.id, providerMessageId: null })), at)
+  await store.markSubmitted(claimed.map((m) => ({ id: m.id, attempt: m.attempts, providerMessageId: null })), at)
   for (const [i, m] of claimed.entries()) {
     await store.recordWebhookEvent({ kind: 'status', eventId: `${eventPrefix}-${i}`, eventType: 'message.status.sms', receivedAt: at, reference: m.reference, providerMessageId: null, status: 'DELIVERED', statusAt: at, outcome: 'delivered' })
   }

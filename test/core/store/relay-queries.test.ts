@@ -97,7 +97,7 @@ t.test('markSubmitted stores the provider id; a submitted message is never claim
   await store.acceptCampaign(batch('k'), messages(3, 'm'))
   const claimed = await store.claimDue(1000, 2, 100)
   const [a, b] = claimed.sort((x, y) => Number(x.id) - Number(y.id))
-  await store.markSubmitted([{ id: a!.id, providerMessageId: '01HXPROVIDER0000000000001' }, { id: b!.id, providerMessageId: null }], 1050)
+  await store.markSubmitted([{ id: a!.id, attempt: 1, providerMessageId: '01HXPROVIDER0000000000001' }, { id: b!.id, attempt: 1, providerMessageId: null }], 1050)
   t.same(rows().map((r) => [r.state, r.provider_message_id, r.lease_until]), [
     ['submitted', '01HXPROVIDER0000000000001', null],
     ['submitted', null, null],
@@ -106,7 +106,7 @@ t.test('markSubmitted stores the provider id; a submitted message is never claim
   // Long after the lease would have ended: only the third message is ever claimed.
   const [c] = await store.claimDue(10_000_000, 10, 100)
   t.equal(c!.text, 'm text 2', 'only the queued one is claimed')
-  await store.markSubmitted([{ id: c!.id, providerMessageId: 'p3' }], 10_000_050)
+  await store.markSubmitted([{ id: c!.id, attempt: c!.attempts, providerMessageId: 'p3' }], 10_000_050)
   t.same(await store.claimDue(20_000_000, 10, 100), [], 'nothing else: submitted messages stay submitted')
   t.same((await store.stats()).messages, { queued: 0, sending: 0, submitted: 3, final: 0, failed: 0 })
 })
@@ -115,7 +115,7 @@ t.test('reschedule puts messages back at their own times; refundAttempt takes th
   const { store, rows } = open(t)
   await store.acceptCampaign(batch('k'), messages(2, 'm'))
   const [a, b] = (await store.claimDue(1000, 10, 60_000)).sort((x, y) => Number(x.id) - Number(y.id))
-  await store.reschedule([{ id: a!.id, at: 5000 }, { id: b!.id, at: 3000 }], 'HTTP 500: boom', 1100)
+  await store.reschedule([{ id: a!.id, attempt: 1, at: 5000 }, { id: b!.id, attempt: 1, at: 3000 }], 'HTTP 500: boom', 1100)
   t.same(rows().map((r) => [r.state, r.next_attempt_at, r.lease_until, r.attempts, r.last_error]), [
     ['queued', 5000, null, 1, 'HTTP 500: boom'],
     ['queued', 3000, null, 1, 'HTTP 500: boom']
@@ -126,8 +126,8 @@ t.test('reschedule puts messages back at their own times; refundAttempt takes th
   t.same((await store.claimDue(5000, 10, 60_000)).map((m) => [m.id, m.attempts]), [[a!.id, 2]])
 
   // Both at attempt 2 now; a refunded reschedule takes exactly this claim's attempt back.
-  await store.reschedule([{ id: a!.id, at: 6000 }], 'throttled (HTTP 429)', 5010, { refundAttempt: true })
-  await store.reschedule([{ id: b!.id, at: 6000 }], 'HTTP 502', 5010, { refundAttempt: false })
+  await store.reschedule([{ id: a!.id, attempt: 2, at: 6000 }], 'throttled (HTTP 429)', 5010, { refundAttempt: true })
+  await store.reschedule([{ id: b!.id, attempt: 2, at: 6000 }], 'HTTP 502', 5010, { refundAttempt: false })
   t.same(rows().map((r) => [r.state, r.attempts, r.last_error]), [['queued', 1, 'throttled (HTTP 429)'], ['queued', 2, 'HTTP 502']])
   t.same((await store.claimDue(6000, 10, 60_000)).map((m) => [m.id, m.attempts]).sort(), [[a!.id, 2], [b!.id, 3]])
 })
@@ -164,6 +164,29 @@ t.test('fail ends messages with outcome and reason and queues exactly one report
   t.equal((await store.stats()).reports.pending, 3)
 })
 
+t.test('settlements are fenced by their claim: a late answer to a claim whose lease ran out changes nothing', async (t) => {
+  const { store } = open(t)
+  await store.acceptCampaign(batch('k'), messages(1, 'm'))
+  const [stale] = await store.claimDue(1000, 10, 100)
+  // The first claim's request outlives its lease; the message is claimed again.
+  const [current] = await store.claimDue(1200, 10, 100)
+  t.equal(current!.id, stale!.id)
+  t.same([stale!.attempts, current!.attempts], [1, 2], 'two claims, told apart by their attempt numbers')
+
+  // The first claim's answers arrive late: none of them touches the newer claim.
+  await store.markSubmitted([{ id: stale!.id, attempt: stale!.attempts, providerMessageId: 'stale' }], 1210)
+  await store.reschedule([{ id: stale!.id, attempt: stale!.attempts, at: 1220 }], 'HTTP 500', 1210, { refundAttempt: true })
+  await store.fail([{ id: stale!.id, attempt: stale!.attempts, outcome: 'provider-rejected', reason: 'late refusal' }], 1210)
+  t.match(await store.stats(), { messages: { sending: 1, submitted: 0, queued: 0, failed: 0 }, reports: { pending: 0 } }, 'still sending under the newer claim, no report')
+  t.same(await store.claimDue(1250, 10, 100), [], 'not handed out again before the newer lease ends')
+
+  // The newer claim settles as usual.
+  await store.markSubmitted([{ id: current!.id, attempt: current!.attempts, providerMessageId: 'P2' }], 1260)
+  t.match(await store.stats(), { messages: { sending: 0, submitted: 1 } })
+  await store.fail([{ id: current!.id, attempt: current!.attempts, outcome: 'provider-rejected', reason: 'too late' }], 1270)
+  t.match(await store.stats(), { messages: { submitted: 1, failed: 0 }, reports: { pending: 0 } }, 'a submitted message is not failed by a settlement of its claim either')
+})
+
 t.test('nextDueAt: the earliest queued time or lease end; undefined when nothing waits', async (t) => {
   const { store } = open(t)
   t.equal(await store.nextDueAt(), undefined, 'empty store')
@@ -179,9 +202,9 @@ t.test('nextDueAt: the earliest queued time or lease end; undefined when nothing
   const [second] = await store.claimDue(5000, 10, 1000)
   t.equal(await store.nextDueAt(), 6000, 'a lease counts: a crashed claim comes back at its end')
 
-  await store.markSubmitted([{ id: second!.id, providerMessageId: 'x' }], 5100)
+  await store.markSubmitted([{ id: second!.id, attempt: second!.attempts, providerMessageId: 'x' }], 5100)
   t.equal(await store.nextDueAt(), 13000)
-  await store.reschedule([{ id: first!.id, at: 4000 }], 'HTTP 500', 3100)
+  await store.reschedule([{ id: first!.id, attempt: first!.attempts, at: 4000 }], 'HTTP 500', 3100)
   t.equal(await store.nextDueAt(), 4000, 'a rescheduled message waits for its own time')
   await store.fail([{ id: first!.id, outcome: 'send-timeout', reason: 'gave up' }], 4100)
   t.equal(await store.nextDueAt(), undefined, 'nothing left waiting')

@@ -12,7 +12,7 @@ t.test('the store on its own thread keeps the adapter\'s contract, call for call
   t.same(await store.acceptCampaign(batch, messages), { duplicate: true, conflict: false, accepted: 3, rejected: 0 })
   const claimed = await store.claimDue(2000, 10, 60_000)
   t.same(claimed.map((m) => [m.msisdn, m.senderId, m.attempts]), [['4520000000', 'Brand', 1], ['4520000001', 'Brand', 1], ['4520000002', 'Brand', 1]])
-  await store.markSubmitted(claimed.map((m) => ({ id: m.id, providerMessageId: `P${m.id}` })), 2001)
+  await store.markSubmitted(claimed.map((m) => ({ id: m.id, attempt: m.attempts, providerMessageId: `P${m.id}` })), 2001)
   const recorded = await Promise.all(claimed.map((m, i) => store.recordWebhookEvent({
     kind: 'status', eventId: `e${i}`, eventType: 'message.status.sms', receivedAt: 3000, reference: m.reference, providerMessageId: null, status: 'DELIVERED', statusAt: 2500, outcome: 'delivered'
   })))
