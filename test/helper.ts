@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Writable } from 'node:stream'
@@ -8,7 +8,7 @@ import { buildApp } from '../src/app.js'
 import { once } from 'node:events'
 import { CAMPAIGN_SEND_PATH, parseConfig, type Config } from '../src/config.js'
 import { startService } from '../src/service.js'
-import { SimGatewayApi } from '../src/sim/gatewayapi.js'
+import { SimGatewayApi, type SimGatewayApiOptions } from '../src/sim/gatewayapi.js'
 import { SimOptimove } from '../src/sim/optimove.js'
 import { freeLoopbackPort } from '../src/sim/http-server.js'
 import { GATEWAYAPI_EVENTS_PATH } from '../src/gatewayapi/events-route.js'
@@ -17,6 +17,7 @@ import { openSqliteStore } from '../src/core/store/sqlite-store.js'
 import type { Store } from '../src/core/store/store.js'
 import type { Clock } from '../src/lib/clock.js'
 import { signHubSignature } from '../src/lib/hmac-signature.js'
+import { gatewayApiContract } from './contract/gatewayapi-contract.js'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -151,11 +152,16 @@ export interface ServiceProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-/** Spawns the real service (`src/main.ts`) as a child process with exactly this environment. */
+/**
+ * Spawns the real service (`src/main.ts`) as a child process with this environment (plus
+ * PATH and the parent watch's variable), in a process group of its own (see spawnInGroup).
+ * It imports the parent watch (test/fixtures/exit-with-parent.mjs), so that it ends itself
+ * should this process end without killing it (tap's timeout signal, a SIGKILL).
+ */
 export function spawnService (env: Record<string, string | undefined>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawnInGroup(process.execPath, ['--import', 'tsx', '--import', PARENT_WATCH_MODULE, 'src/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, ...env },
+    env: { PATH: process.env.PATH, [PARENT_PID_VARIABLE]: String(process.pid), ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const logs: Array<Record<string, any>> = []
@@ -204,11 +210,32 @@ export async function until (emitter: NodeJS.EventEmitter, event: string, check:
   while (!(await check())) await once(emitter, event)
 }
 
+/**
+ * A simulated GatewayAPI (not yet started) that holds every request it receives and every event
+ * it builds to GatewayAPI's OpenAPI document (test/contract): a request outside it is answered
+ * 422 `contract_violation`, and the test fails at teardown with every violation recorded, so
+ * that no test passes on traffic the real GatewayAPI would refuse. `contract: false` is only for
+ * a test that sends something outside the contract on purpose (say why at the call).
+ */
+export function simGatewayApi (t: Test, options: SimGatewayApiOptions, check: { contract?: boolean } = {}): SimGatewayApi {
+  if (check.contract === false) return new SimGatewayApi(options)
+  const sim = new SimGatewayApi({ contract: gatewayApiContract(), ...options })
+  // Registered as the simulator is made, so it runs after the teardowns registered later (its closing among them).
+  t.teardown(() => {
+    const found = sim.contractViolations
+    if (found.length === 0) return
+    const more = found.length > 20 ? [`… and ${found.length - 20} more`] : []
+    // threw(), not throw: a throwing teardown would skip the teardowns registered before it.
+    t.threw(Object.assign(new Error(`${found.length} violation(s) of GatewayAPI's OpenAPI document, the first: ${found[0]}`), { violations: [...found.slice(0, 20), ...more] }))
+  })
+  return sim
+}
+
 /** Both simulated peers and the service in this process, on loopback, torn down after the test. */
-export async function startStack (t: Test, overrides: Record<string, string | undefined> = {}, deps: { logStream?: Writable } = {}) {
+export async function startStack (t: Test, overrides: Record<string, string | undefined> = {}, deps: { logStream?: Writable; clock?: Clock } = {}) {
   const env = testEnv()
   const optimove = await new SimOptimove({ appApiKey: env.OPTIMOVE_APP_API_KEY!, sharedSecret: env.OPTIMOVE_SHARED_SECRET! }).start()
-  const gateway = await new SimGatewayApi({ token: env.GATEWAYAPI_TOKEN! }).start()
+  const gateway = await simGatewayApi(t, { token: env.GATEWAYAPI_TOKEN! }).start()
   t.teardown(async () => {
     await gateway.close()
     await optimove.close()
@@ -226,7 +253,7 @@ export async function startStack (t: Test, overrides: Record<string, string | un
     REPORT_IDLE_POLL_MS: '50',
     ...overrides
   })
-  const service = await startService(config, { logger: createLogger(deps.logStream ? 'info' : 'silent', deps.logStream) })
+  const service = await startService(config, { logger: createLogger(deps.logStream ? 'info' : 'silent', deps.logStream), ...(deps.clock ? { clock: deps.clock } : {}) })
   t.teardown(() => service.stop())
   gateway.options.webhook = { url: `${service.url}${GATEWAYAPI_EVENTS_PATH}`, secret: config.gatewayapi.webhookSecret }
   await service.handshakes
@@ -243,7 +270,7 @@ export async function childStack (t: Test, overrides: Record<string, string | un
   const env = testEnv()
   const port = await freePort()
   const optimove = await new SimOptimove({ appApiKey: env.OPTIMOVE_APP_API_KEY!, sharedSecret: env.OPTIMOVE_SHARED_SECRET! }).start()
-  const gateway = await new SimGatewayApi({ token: env.GATEWAYAPI_TOKEN!, webhook: { url: `http://127.0.0.1:${port}${GATEWAYAPI_EVENTS_PATH}`, secret: env.GATEWAYAPI_WEBHOOK_SECRET! } }).start()
+  const gateway = await simGatewayApi(t, { token: env.GATEWAYAPI_TOKEN!, webhook: { url: `http://127.0.0.1:${port}${GATEWAYAPI_EVENTS_PATH}`, secret: env.GATEWAYAPI_WEBHOOK_SECRET! } }).start()
   t.teardown(async () => {
     await gateway.close()
     await optimove.close()
@@ -258,13 +285,10 @@ export async function childStack (t: Test, overrides: Record<string, string | un
     DATABASE_URL: `sqlite:${dbPath}`,
     ...overrides
   })
-  /** Spawns the service; a teardown kills it if the test has not. */
+  /** Spawns the service; a teardown kills its process group if the test has not, also when the test failed or timed out. */
   const spawn = (): ServiceProcess => {
     const service = spawnService(serviceEnv)
-    t.teardown(async () => {
-      if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL')
-      await service.exited
-    })
+    t.teardown(() => killGroup(service.child))
     return service
   }
   return { optimove, gateway, dbPath, spawn, url: `http://127.0.0.1:${port}` }
@@ -293,7 +317,7 @@ export async function startRegistrationsStack (t: Test, specs: TenantSpec[], ove
     sim: await new SimOptimove({ appApiKey: `app-key-${spec.name}`, sharedSecret: `shared-secret-${spec.name}` }).start()
   })))
   const env = testEnv()
-  const gateway = await new SimGatewayApi({ token: env.GATEWAYAPI_TOKEN! }).start()
+  const gateway = await simGatewayApi(t, { token: env.GATEWAYAPI_TOKEN! }).start()
   t.teardown(async () => {
     await gateway.close()
     for (const tenant of tenants) await tenant.sim.close()
@@ -318,4 +342,67 @@ export async function startRegistrationsStack (t: Test, specs: TenantSpec[], ove
   const campaignUrl = `${service.url}${CAMPAIGN_SEND_PATH}`
   const send = (tenant: typeof tenants[number], body: unknown) => tenant.sim.sendCampaign(body, { url: campaignUrl, apiKey: tenant.key })
   return { tenants, gateway, service, config, dbPath, send }
+}
+
+/** The environment variable that tells a spawned service which process is its parent, for the parent watch. */
+const PARENT_PID_VARIABLE = 'TEST_PARENT_PID'
+
+/** The module a spawned service imports (`--import`) to end itself once its parent process is gone. */
+const PARENT_WATCH_MODULE = new URL('fixtures/exit-with-parent.mjs', import.meta.url).href
+
+/** Process groups of children still running (by their leader's pid): what the exit hook kills. */
+const liveChildGroups = new Set<number>()
+let exitHookInstalled = false
+
+/**
+ * Spawns a child as the leader of a process group of its own (`detached`), so that the child
+ * and anything it starts can be killed together (killGroup). Until it exits, an exit hook of
+ * this process kills its group: a test that exits without its teardowns (process.exit, an
+ * uncaught error) leaves nothing running. A signal that kills this process (tap's timeout,
+ * SIGKILL, a terminal's Ctrl-C, which no longer reaches a detached child) runs no hook: a child
+ * that must not outlive this process watches it too (see spawnService).
+ */
+export function spawnInGroup (command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  const child = spawn(command, args, { ...options, detached: true })
+  const pid = child.pid
+  if (pid === undefined) return child // not started: its 'error' event says why
+  liveChildGroups.add(pid)
+  child.once('exit', () => liveChildGroups.delete(pid))
+  if (!exitHookInstalled) {
+    exitHookInstalled = true
+    process.on('exit', killLiveChildGroups)
+  }
+  return child
+}
+
+/**
+ * Kills a child's whole process group with SIGKILL unless the child has exited, and resolves
+ * once it has. Only while the leader has not been reaped is its pid surely still its group's:
+ * after that the number may belong to someone else, so an exited child's group is left alone.
+ */
+export async function killGroup (child: ChildProcess): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
+  const exited = once(child, 'exit')
+  killProcessGroup(child.pid)
+  await exited
+}
+
+/** SIGKILL to a process group; one already gone is no error. */
+function killProcessGroup (leader: number): void {
+  try {
+    process.kill(-leader, 'SIGKILL')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err
+  }
+}
+
+/** The exit hook: synchronous, as an exit hook must be; every group whose leader still runs, each tried whatever the others do. */
+function killLiveChildGroups (): void {
+  for (const leader of liveChildGroups) {
+    try {
+      killProcessGroup(leader)
+    } catch {
+      // Not ours to kill (EPERM): nothing more an exiting process can do about it.
+    }
+  }
 }

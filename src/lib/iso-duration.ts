@@ -1,6 +1,7 @@
-// PnW, or PnDTnHnMnS (each part optional, at least one): the forms GatewayAPI's `expiration` takes
-// for a duration. Years and months are refused: their length in days is not fixed.
-const DURATION = /^P(?:(\d+)W|(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?)$/
+// PnW, or PnDTnHnMnS (each part optional, at least one, whole numbers): the forms GatewayAPI's
+// `expiration` takes for a duration (its OpenAPI `duration` format has no fractions). Years and
+// months are refused: their length in days is not fixed.
+const DURATION = /^P(?:(\d+)W|(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?)$/
 
 /** An ISO-8601 duration (`P2D`, `PT12H`, `P1DT6H`, `P1W`) in milliseconds, or undefined when it is not one. */
 export function parseIsoDuration (text: string): number | undefined {

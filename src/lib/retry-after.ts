@@ -8,8 +8,8 @@ const ASCTIME = /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/
  * Undefined when absent or in any other form, so that the caller's default applies.
  */
 export function parseRetryAfter (header: string | string[] | undefined, now: number): number | undefined {
-  const value = (Array.isArray(header) ? header[0] : header)?.trim()
-  if (value === undefined || value === '') return undefined
+  // Absent and empty are simply unreadable: no form below matches them.
+  const value = (Array.isArray(header) ? header[0] : header)?.trim() ?? ''
   if (/^\d+$/.test(value)) return Number(value) * 1000
   let at = Number.NaN
   if (IMF_FIXDATE.test(value) || RFC850.test(value)) at = Date.parse(value)

@@ -62,8 +62,15 @@ export class StatusFeed {
   private readonly abort = new AbortController()
   private agent: Agent | undefined
 
-  /** `webhook` is asked before every attempt, so a target set after construction is used. */
-  constructor (private readonly webhook: () => WebhookTarget | undefined, private readonly emit: (event: StatusFeedEvent, ...args: unknown[]) => void) {
+  /**
+   * `webhook` is asked before every attempt, so a target set after construction is used.
+   * `built` sees every envelope once, before its first attempt: the simulator checks it against the contract.
+   */
+  constructor (
+    private readonly webhook: () => WebhookTarget | undefined,
+    private readonly emit: (event: StatusFeedEvent, ...args: unknown[]) => void,
+    private readonly built: (envelope: Record<string, unknown>) => void = () => {}
+  ) {
     // Every worker's wait and request listens to this one signal.
     setMaxListeners(0, this.abort.signal)
   }
@@ -132,6 +139,7 @@ export class StatusFeed {
     const signal = this.abort.signal
     // One event, one id and one body: a retry is the same event, so the receiver's replay memory applies.
     const envelope = statusEnvelope(message, status, error === undefined ? {} : { error })
+    this.built(envelope)
     const raw = JSON.stringify(envelope)
     const maxAttempts = Math.max(1, auto.maxAttempts ?? 5)
     let retryDelay = auto.retryDelayMs ?? 100

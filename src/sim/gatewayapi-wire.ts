@@ -24,6 +24,27 @@ export interface WebhookTarget { url: string; secret: string }
 export type Detail = { loc: Array<string | number>; msg: string; type: string }
 
 /**
+ * A check of the simulator's traffic against GatewayAPI's published contract, given by whoever
+ * runs the simulator (the tests do; the simulator itself knows no schema). Each method answers
+ * what does not fit, one line per violation: an empty list means it fits.
+ */
+export interface ContractCheck {
+  /** A parsed `/mobile/single` or `/mobile/multi` request body, as received. */
+  request(path: '/mobile/single' | '/mobile/multi', body: unknown): string[]
+  /** A webhook envelope the simulator built to post (a status event or a reply). */
+  event(envelope: Record<string, unknown>): string[]
+}
+
+/**
+ * The answer to a request outside the contract: a 422 in FastAPI's shape whose items have the
+ * type `contract_violation`, which GatewayAPI never uses, so that no client or test takes it
+ * for one of GatewayAPI's own refusals.
+ */
+export function contractViolationBody (violations: readonly string[]): { detail: Detail[] } {
+  return { detail: violations.map((msg) => ({ loc: ['body'], msg, type: 'contract_violation' })) }
+}
+
+/**
  * Checks a `/mobile/single` body (`single`) or a `/mobile/multi` body as GatewayAPI's
  * MobileMessageRequest schema does: the messages it carries, and what is wrong with them.
  */

@@ -5,10 +5,10 @@ import { secretsEqual } from '../lib/constant-time.js'
 import { delay } from '../lib/timers.js'
 import { listenOnLoopback, readBody, sendJson, streamLargeBody } from './http-server.js'
 import { StatusFeed, type AutoStatusOptions, type AutoStatusStats } from './gatewayapi-status-feed.js'
-import { MsgIdGenerator, replyEnvelope, sendWebhook, statusEnvelope, validateMobileRequest, type AcceptedMessage, type WebhookTarget } from './gatewayapi-wire.js'
+import { contractViolationBody, MsgIdGenerator, replyEnvelope, sendWebhook, statusEnvelope, validateMobileRequest, type AcceptedMessage, type ContractCheck, type WebhookTarget } from './gatewayapi-wire.js'
 import { apiErrorBody, refusalOf, type AccountPolicy } from './gatewayapi-refusals.js'
 
-export type { AcceptedMessage } from './gatewayapi-wire.js'
+export type { AcceptedMessage, ContractCheck } from './gatewayapi-wire.js'
 export { apiErrorBody } from './gatewayapi-refusals.js'
 export type { AutoStatusOptions, AutoStatusStats, AutoStatusStep } from './gatewayapi-status-feed.js'
 
@@ -24,6 +24,13 @@ export interface SimGatewayApiOptions {
    * to `webhook` by itself. Off unless given, so tests that post events by hand are unaffected.
    */
   autoStatus?: AutoStatusOptions
+  /**
+   * Checks every request received and every event built against GatewayAPI's published
+   * contract. A request outside it is answered 422 (`contract_violation`, see
+   * contractViolationBody) and nothing of it is taken; every violation, of a request or of an
+   * event, is kept in `contractViolations`, so that whoever runs the simulator can fail on it.
+   */
+  contract?: ContractCheck
 }
 
 /**
@@ -45,7 +52,9 @@ export type Fault =
  * With `autoStatus` it also plays GatewayAPI's webhook side: after a 202 it posts signed
  * status events for the accepted messages (bounded concurrency, retries on non-2xx), and
  * emits 'status-posted' / 'status-failed' (with the envelope) and 'status-idle'.
- * Emits 'streamed' (bytes) when a `streamBytes` answer ended or was cut.
+ * Emits 'streamed' (bytes) when a `streamBytes` answer ended or was cut. With `contract` it
+ * holds every request it receives and every event it builds to GatewayAPI's published
+ * contract, and keeps what does not fit in `contractViolations`.
  */
 export class SimGatewayApi extends EventEmitter {
   readonly accepted: AcceptedMessage[] = []
@@ -53,6 +62,8 @@ export class SimGatewayApi extends EventEmitter {
   readonly requestCounts = new Map<string, number>()
   /** Every request in arrival order: when it arrived, what it was answered, how many messages it carried. */
   readonly requestLog: Array<{ at: number; status: string; messages: number }> = []
+  /** What did not fit `options.contract`, one line each, naming the request or event. */
+  readonly contractViolations: string[] = []
   /** For each `streamBytes` answer: the body bytes written before it ended or the client cut it. */
   readonly streamedBytes: number[] = []
   /** Extra latency before every answer, in milliseconds. */
@@ -74,7 +85,7 @@ export class SimGatewayApi extends EventEmitter {
   private outage: Fault | undefined
   private readonly ids = new MsgIdGenerator()
   private server: Awaited<ReturnType<typeof listenOnLoopback>> | undefined
-  private readonly feed = new StatusFeed(() => this.options.webhook, (event, ...args) => { this.emit(event, ...args) })
+  private readonly feed = new StatusFeed(() => this.options.webhook, (event, ...args) => { this.emit(event, ...args) }, (envelope) => { this.checkEvent(envelope) })
 
   constructor (readonly options: SimGatewayApiOptions) {
     super()
@@ -144,12 +155,12 @@ export class SimGatewayApi extends EventEmitter {
 
   /** A status-event envelope for an accepted message, as GatewayAPI builds it. */
   statusEvent (message: Pick<AcceptedMessage, 'msg_id' | 'recipient' | 'reference'>, status: string, options: { error?: { hex_code: string; details: string }; timestamp?: Date; eventId?: string } = {}): Record<string, unknown> {
-    return statusEnvelope(message, status, options)
+    return this.checkEvent(statusEnvelope(message, status, options))
   }
 
   /** An inbound-SMS envelope: a customer's reply. */
   replyEvent (sender: number, text: string, options: { timestamp?: Date } = {}): Record<string, unknown> {
-    return replyEnvelope(this.ids.next(), sender, text, options)
+    return this.checkEvent(replyEnvelope(this.ids.next(), sender, text, options))
   }
 
   /**
@@ -162,6 +173,13 @@ export class SimGatewayApi extends EventEmitter {
     const raw = options.raw ?? JSON.stringify(envelope)
     const signature = options.signature === undefined ? signGatewaySignature(raw, webhook.secret) : options.signature
     return sendWebhook(webhook.url, raw, signature)
+  }
+
+  /** Keeps what of this envelope does not fit the contract; answers the envelope unchanged. */
+  private checkEvent (envelope: Record<string, unknown>): Record<string, unknown> {
+    const violations = this.options.contract?.event(envelope) ?? []
+    for (const v of violations) this.contractViolations.push(`event ${String(envelope.event_type)}: ${v}`)
+    return envelope
   }
 
   private policy (): AccountPolicy {
@@ -181,6 +199,22 @@ export class SimGatewayApi extends EventEmitter {
       return sendJson(res, 404, { detail: 'Not Found' })
     }
     const arrivedAt = Date.now()
+    let body: any
+    let isJson = true
+    try {
+      body = JSON.parse(raw.toString('utf8'))
+    } catch {
+      isJson = false
+    }
+    // Before any scripted answer: every request that arrives is held to the contract.
+    if (this.options.contract !== undefined) {
+      const violations = isJson ? this.options.contract.request(path, body) : ['the body is not JSON']
+      if (violations.length > 0) {
+        for (const v of violations) this.contractViolations.push(`POST ${path}: ${v}`)
+        this.count('422', arrivedAt)
+        return sendJson(res, 422, contractViolationBody(violations))
+      }
+    }
     if (this.latencyMs > 0) await delay(this.latencyMs)
 
     let fault = this.faults.shift() ?? (arrivedAt < this.outageUntil ? this.outage : undefined)
@@ -218,10 +252,7 @@ export class SimGatewayApi extends EventEmitter {
       return sendJson(res, this.tokenRefusal.status, this.tokenRefusal.body)
     }
 
-    let body: any
-    try {
-      body = JSON.parse(raw.toString('utf8'))
-    } catch {
+    if (!isJson) {
       this.count('422', arrivedAt)
       return sendJson(res, 422, { detail: [{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }] })
     }

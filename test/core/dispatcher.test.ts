@@ -9,7 +9,7 @@ import { createGatewayApiClient } from '../../src/gatewayapi/send-client.js'
 import type { Clock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/logger.js'
 import { apiErrorBody, SimGatewayApi } from '../../src/sim/gatewayapi.js'
-import { logCapture, readDatabase, until, type StoredMessage } from '../helper.js'
+import { logCapture, readDatabase, simGatewayApi, until, type StoredMessage } from '../helper.js'
 
 // The Dispatcher against a real SQLite store and the real GatewayAPI client talking to the
 // simulated GatewayAPI over loopback. Outcomes are awaited through events, never by sleeping.
@@ -33,7 +33,7 @@ function trackRequests (sim: SimGatewayApi) {
 }
 
 async function startSim (t: Test): Promise<SimGatewayApi> {
-  const sim = await new SimGatewayApi({ token: TOKEN }).start()
+  const sim = await simGatewayApi(t, { token: TOKEN }).start()
   t.teardown(() => sim.close())
   return sim
 }

@@ -1,19 +1,19 @@
-import { spawn } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import t from 'tap'
-import { ROOT } from '../helper.js'
+import { ROOT, spawnInGroup } from '../helper.js'
 
 /** Runs `npm run demo`'s entry as a new user would, without a terminal, and collects its output. */
 async function runDemo (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/demo/main.ts', ...args], {
+  // In a process group of its own, killed with the test process if it is cut short.
+  const child = spawnInGroup(process.execPath, ['--import', 'tsx', 'src/demo/main.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, CI: 'true' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', (chunk) => { stdout += String(chunk) })
-  child.stderr.on('data', (chunk) => { stderr += String(chunk) })
+  child.stdout!.on('data', (chunk) => { stdout += String(chunk) })
+  child.stderr!.on('data', (chunk) => { stderr += String(chunk) })
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
   return { code, stdout, stderr }
 }

@@ -6,10 +6,9 @@ import { GATEWAYAPI_EVENTS_PATH } from '../../src/gatewayapi/events-route.js'
 import { verifyHubSignature } from '../../src/lib/hmac-signature.js'
 import { createLogger } from '../../src/logger.js'
 import { startService } from '../../src/service.js'
-import { SimGatewayApi } from '../../src/sim/gatewayapi.js'
 import { listenOnLoopback, readBody } from '../../src/sim/http-server.js'
 import { SimOptimove } from '../../src/sim/optimove.js'
-import { campaignBody, readDatabase, testConfig, testEnv, until } from '../helper.js'
+import { campaignBody, readDatabase, simGatewayApi, testConfig, testEnv, until } from '../helper.js'
 
 /**
  * A real HTTP server in front of the simulated Optimove that keeps the exact bytes of every
@@ -35,7 +34,7 @@ t.test('metadata Optimove sent comes back byte for byte in every delivery report
   const env = testEnv()
   const optimove = await new SimOptimove({ appApiKey: env.OPTIMOVE_APP_API_KEY!, sharedSecret: env.OPTIMOVE_SHARED_SECRET! }).start()
   const proxy = await recordingProxy(() => optimove.baseUrl)
-  const gateway = await new SimGatewayApi({ token: env.GATEWAYAPI_TOKEN! }).start()
+  const gateway = await simGatewayApi(t, { token: env.GATEWAYAPI_TOKEN! }).start()
   t.teardown(async () => {
     await gateway.close()
     await proxy.close()

@@ -4,9 +4,8 @@ import { once } from 'node:events'
 import { parseConfig, CAMPAIGN_SEND_PATH } from '../../src/config.js'
 import { createLogger } from '../../src/logger.js'
 import { startService } from '../../src/service.js'
-import { SimGatewayApi } from '../../src/sim/gatewayapi.js'
 import { SimOptimove } from '../../src/sim/optimove.js'
-import { readDatabase, testEnv, until } from '../helper.js'
+import { readDatabase, simGatewayApi, testEnv, until } from '../helper.js'
 
 const unusableCampaign = (n: number, batchId: string) => ({
   batchId,
@@ -22,7 +21,7 @@ t.test('one registration\'s Optimove trickles its answer: cut at the deadline an
     sim: await new SimOptimove({ appApiKey: `app-key-${name}`, sharedSecret: `shared-secret-${name}` }).start()
   })))
   const [slow, fast] = tenants as [typeof tenants[0], typeof tenants[0]]
-  const gateway = await new SimGatewayApi({ token: testEnv().GATEWAYAPI_TOKEN! }).start()
+  const gateway = await simGatewayApi(t, { token: testEnv().GATEWAYAPI_TOKEN! }).start()
   t.teardown(async () => { await gateway.close(); for (const x of tenants) await x.sim.close() })
   const dir = t.testdir()
   writeFileSync(`${dir}/registrations.json`, JSON.stringify(tenants.map((x) => ({

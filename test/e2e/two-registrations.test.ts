@@ -6,9 +6,8 @@ import { GATEWAYAPI_EVENTS_PATH } from '../../src/gatewayapi/events-route.js'
 import { verifyHubSignature, signHubSignature } from '../../src/lib/hmac-signature.js'
 import { createLogger } from '../../src/logger.js'
 import { startService } from '../../src/service.js'
-import { SimGatewayApi } from '../../src/sim/gatewayapi.js'
 import { SimOptimove } from '../../src/sim/optimove.js'
-import { campaignBody, readDatabase, testEnv, until } from '../helper.js'
+import { campaignBody, readDatabase, simGatewayApi, testEnv, until } from '../helper.js'
 
 t.test('two registrations in one process: own key and signature in, own Optimove and credentials out', async (t) => {
   const tenants = await Promise.all(['tenant-a', 'tenant-b'].map(async (name) => ({
@@ -17,7 +16,7 @@ t.test('two registrations in one process: own key and signature in, own Optimove
     sim: await new SimOptimove({ appApiKey: `app-key-${name}`, sharedSecret: `shared-secret-${name}` }).start()
   })))
   const env = testEnv()
-  const gateway = await new SimGatewayApi({ token: env.GATEWAYAPI_TOKEN! }).start()
+  const gateway = await simGatewayApi(t, { token: env.GATEWAYAPI_TOKEN! }).start()
   t.teardown(async () => { await gateway.close(); for (const x of tenants) await x.sim.close() })
   const dir = t.testdir()
   writeFileSync(`${dir}/registrations.json`, JSON.stringify(tenants.map((x) => ({

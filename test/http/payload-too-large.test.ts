@@ -1,11 +1,11 @@
 import t from 'tap'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { connect } from 'node:net'
 import { once } from 'node:events'
 import { Readable } from 'node:stream'
 import { request } from 'undici'
 import { CAMPAIGN_SEND_PATH } from '../../src/config.js'
-import { listenTestApp, readDatabase, testConfig } from '../helper.js'
+import { listenTestApp, readDatabase, spawnInGroup, testConfig } from '../helper.js'
 
 const python = spawnSync('python3', ['--version']).status === 0
 
@@ -29,9 +29,9 @@ except Exception as e:
 `
 
 async function runPython (args: string[]): Promise<string> {
-  const child = spawn('python3', ['-c', URLLIB_POST, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawnInGroup('python3', ['-c', URLLIB_POST, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
-  child.stdout.on('data', (chunk) => { out += String(chunk) })
+  child.stdout!.on('data', (chunk) => { out += String(chunk) })
   await once(child, 'exit')
   return out.trim()
 }

@@ -102,6 +102,12 @@ for (const f of flavours) {
       t.same(f.verify(f.signature, f.body, f.secret), { ok: true })
     })
 
+    t.test('an entry without a scheme name is malformed', async (t) => {
+      const hex = f.signature.slice(f.signature.indexOf('=') + 1)
+      t.same(f.verify(`=${hex}`, f.body, f.secret), { ok: false, reason: 'malformed-header' })
+      t.same(f.verify(`=${hex},${f.signature}`, f.body, f.secret), { ok: false, reason: 'malformed-header' }, 'even beside a valid entry')
+    })
+
     t.test('missing header', async (t) => {
       t.same(f.verify(undefined, f.body, f.secret), { ok: false, reason: 'missing-header' }, 'undefined')
       t.same(f.verify('', f.body, f.secret), { ok: false, reason: 'missing-header' }, 'empty string')

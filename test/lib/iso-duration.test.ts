@@ -8,7 +8,7 @@ t.test('ISO-8601 durations as GatewayAPI takes them', async (t) => {
     ['PT12H', 12 * 3_600_000],
     ['P1DT6H30M', 86_400_000 + 6 * 3_600_000 + 30 * 60_000],
     ['PT90S', 90_000],
-    ['PT1.5S', 1500],
+    ['PT1.5S', undefined],
     ['P1W', 7 * 86_400_000],
     ['P', undefined],
     ['PT', undefined],

@@ -52,4 +52,16 @@ t.test('the obsolete RFC 850 and asctime date forms are read as GMT', async (t) 
   const at = Date.UTC(2030, 0, 2, 3, 4, 5)
   t.equal(parseRetryAfter('Wednesday, 02-Jan-30 03:04:05 GMT', at - 7000), 7000)
   t.equal(parseRetryAfter('Wed Jan  2 03:04:05 2030', at - 9000), 9000)
+  t.equal(parseRetryAfter('Sat Jan 12 03:04:05 2030', at - 9000), 10 * 86_400_000 + 9000, 'asctime with a two-digit day')
+})
+
+t.test('a date form with anything before or after it is unreadable, not half read', async (t) => {
+  const now = Date.UTC(2030, 0, 1)
+  for (const value of [
+    'x Wed, 02 Jan 2030 03:04:05 GMT', 'Wed, 02 Jan 2030 03:04:05 GMT x',
+    'x Wednesday, 02-Jan-30 03:04:05 GMT', 'Wednesday, 02-Jan-30 03:04:05 GMT x',
+    'x Wed Jan  2 03:04:05 2030', 'Wed Jan  2 03:04:05 2030 x',
+    // Trailing text a lenient date parser would still read: the form itself must refuse it.
+    'Wed, 02 Jan 2030 03:04:05 GMT+0100', 'Wednesday, 02-Jan-30 03:04:05 GMT+0100', 'Wed Jan  2 03:04:05 2030 1'
+  ]) t.equal(parseRetryAfter(value, now), undefined, value)
 })

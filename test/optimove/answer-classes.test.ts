@@ -20,6 +20,13 @@ t.test('each answer of Optimove to a report or a reply, and what it means for th
     ['422: retried, alert', { status: 422, body: problem }, { kind: 'retry', alert: true }],
     ['301: retried, alert', { status: 301, body: undefined, location: 'https://elsewhere.example/' }, { kind: 'retry', alert: true, reason: /redirect to https:\/\/elsewhere\.example\// }],
     ['500: retried', { status: 500, body: { message: 'Internal error' } }, { kind: 'retry' }],
+    ['a 1xx is no answer: retried, alert', { status: 100, body: undefined }, { kind: 'retry', alert: true, reason: /^HTTP 100:/ }],
+    ['300 is a redirect, not a success', { status: 300, body: undefined }, { kind: 'retry', alert: true, reason: /HTTP 300 redirect to \(no Location header\)/ }],
+    ['299 is still a success', { status: 299, body: undefined }, { kind: 'done' }],
+    ['400 with empty errors: not a validation body', { status: 400, body: { title: 'x', errors: {} } }, { kind: 'retry', alert: true }],
+    ['400 with errors null', { status: 400, body: { errors: null } }, { kind: 'retry', alert: true }],
+    ['400 with no body at all', { status: 400, body: undefined }, { kind: 'retry', alert: true }],
+    ['400 whose body is null', { status: 400, body: null }, { kind: 'retry', alert: true }],
     ['503: retried', { status: 503, body: undefined }, { kind: 'retry' }]
   ]
   for (const [name, reply, expected] of table) t.match(classifyOptimoveAnswer(reply, NOW), expected, name)

@@ -1,10 +1,9 @@
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
-import { childStack } from '../helper.js'
+import { childStack, killGroup, spawnInGroup } from '../helper.js'
 
 const LOCK_MS = 20_000
 const HOLDER = fileURLToPath(new URL('../fixtures/hold-sqlite-lock.mjs', import.meta.url))
@@ -14,8 +13,8 @@ t.test('another process holds the SQLite write lock for 20 s: /health stays prom
   const service = spawnService()
   await service.waitForLog((l) => l.msg === 'ready')
 
-  const holder = spawn(process.execPath, [HOLDER, dbPath, String(LOCK_MS)], { stdio: ['ignore', 'pipe', 'inherit'] })
-  t.teardown(() => { if (holder.exitCode === null) holder.kill('SIGKILL') })
+  const holder = spawnInGroup(process.execPath, [HOLDER, dbPath, String(LOCK_MS)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  t.teardown(() => killGroup(holder))
   const lines = createInterface({ input: holder.stdout! })
   const [first] = await once(lines, 'line') as [string]
   t.equal(first, 'locked')

@@ -4,6 +4,7 @@ import { request } from 'undici'
 import { verifyGatewaySignature } from '../../src/lib/hmac-signature.js'
 import { SimGatewayApi, type AutoStatusOptions } from '../../src/sim/gatewayapi.js'
 import { listenOnLoopback, readBody, sendJson } from '../../src/sim/http-server.js'
+import { simGatewayApi } from '../helper.js'
 
 const TOKEN = 'auto-status-token'
 const SECRET = 'auto-status-webhook-secret'
@@ -37,7 +38,7 @@ async function webhookReceiver (t: Test, answer: (eventId: string, attempt: numb
 }
 
 async function startSim (t: Test, webhookUrl: string | undefined, autoStatus?: AutoStatusOptions): Promise<SimGatewayApi> {
-  const sim = await new SimGatewayApi({ token: TOKEN, ...(webhookUrl === undefined ? {} : { webhook: { url: webhookUrl, secret: SECRET } }), ...(autoStatus === undefined ? {} : { autoStatus }) }).start()
+  const sim = await simGatewayApi(t, { token: TOKEN, ...(webhookUrl === undefined ? {} : { webhook: { url: webhookUrl, secret: SECRET } }), ...(autoStatus === undefined ? {} : { autoStatus }) }).start()
   t.teardown(() => sim.close())
   return sim
 }
