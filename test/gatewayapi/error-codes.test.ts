@@ -20,6 +20,11 @@ t.test('each documented code has the meaning the relay acts on', async (t) => {
   t.same(byClass('no-credit'), ['0x0216'])
   t.ok(['0x0210', '0x0211', '0x0212', '0x0213', '0x0223', '0x0224'].every((c) => byClass('credentials').includes(c)), 'username, password, IP address, consumer key, signature')
   t.ok(byClass('account').includes('0x021D'), 'SMS not enabled for the account')
+  // The whole index, class by class: a code moved to another class changes what the relay does.
+  t.same(byClass('credentials'), ['0x0210', '0x0211', '0x0212', '0x0213', '0x0221', '0x0223', '0x0224', '0x0225', '0x0226'], 'credentials: halt and probe')
+  t.same(byClass('account'), ['0x0219', '0x021A', '0x021B', '0x021C', '0x021D', '0x021E', '0x0227', '0x0228'], 'account: halt and probe')
+  t.same(byClass('request'), ['0x0218', '0x0220', '0x0222', '0x0310', '0x0311'], 'request: its messages fail')
+  t.equal(API_ERROR_CODES.size, 27, 'every documented code, none other')
 })
 
 t.test('classification: the code decides; without a known one, the words may', async (t) => {
