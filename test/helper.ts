@@ -406,3 +406,12 @@ function killLiveChildGroups (): void {
     }
   }
 }
+
+/** Collects the TimeoutOverflowWarnings Node emits while the test runs (a setTimeout beyond 2^31 − 1 ms, which Node fires after 1 ms). */
+export function overflowWarnings (t: Test): Error[] {
+  const seen: Error[] = []
+  const listener = (warning: Error): void => { if (warning.name === 'TimeoutOverflowWarning') seen.push(warning) }
+  process.on('warning', listener)
+  t.teardown(() => { process.off('warning', listener) })
+  return seen
+}

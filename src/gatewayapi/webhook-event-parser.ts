@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { FinalOutcome } from '../core/outcomes.js'
+import type { StatusEventFields } from '../core/store/store.js'
 import { parseUtcTimestamp } from '../lib/utc-timestamp.js'
 import { readAddress, readError, replyText } from './event-fields.js'
 import { outcomeOfStatus } from './status-vocabulary.js'
@@ -20,16 +20,7 @@ export type ParsedWebhook =
 
 /** The event itself, in our words: a status, a reply, or something we cannot use (and why). */
 export type WebhookEventContent =
-  | {
-    kind: 'status'
-    reference: string | null
-    providerMessageId: string | null
-    status: string
-    statusAt: number
-    /** Set when the status ends the message. */
-    outcome?: FinalOutcome
-    error?: { code: string | null; details: string | null }
-  }
+  | StatusEventFields
   | {
     kind: 'reply'
     /** The customer's number (digits). */

@@ -9,7 +9,7 @@ import { createGatewayApiClient } from '../../src/gatewayapi/send-client.js'
 import type { Clock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/logger.js'
 import { apiErrorBody, SimGatewayApi } from '../../src/sim/gatewayapi.js'
-import { logCapture, readDatabase, simGatewayApi, until, type StoredMessage } from '../helper.js'
+import { logCapture, overflowWarnings, readDatabase, simGatewayApi, until, type StoredMessage } from '../helper.js'
 
 // The Dispatcher against a real SQLite store and the real GatewayAPI client talking to the
 // simulated GatewayAPI over loopback. Outcomes are awaited through events, never by sleeping.
@@ -95,14 +95,6 @@ const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolv
 const HOUR_MS = 3_600_000
 const YEAR_MS = 365 * 24 * HOUR_MS
 
-/** Collects the TimeoutOverflowWarnings Node emits (a setTimeout beyond 2^31 − 1 ms, which Node fires after 1 ms). */
-function overflowWarnings (t: Test): Error[] {
-  const seen: Error[] = []
-  const listener = (warning: Error): void => { if (warning.name === 'TimeoutOverflowWarning') seen.push(warning) }
-  process.on('warning', listener)
-  t.teardown(() => { process.off('warning', listener) })
-  return seen
-}
 
 /** Resolves once the dispatcher has settled a request of this kind. */
 async function settledOnce (dispatcher: Dispatcher, kind: string): Promise<void> {

@@ -1,18 +1,11 @@
 import t, { type Test } from 'tap'
 import { delay, MAX_TIMER_DELAY_MS, setBoundedTimeout, timerDelay } from '../../src/lib/timers.js'
+import { overflowWarnings } from '../helper.js'
 
 const YEAR_MS = 365 * 24 * 3600 * 1000
 /** Lets pending callbacks and process warnings (emitted on the next tick) run; no time passes. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
-/** Collects the TimeoutOverflowWarnings Node emits while the test runs. */
-function overflowWarnings (t: Test): Error[] {
-  const seen: Error[] = []
-  const listener = (warning: Error): void => { if (warning.name === 'TimeoutOverflowWarning') seen.push(warning) }
-  process.on('warning', listener)
-  t.teardown(() => { process.off('warning', listener) })
-  return seen
-}
 
 t.test('timerDelay keeps a delay within setTimeout\'s range', async (t) => {
   t.equal(MAX_TIMER_DELAY_MS, 2 ** 31 - 1)

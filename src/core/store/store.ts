@@ -188,21 +188,24 @@ export interface FailedMessage {
 
 export type WebhookEventResult = 'new' | 'duplicate' | 'unknown-message'
 
+/** A delivery status of one message, as the core keeps it. */
+export interface StatusEventFields {
+  kind: 'status'
+  reference: string | null
+  providerMessageId: string | null
+  status: string
+  statusAt: number
+  /** Set when the status ends the message. */
+  outcome?: FinalOutcome
+  error?: { code: string | null; details: string | null }
+}
+
 export type WebhookEvent = {
   eventId: string
   eventType: string
   receivedAt: number
 } & (
-  | {
-    kind: 'status'
-    reference: string | null
-    providerMessageId: string | null
-    status: string
-    statusAt: number
-    /** Set when the status ends the message. */
-    outcome?: FinalOutcome
-    error?: { code: string | null; details: string | null }
-  }
+  | StatusEventFields
   | {
     kind: 'inbound'
     /** Where the reply goes: one incoming row per registration, each with the `to` Optimove gets. */
