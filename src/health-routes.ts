@@ -30,7 +30,11 @@ export async function healthRoutes (app: FastifyInstance, { store, readiness }: 
       storeOk = false
       request.log.error({ err }, 'store ping failed')
     }
-    const ready = storeOk && readiness.isReady()
+    // Ready means "can take webhooks": the process answers and the store does. A halted or
+    // paused dispatcher, or a handshake under way or failed, must not take the webhooks away:
+    // campaigns would be refused and status events pile up at GatewayAPI, while the store would
+    // keep them safe and deliver them the moment sending works again.
+    const ready = storeOk
     return reply.code(ready ? 200 : 503).send({
       ready,
       store: storeOk ? 'ok' : 'unavailable',

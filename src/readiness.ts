@@ -21,15 +21,4 @@ export class Readiness {
   setHandshake (registrationId: string, state: HandshakeState): void {
     this.handshakes.set(registrationId, state)
   }
-
-  /**
-   * Ready means "can take webhooks": the process listens (it answers this) and the store
-   * answers (checked by the route). A halted or paused dispatcher, or a handshake still
-   * under way or failed, must not take the webhooks away: Optimove's campaigns would be
-   * refused and GatewayAPI's status events would queue up at GatewayAPI, while the store
-   * would keep them safe and deliver them the moment sending works again.
-   */
-  isReady (): boolean {
-    return true
-  }
 }

@@ -129,7 +129,6 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
     // Messages the sweep ends have reports waiting.
     onEnded: () => reports.wake()
   })
-  // A message that failed while relaying has a report waiting.
   // Only settlements that can end messages have reports waiting.
   dispatcher.on('settled', (kind) => { if (kind === 'invalid' || kind === 'refused' || kind === 'rejected' || kind === 'too-large' || kind === 'transient' || kind === 'expired') reports.wake() })
   readiness.optimovePauses = () => [

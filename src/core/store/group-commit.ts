@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import { isBusyError } from './busy-retry.js'
+import { retryWhileBusy } from './busy-retry.js'
 
 interface Entry<I, O> { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }
 
@@ -15,43 +15,39 @@ export function createGroupCommit<I, O> (
   db: Database.Database,
   apply: (item: I) => O,
   options: { maxItems?: number; busyBudgetMs?: number } = {}
-): { write(item: I): Promise<O>; flush(): void; close(): void } {
+): { write(item: I): Promise<O>; flush(): void } {
   const maxItems = options.maxItems ?? 512
   const busyBudgetMs = options.busyBudgetMs ?? 1500
   let queue: Array<Entry<I, O>> = []
   let scheduled = false
-  const waiting = new Map<NodeJS.Timeout, Array<Entry<I, O>>>()
   const applyOne = db.transaction(apply)
 
-  const commit = (batch: Array<Entry<I, O>>, deadline: number): void => {
+  /** The group in one transaction; each write in its own savepoint, so one failing write fails alone. */
+  const applyGroup = (batch: Array<Entry<I, O>>): Array<{ ok: true; value: O } | { ok: false; error: unknown }> => {
     const outcomes: Array<{ ok: true; value: O } | { ok: false; error: unknown }> = []
-    try {
-      db.transaction(() => {
-        for (const entry of batch) {
-          try {
-            outcomes.push({ ok: true, value: applyOne(entry.item) })
-          } catch (error) {
-            outcomes.push({ ok: false, error })
-          }
+    db.transaction(() => {
+      for (const entry of batch) {
+        try {
+          outcomes.push({ ok: true, value: applyOne(entry.item) })
+        } catch (error) {
+          outcomes.push({ ok: false, error })
         }
-      }).immediate()
-    } catch (error) {
-      const left = deadline - Date.now()
-      if (isBusyError(error) && left > 0 && db.open) {
-        const timer: NodeJS.Timeout = setTimeout(() => {
-          waiting.delete(timer)
-          commit(batch, deadline)
-        }, Math.min(10, left))
-        waiting.set(timer, batch)
-        return
       }
+    }).immediate()
+    return outcomes
+  }
+
+  // The first try runs at once (retryWhileBusy calls it synchronously); the store's own busy
+  // retry repeats it while another connection holds the lock, and a closed database ends it.
+  const commit = (batch: Array<Entry<I, O>>): void => {
+    retryWhileBusy(() => applyGroup(batch), busyBudgetMs).then((outcomes) => {
+      batch.forEach((entry, i) => {
+        const outcome = outcomes[i]!
+        if (outcome.ok) entry.resolve(outcome.value)
+        else entry.reject(outcome.error)
+      })
+    }, (error: unknown) => {
       for (const entry of batch) entry.reject(error)
-      return
-    }
-    batch.forEach((entry, i) => {
-      const outcome = outcomes[i]!
-      if (outcome.ok) entry.resolve(outcome.value)
-      else entry.reject(outcome.error)
     })
   }
 
@@ -60,7 +56,7 @@ export function createGroupCommit<I, O> (
     if (queue.length === 0) return
     const batch = queue
     queue = []
-    commit(batch, Date.now() + busyBudgetMs)
+    commit(batch)
   }
 
   return {
@@ -74,15 +70,7 @@ export function createGroupCommit<I, O> (
         }
       })
     },
-    flush,
-    /** Commits what is queued now; groups still waiting for a lock are refused. */
-    close (): void {
-      flush()
-      for (const [timer, batch] of waiting) {
-        clearTimeout(timer)
-        for (const entry of batch) entry.reject(new Error('the store is closed'))
-      }
-      waiting.clear()
-    }
+    /** Commits what is queued now (before the store closes; a group still waiting for a lock then fails). */
+    flush
   }
 }

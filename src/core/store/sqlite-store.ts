@@ -53,6 +53,15 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   const rememberRecipients = options.recipientIndex === true
   db.pragma(`busy_timeout = ${SQLITE_BUSY_SLICE_MS}`)
   const patiently = <T>(work: () => T): Promise<T> => retryWhileBusy(work, busyMs)
+  /** Runs a chunk step (its own short transaction) until it finds nothing left, the event loop free in between; the rows it touched. */
+  const inChunks = async (step: () => number): Promise<number> => {
+    let total = 0
+    for (let n = await patiently(step); n > 0; n = await patiently(step)) {
+      total += n
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    return total
+  }
 
   const findBatch = db.prepare<[string, string], StoredKey>(
     'SELECT accepted_count, rejected_count, body_hash FROM batches WHERE registration_id = ? AND idempotency_key = ?')
@@ -142,16 +151,8 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     async endUnconfirmed (cutoffs, otherwise, now) {
       const chunk = 1000
       let ended = 0
-      const steps = [
-        ...cutoffs.map((c) => () => sweep.registrationChunk.immediate(c.registrationId, c.submittedBefore, now, chunk)),
-        () => sweep.othersChunk.immediate(cutoffs.map((c) => c.registrationId), otherwise, now, chunk)
-      ]
-      for (const step of steps) {
-        for (let n = await patiently(step); n > 0; n = await patiently(step)) {
-          ended += n
-          await new Promise((resolve) => setImmediate(resolve))
-        }
-      }
+      for (const c of cutoffs) ended += await inChunks(() => sweep.registrationChunk.immediate(c.registrationId, c.submittedBefore, now, chunk))
+      ended += await inChunks(() => sweep.othersChunk.immediate(cutoffs.map((c) => c.registrationId), otherwise, now, chunk))
       return ended
     },
     recordWebhookEvent: (event) => events.write(event),
@@ -160,13 +161,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     settleOutbox: (name, settlement) => patiently(() => { outbox.settle.immediate(name, settlement) }),
     async prune (cutoff, recipientCutoff = cutoff) {
       const deleted: PruneResult = { webhookEvents: 0, reports: 0, incoming: 0, messages: 0, batches: 0, recipients: 0 }
-      // Chunk by chunk, each its own short transaction, the event loop free in between.
-      for (const [table, step] of prune(cutoff, recipientCutoff)) {
-        for (let n = await patiently(step); n > 0; n = await patiently(step)) {
-          deleted[table] += n
-          await new Promise((resolve) => setImmediate(resolve))
-        }
-      }
+      for (const [table, step] of prune(cutoff, recipientCutoff)) deleted[table] += await inChunks(step)
       return deleted
     },
     registrationsOfRecipient: (msisdn) => patiently(() => sendersOf.all(msisdn).map((r) => r.registration_id)),
@@ -178,7 +173,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     }),
     async close () {
       if (!db.open) return
-      events.close()
+      events.flush()
       db.close()
     }
   }
