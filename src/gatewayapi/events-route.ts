@@ -3,7 +3,7 @@ import type { Clock } from '../lib/clock.js'
 import { verifyGatewaySignature } from '../lib/hmac-signature.js'
 import type { Store, WebhookEvent, WebhookEventResult } from '../core/store/store.js'
 import { sendError } from '../errors.js'
-import { routeErrorHandler } from '../http/route-error-handler.js'
+import { acceptRawJson } from '../http/raw-json-body.js'
 import { checkSignatureForm } from '../lib/signature-form.js'
 import type { Metrics } from '../metrics.js'
 import { routeReply, type ReplyRegistration } from './reply-routing.js'
@@ -58,10 +58,7 @@ export async function eventsRoute (app: FastifyInstance, o: EventsRouteOptions):
     return sendError(reply, 'unauthorized', `Signature refused: ${reason}`)
   }
 
-  app.setErrorHandler(routeErrorHandler({ bodyLimit: o.bodyLimit }))
-  // Only JSON: Fastify's built-in text/plain parser would otherwise let a text body through.
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: o.bodyLimit }, (_request, body, done) => done(null, body))
+  acceptRawJson(app, { bodyLimit: o.bodyLimit })
 
   app.post(GATEWAYAPI_EVENTS_PATH, {
     bodyLimit: o.bodyLimit,

@@ -6,7 +6,7 @@ import { verifyHubSignature } from '../lib/hmac-signature.js'
 import type { Store } from '../core/store/store.js'
 import { sendError } from '../errors.js'
 import type { Metrics } from '../metrics.js'
-import { routeErrorHandler } from '../http/route-error-handler.js'
+import { acceptRawJson } from '../http/raw-json-body.js'
 import { campaignRequestSchema, campaignValidationProblem, validationProblem } from './campaign-schema.js'
 import { toBatch } from './campaign-intake.js'
 import { metadataTextOf } from './campaign-metadata.js'
@@ -38,11 +38,8 @@ export async function campaignRoute (app: FastifyInstance, options: CampaignRout
   const { registrations, store, clock, bodyLimit, metadataLimit, onAccepted, metrics } = options
   const refuse = (reason: string): void => { metrics.campaignRefusals.inc({ reason }) }
 
-  app.setErrorHandler(routeErrorHandler({ bodyLimit, onPayloadTooLarge: () => refuse('too-large') }))
-  // Only JSON: Fastify's built-in text/plain parser would otherwise let a text body through.
-  app.removeAllContentTypeParsers()
   // The signature covers the exact bytes, so JSON is parsed only after it is verified.
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body))
+  acceptRawJson(app, { bodyLimit, onPayloadTooLarge: () => refuse('too-large') })
 
   app.post(CAMPAIGN_SEND_PATH, {
     bodyLimit,
