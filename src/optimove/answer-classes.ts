@@ -1,7 +1,7 @@
 import type { DeliveryResult } from '../core/outbox-worker.js'
 import { parseRetryAfter } from '../lib/retry-after.js'
 import { describeOptimoveError } from './handshake-client.js'
-import type { OptimoveReply } from './signed-post.js'
+import { redirectReason, type OptimoveReply } from './signed-post.js'
 
 /** Optimove's validation-problem body: the only 4xx that says this very row will never be taken. */
 function isValidationProblem (body: unknown): boolean {
@@ -30,7 +30,7 @@ export function classifyOptimoveAnswer (reply: OptimoveReply, now: number): Deli
   }
   if (status === 401 || status === 403 || status === 404) return { kind: 'pause', reason, alert: true }
   if (status >= 300 && status < 400) {
-    return { kind: 'retry', reason: `HTTP ${status} redirect to ${reply.location ?? '(no Location header)'}: check the registration's Optimove base URL`, alert: true }
+    return { kind: 'retry', reason: redirectReason(reply), alert: true }
   }
   if (status === 400 && isValidationProblem(reply.body)) return { kind: 'park', reason }
   if (status >= 500) return { kind: 'retry', reason }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { Registration } from '../config.js'
 import { fullJitterDelay } from '../lib/backoff.js'
 import { delay } from '../lib/timers.js'
-import { OptimoveTimeoutError, postToOptimove } from './signed-post.js'
+import { OptimoveTimeoutError, postToOptimove, redirectReason } from './signed-post.js'
 
 export const HANDSHAKE_ENDPOINT = '/handshake'
 
@@ -63,7 +63,7 @@ export async function performHandshake (registration: Registration, options: Han
       }
       if (reply.status >= 300 && reply.status < 400) {
         alert = true
-        lastProblem = `HTTP ${reply.status} redirect to ${reply.location ?? '(no Location header)'}: check the registration's Optimove base URL`
+        lastProblem = redirectReason(reply)
       } else {
         const reason = describeOptimoveError(reply.body)
         if (reply.status < 500 && reply.status !== 429) throw new HandshakeRejectedError(registration.id, reply.status, reason)

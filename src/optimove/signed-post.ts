@@ -31,6 +31,11 @@ export class OptimoveTimeoutError extends Error {
   }
 }
 
+/** Why a 3xx from Optimove is a problem: it answers its endpoints directly, so a redirect means a wrong base URL. */
+export function redirectReason (reply: OptimoveReply): string {
+  return `HTTP ${reply.status} redirect to ${reply.location ?? '(no Location header)'}: check the registration's Optimove base URL`
+}
+
 /** `<BASE_URL><prefix><endpoint>`: the base URL is opaque, its trailing `/` already stripped. */
 export function optimoveUrl (registration: Registration, endpoint: string): string {
   return `${registration.optimoveBaseUrl}${registration.optimoveApiPrefix}${endpoint}`
