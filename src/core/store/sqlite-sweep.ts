@@ -7,6 +7,8 @@ import { createReportQueue } from './sqlite-report-queue.js'
  * their report is queued in the same transaction. A final status that arrives later only joins
  * the history (the message is already final). Works in chunks, oldest first.
  */
+const NO_FINAL_STATUS = 'no final status from the provider before its expiration and grace'
+
 export function createSweepQueries (db: Database.Database) {
   const overdue = db.prepare<[{ before: number; registration: string; limit: number }], { id: number }>(`
     SELECT m.id FROM messages m JOIN batches b ON b.id = m.batch_id
@@ -22,11 +24,11 @@ export function createSweepQueries (db: Database.Database) {
     WHERE id = ? AND state = 'submitted'`)
   const queueReport = createReportQueue(db)
 
-  const endAll = (ids: number[], now: number, reason: string): number => {
+  const endAll = (ids: number[], now: number): number => {
     let ended = 0
     for (const id of ids) {
-      if (end.run(reason, now, id).changes === 1) {
-        queueReport({ messageId: id, outcome: 'no-final-status', statusAt: now, errorDetails: reason, now })
+      if (end.run(NO_FINAL_STATUS, now, id).changes === 1) {
+        queueReport({ messageId: id, outcome: 'no-final-status', statusAt: now, errorDetails: NO_FINAL_STATUS, now })
         ended++
       }
     }
@@ -36,9 +38,9 @@ export function createSweepQueries (db: Database.Database) {
   return {
     /** One chunk for one registration; the number of messages ended. */
     registrationChunk: db.transaction((registration: string, before: number, now: number, limit: number): number =>
-      endAll(overdue.all({ before, registration, limit }).map((r) => r.id), now, 'no final status from the provider before its expiration and grace')),
+      endAll(overdue.all({ before, registration, limit }).map((r) => r.id), now)),
     /** One chunk for registrations no longer configured (their messages use `before`), skipping the `known` ones. */
     othersChunk: db.transaction((known: readonly string[], before: number, now: number, limit: number): number =>
-      endAll(overdueOfOthers.all({ before, known: JSON.stringify(known), limit }).map((r) => r.id), now, 'no final status from the provider before its expiration and grace'))
+      endAll(overdueOfOthers.all({ before, known: JSON.stringify(known), limit }).map((r) => r.id), now))
   }
 }
