@@ -27,7 +27,6 @@ export function readApiError (body: unknown): ApiError {
   if (typeof body !== 'object' || body === null) return fromText('')
   const record = body as Record<string, unknown>
   const detail = record.detail
-  if (typeof detail === 'string') return fromText(detail)
   if (Array.isArray(detail)) {
     const text = detail.map((d) => String((d as { msg?: unknown } | null)?.msg ?? '')).filter((m) => m !== '').join('; ')
     return fromText(text)
@@ -41,12 +40,12 @@ function fromRecord (r: Record<string, unknown>): ApiError {
   const rawCode = r.code ?? r.hex_code
   const number = codeNumber(rawCode)
   const code = typeof rawCode === 'string' && rawCode.trim() !== '' ? rawCode.trim() : number === undefined ? null : formatCode(number)
-  const variables = Array.isArray(r.variables) ? r.variables.map((v) => (typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v))) : []
+  const variables = Array.isArray(r.variables) ? r.variables.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))) : []
   const words = [r.message, r.details, r.msg, r.detail].find((w): w is string => typeof w === 'string') ?? ''
   const text = fill(words, variables)
   const named = new Set<string>()
   for (const v of [...variables, r.recipient, r.msisdn]) {
-    const m = MSISDN.exec(String(v ?? '').trim())
+    const m = MSISDN.exec(String(v).trim())
     if (m !== null) named.add(m[1]!)
   }
   for (const m of text.matchAll(MSISDN_IN_TEXT)) named.add(m[1]!)

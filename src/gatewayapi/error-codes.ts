@@ -15,41 +15,35 @@
  */
 export type ApiErrorClass = 'credentials' | 'account' | 'recipient' | 'no-credit' | 'request'
 
-export interface ApiErrorCode {
-  class: ApiErrorClass
-  /** GatewayAPI's description; `%1`, `%2` stand for the answer's `variables`. */
-  description: string
-}
-
-/** The documented API error codes, by number. */
-export const API_ERROR_CODES: ReadonlyMap<number, ApiErrorCode> = new Map<number, ApiErrorCode>([
-  [0x0210, { class: 'credentials', description: 'Invalid username: %1' }],
-  [0x0211, { class: 'credentials', description: 'Invalid password' }],
-  [0x0212, { class: 'credentials', description: 'Invalid IP-address: %1' }],
-  [0x0213, { class: 'credentials', description: 'Unauthorized IP-address: %1' }],
-  [0x0214, { class: 'recipient', description: 'Temporary blacklist for MSISDN %1 with hash %2' }],
-  [0x0215, { class: 'recipient', description: 'MSISDN %1 blacklisted' }],
-  [0x0216, { class: 'no-credit', description: 'Insufficient credit' }],
-  [0x0217, { class: 'recipient', description: 'Unauthorized destination: country %1' }],
-  [0x0218, { class: 'request', description: 'Unknown message class id %1' }],
-  [0x0219, { class: 'account', description: 'E-mail not enabled for account' }],
-  [0x021A, { class: 'account', description: 'HLR not enabled for account' }],
-  [0x021B, { class: 'account', description: 'Phonebook not enabled for account' }],
-  [0x021C, { class: 'account', description: 'MMS not enabled for account' }],
-  [0x021D, { class: 'account', description: 'SMS not enabled for account' }],
-  [0x021E, { class: 'account', description: 'Message class %1 is not configured for %2' }],
-  [0x021F, { class: 'recipient', description: 'Unauthorized operator: MCC %1, MNC %2' }],
-  [0x0220, { class: 'request', description: 'Unsupported parameter %1' }],
-  [0x0221, { class: 'credentials', description: 'Unsupported signature method %1' }],
-  [0x0222, { class: 'request', description: 'Missing required parameter %1' }],
-  [0x0223, { class: 'credentials', description: 'Invalid Consumer Key' }],
-  [0x0224, { class: 'credentials', description: 'Invalid signature' }],
-  [0x0225, { class: 'credentials', description: 'Expired timestamp' }],
-  [0x0226, { class: 'credentials', description: 'Invalid / used nonce' }],
-  [0x0227, { class: 'account', description: 'No push settings for account %1' }],
-  [0x0228, { class: 'account', description: 'No push setting for VAS ID' }],
-  [0x0310, { class: 'request', description: 'A message contains the same recipient more than once. MSISDNs %1 is duplicated' }],
-  [0x0311, { class: 'request', description: 'Priority %1 not available' }]
+/** The documented API error codes, by number, and what each means (GatewayAPI's description beside it). */
+export const API_ERROR_CODES: ReadonlyMap<number, ApiErrorClass> = new Map<number, ApiErrorClass>([
+  [0x0210, 'credentials'], // Invalid username: %1
+  [0x0211, 'credentials'], // Invalid password
+  [0x0212, 'credentials'], // Invalid IP-address: %1
+  [0x0213, 'credentials'], // Unauthorized IP-address: %1
+  [0x0214, 'recipient'], // Temporary blacklist for MSISDN %1 with hash %2
+  [0x0215, 'recipient'], // MSISDN %1 blacklisted
+  [0x0216, 'no-credit'], // Insufficient credit
+  [0x0217, 'recipient'], // Unauthorized destination: country %1
+  [0x0218, 'request'], // Unknown message class id %1
+  [0x0219, 'account'], // E-mail not enabled for account
+  [0x021A, 'account'], // HLR not enabled for account
+  [0x021B, 'account'], // Phonebook not enabled for account
+  [0x021C, 'account'], // MMS not enabled for account
+  [0x021D, 'account'], // SMS not enabled for account
+  [0x021E, 'account'], // Message class %1 is not configured for %2
+  [0x021F, 'recipient'], // Unauthorized operator: MCC %1, MNC %2
+  [0x0220, 'request'], // Unsupported parameter %1
+  [0x0221, 'credentials'], // Unsupported signature method %1
+  [0x0222, 'request'], // Missing required parameter %1
+  [0x0223, 'credentials'], // Invalid Consumer Key
+  [0x0224, 'credentials'], // Invalid signature
+  [0x0225, 'credentials'], // Expired timestamp
+  [0x0226, 'credentials'], // Invalid / used nonce
+  [0x0227, 'account'], // No push settings for account %1
+  [0x0228, 'account'], // No push setting for VAS ID
+  [0x0310, 'request'], // A message contains the same recipient more than once. MSISDNs %1 is duplicated
+  [0x0311, 'request'] // Priority %1 not available
 ])
 
 /** `0x0215`, `0x215`, `533` or `"0x0215"` as a number; undefined when it is none of these. */
@@ -57,7 +51,7 @@ export function codeNumber (code: unknown): number | undefined {
   if (typeof code === 'number') return Number.isInteger(code) && code >= 0 ? code : undefined
   if (typeof code !== 'string') return undefined
   const text = code.trim()
-  if (/^0x[0-9a-f]{1,8}$/i.test(text)) return Number.parseInt(text.slice(2), 16)
+  if (/^0x[0-9a-f]{1,8}$/i.test(text)) return Number.parseInt(text, 16) // parseInt reads the 0x itself
   if (/^\d{1,10}$/.test(text)) return Number(text)
   return undefined
 }
@@ -82,8 +76,8 @@ const RECIPIENT_WORDS = [
  * nothing we can act on, and the HTTP status decides.
  */
 export function classifyApiError (code: number | undefined, text: string): ApiErrorClass | undefined {
-  const known = code === undefined ? undefined : API_ERROR_CODES.get(code)
-  if (known !== undefined) return known.class
+  const known = API_ERROR_CODES.get(code ?? Number.NaN)
+  if (known !== undefined) return known
   if (/insufficient (credit|funds|balance)|out of credit|no credit/i.test(text)) return 'no-credit'
   if (RECIPIENT_WORDS.some((words) => words.test(text))) return 'recipient'
   return undefined

@@ -15,7 +15,7 @@ t.test('codes as GatewayAPI writes them, and as numbers', async (t) => {
 })
 
 t.test('each documented code has the meaning the relay acts on', async (t) => {
-  const byClass = (c: string) => [...API_ERROR_CODES].filter(([, v]) => v.class === c).map(([k]) => formatCode(k))
+  const byClass = (c: string) => [...API_ERROR_CODES].filter(([, v]) => v === c).map(([k]) => formatCode(k))
   t.same(byClass('recipient'), ['0x0214', '0x0215', '0x0217', '0x021F'], 'blacklisted (for now or for good), country or operator not allowed')
   t.same(byClass('no-credit'), ['0x0216'])
   t.ok(['0x0210', '0x0211', '0x0212', '0x0213', '0x0223', '0x0224'].every((c) => byClass('credentials').includes(c)), 'username, password, IP address, consumer key, signature')
@@ -68,4 +68,42 @@ t.test('anything else keeps its words only', async (t) => {
   t.same(readApiError([1, 2]), { code: null, codeNumber: undefined, text: '', msisdns: [] })
   t.same(readApiError({ message: 'MSISDN %1 blacklisted' }).text, 'MSISDN %1 blacklisted', 'a placeholder without a variable stays')
   t.same(readApiError({ message: 'version 1.2345 of x' }).msisdns, [], 'digits inside a larger token are no number')
+})
+
+t.test('a code is read whole or not at all', async (t) => {
+  t.equal(codeNumber(0), 0, 'code 0 is a code')
+  t.equal(codeNumber(' 0x0215 '), 0x0215, 'surrounding blanks are no part of it')
+  t.equal(codeNumber('ab0x0215'), undefined)
+  t.equal(codeNumber('0x0215zz'), undefined)
+  t.equal(codeNumber('x533'), undefined)
+  t.equal(codeNumber('533x'), undefined)
+  t.equal(codeNumber('12345678901'), undefined, 'more digits than any code has')
+  t.equal(codeNumber(2.5), undefined)
+})
+
+t.test('the fields of an error body, each read as GatewayAPI writes it', async (t) => {
+  t.same(readApiError({ code: ' 0x0215 ', message: 'refused' }).code, '0x0215', 'blanks around the code dropped')
+  t.same(readApiError({ code: '', message: 'refused' }).code, null, 'an empty code is none')
+  t.same(readApiError({ code: 'ERR_BLOCKED', message: 'refused' }), { code: 'ERR_BLOCKED', codeNumber: undefined, text: 'refused', msisdns: [] }, 'a code that is no number is kept as written')
+  t.same(readApiError({ code: '0x0216', message: 'Insufficient credit', error: { code: '0x0215' } }).code, '0x0216', 'a top-level code wins over an `error` member')
+  t.same(readApiError({ message: 'x %1 %2', variables: [4512345678, { a: 1 }] }).text, 'x 4512345678 {"a":1}', 'variables of any type fill the placeholders')
+  t.same(readApiError({ message: 'x %1', variables: 'not a list' }).text, 'x %1', 'variables that are no list fill nothing')
+  t.same(readApiError({ message: 'v %10', variables: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'] }).text, 'v j', 'a placeholder of two digits')
+  t.same(readApiError({ message: 'refused', variables: [' 4512345678 '] }).msisdns, ['4512345678'], 'a variable that is a number names it, blanks dropped')
+  t.same(readApiError({ message: 'hash %1', variables: ['ab12345'] }).msisdns, [], 'a variable that only ends in digits names no number')
+  t.same(readApiError({ message: 'hash %1', variables: ['12345ab'] }).msisdns, [], 'a variable that only begins with digits names no number')
+  t.same(readApiError({ detail: [null, { loc: ['body'] }, { msg: 'blacklisted recipient' }] }).text, 'blacklisted recipient', 'validation entries without a message add nothing')
+  t.same(readApiError({ code: '   ', message: 'refused' }).code, null, 'a blank code is none')
+  t.same(readApiError({ code: '0x0216', error: { code: '0x0215' } }).code, '0x0216', 'a top-level code wins over an `error` member, even without a message')
+  t.same(readApiError({ message: 'refused', error: { message: 'other words' } }).text, 'refused', 'so do top-level words')
+  t.same(readApiError({ error: null, message: 'refused' }).text, 'refused', 'a null `error` member is no error body')
+  t.same(readApiError({ detail: null, message: 'refused' }).text, 'refused', 'a null `detail` is no error body')
+  t.same(readApiError({ detail: 'Invalid token', code: '0x0210' }), { code: '0x0210', codeNumber: 0x0210, text: 'Invalid token', msisdns: [] }, 'a `detail` text beside a code keeps both')
+  t.same(readApiError(null), { code: null, codeNumber: undefined, text: '', msisdns: [] }, 'a JSON null says nothing')
+})
+
+t.test('a refusal as a log line reads: its code, then its words', async (t) => {
+  t.equal(describeApiError(readApiError({ detail: 'Invalid token' })), 'Invalid token', 'no code: the words alone')
+  t.equal(describeApiError(readApiError({ code: '0x0216' })), '0x0216', 'no words: the code alone')
+  t.equal(describeApiError(readApiError({ code: '0x0216', message: 'Insufficient credit' })), '0x0216 Insufficient credit')
 })
