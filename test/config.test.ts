@@ -170,6 +170,11 @@ for (const [variable, value] of MALFORMED) {
   })
 }
 
+t.test('a refused SENDER_ID is told GatewayAPI\'s rule', async (t) => {
+  const err = configErrorOf(t, testEnv({ SENDER_ID: 'Brand Name' }))
+  t.match(err?.message, /SENDER_ID must be 3-11 letters\/digits or 3-15 digits/)
+})
+
 t.test('a whitespace-only value counts as unset, never as 0', async (t) => {
   t.equal(parseConfig(testEnv({ PORT: ' ' })).port, 3000)
   t.equal(parseConfig(testEnv({ CAMPAIGN_BODY_LIMIT_BYTES: '  ' })).campaignBodyLimitBytes, 32 * 1024 * 1024)

@@ -14,9 +14,8 @@ const GATEWAYAPI_RECIPIENT_MIN_EXCLUSIVE = 1000
 const WRITTEN_NUMBER = /^\(?\+?[\d\s().-]*$/
 /** `4520000000.5`, `4520000001.0`: a number that went through a float, not a written number. */
 const DECIMAL = /^\+?\d+\.\d+$/
-/** `+44 (0)20 …`: the bracketed trunk zero is dialled only inside the country. */
-const TRUNK_ZERO = /\(0\)/g
-const NON_DIGITS = /\D/g
+/** What is not part of the digits: separators, and the bracketed trunk zero of `+44 (0)20 …` (dialled only inside the country). */
+const NOT_DIGITS = /\(0\)|\D/g
 
 /**
  * Reads a recipient's `mobileNumber` as GatewayAPI's MSISDN: E.164 digits without the `+`.
@@ -40,12 +39,11 @@ export function parseMobileNumber (given: string, defaultCountry?: string): Mobi
   if (written === '') return { ok: false, reason: 'mobile number is empty' }
   if (!WRITTEN_NUMBER.test(written)) return { ok: false, reason: 'mobile number has characters other than digits, spaces, dashes, dots, brackets and a leading +' }
   if (DECIMAL.test(written)) return { ok: false, reason: 'mobile number is a decimal number' }
-  const text = written.replace(TRUNK_ZERO, '')
-  const digits = text.replace(NON_DIGITS, '')
+  const digits = written.replace(NOT_DIGITS, '')
   if (digits === '') return { ok: false, reason: 'mobile number has no digits' }
 
   const country = defaultCountry !== undefined && isSupportedCountry(defaultCountry) ? defaultCountry : undefined
-  const plus = text.includes('+')
+  const plus = written.includes('+')
   for (const reading of readingsOf(plus, digits, country)) {
     const msisdn = possibleMsisdn(reading.text, reading.country)
     if (msisdn !== undefined) return { ok: true, msisdn }
@@ -67,15 +65,21 @@ function readingsOf (plus: boolean, digits: string, country: CountryCode | undef
   return digits.startsWith(getCountryCallingCode(country)) ? [international, national] : [national, international]
 }
 
+/** The text is digits, with a `+` first for an international reading. */
 function possibleMsisdn (text: string, country: CountryCode | undefined): string | undefined {
   let number
   try {
-    number = parsePhoneNumberWithError(text, { ...(country === undefined ? {} : { defaultCountry: country }), extract: false })
+    number = parsePhoneNumberWithError(text, { defaultCountry: country })
   } catch {
     // NOT_A_NUMBER, INVALID_COUNTRY, TOO_SHORT, TOO_LONG: not this reading.
     return undefined
   }
   if (!number.isPossible()) return undefined
   const msisdn = number.number.slice(1)
-  return GATEWAYAPI_RECIPIENT.test(msisdn) && Number(msisdn) > GATEWAYAPI_RECIPIENT_MIN_EXCLUSIVE ? msisdn : undefined
+  return fitsGatewayApiRecipient(msisdn) ? msisdn : undefined
+}
+
+/** Whether digits fit GatewayAPI's `recipient`: an integer above 1000 of at most 15 digits. */
+export function fitsGatewayApiRecipient (msisdn: string): boolean {
+  return GATEWAYAPI_RECIPIENT.test(msisdn) && Number(msisdn) > GATEWAYAPI_RECIPIENT_MIN_EXCLUSIVE
 }

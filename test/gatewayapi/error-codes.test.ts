@@ -99,6 +99,9 @@ t.test('the fields of an error body, each read as GatewayAPI writes it', async (
   t.same(readApiError({ error: null, message: 'refused' }).text, 'refused', 'a null `error` member is no error body')
   t.same(readApiError({ detail: null, message: 'refused' }).text, 'refused', 'a null `detail` is no error body')
   t.same(readApiError({ detail: 'Invalid token', code: '0x0210' }), { code: '0x0210', codeNumber: 0x0210, text: 'Invalid token', msisdns: [] }, 'a `detail` text beside a code keeps both')
+  t.same(readApiError({ error: null }), { code: null, codeNumber: undefined, text: '', msisdns: [] }, 'nor is it when it is all there is')
+  t.same(readApiError('MSISDN +4512345678 blacklisted (4512345678)').msisdns, ['4512345678'], 'a text-only answer names the number it speaks of, once')
+  t.same(readApiError({ detail: [{ msg: 'recipient 4512345678 blacklisted' }] }).msisdns, ['4512345678'], 'so does a validation list')
   t.same(readApiError(null), { code: null, codeNumber: undefined, text: '', msisdns: [] }, 'a JSON null says nothing')
 })
 
