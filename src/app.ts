@@ -17,10 +17,6 @@ export interface AppDeps {
   logger: Logger
   readiness?: Readiness
   clock?: Clock
-  /** Told after each newly stored campaign (the dispatcher's wake-up). */
-  onCampaignAccepted?: () => void
-  /** Told after each newly recorded webhook event (the report senders' wake-up). */
-  onEventRecorded?: () => void
   metrics?: Metrics
 }
 
@@ -58,8 +54,7 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
     clock,
     metrics,
     registrations: config.registrations,
-    bodyLimit: config.http.webhookBodyLimitBytes,
-    ...(deps.onEventRecorded ? { onRecorded: deps.onEventRecorded } : {})
+    bodyLimit: config.http.webhookBodyLimitBytes
   })
   app.register(healthRoutes, { store: deps.store, readiness })
   app.register(campaignRoute, {
@@ -68,8 +63,7 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
     clock,
     bodyLimit: config.campaignBodyLimitBytes,
     metadataLimit: config.metadataLimitBytes,
-    metrics,
-    ...(deps.onCampaignAccepted ? { onAccepted: deps.onCampaignAccepted } : {})
+    metrics
   })
   return app
 }

@@ -1,8 +1,20 @@
+import type { Dispatcher } from './core/dispatcher.js'
+import type { OutboxWorker } from './core/outbox-worker.js'
+import type { PendingIncoming, PendingReport, Store } from './core/store/store.js'
 import type { Metrics } from './metrics.js'
-import type { Service } from './service.js'
+import type { Readiness } from './readiness.js'
+
+/** The parts of the service the metrics watch. */
+export interface ObservedParts {
+  store: Store
+  readiness: Readiness
+  dispatcher: Dispatcher
+  reports: OutboxWorker<PendingReport>
+  replies: OutboxWorker<PendingIncoming>
+}
 
 /** Feeds the metrics from the loops' events, and reads the gauges from the store at scrape time. */
-export function observeService (metrics: Metrics, s: Pick<Service, 'store' | 'readiness' | 'dispatcher' | 'reports' | 'replies'>): void {
+export function observeService (metrics: Metrics, s: ObservedParts): void {
   s.dispatcher.on('settled', (kind, messages, durationMs) => {
     if (kind === 'expired') return
     metrics.providerRequests.inc({ outcome: kind })

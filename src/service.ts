@@ -17,6 +17,9 @@ import type { PendingIncoming, PendingReport } from './core/store/store.js'
 import { createOptimoveOutboxClient } from './optimove/outbox-client.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { observeService } from './service-metrics.js'
+import { Lifecycle } from './lifecycle.js'
+import { WorkNotifier } from './core/work-notifier.js'
+import { announcingStore } from './core/store/announcing-store.js'
 
 export interface Service {
   app: FastifyInstance
@@ -28,6 +31,19 @@ export interface Service {
   pruner: Pruner
   sweeper: FinalStatusSweeper
   metrics: Metrics
+  /** What the store's commits made due; the loops listen to it. */
+  work: WorkNotifier
+  /** Starts the loops, listens, then runs the handshakes; resolves once listening. */
+  start(): Promise<StartedService>
+  /**
+   * Stops in the reverse order of starting: handshakes, intake (requests in flight finish),
+   * the loops (their requests to GatewayAPI and Optimove in flight are settled), the peers'
+   * clients, then the store. Idempotent.
+   */
+  stop(): Promise<void>
+}
+
+export interface StartedService extends Service {
   /** The address the HTTP server listens on. */
   url: string
   /**
@@ -37,8 +53,6 @@ export interface Service {
    * HANDSHAKE_MAX_DELAY_MS, until it registers or the service stops.
    */
   handshakes: Promise<HandshakeFailure[]>
-  /** Stops intake, lets requests in flight finish (HTTP and GatewayAPI), then closes the store. Idempotent. */
-  stop(): Promise<void>
 }
 
 export type { HandshakeFailure }
@@ -51,19 +65,25 @@ export interface ServiceDeps {
   random?: () => number
 }
 
-/**
- * The startup sequence: store (with migrations) → app → listen → handshakes, and the
- * dispatcher. We listen before the handshake because Optimove may call the campaign URL as
- * soon as we register it; the dispatcher does not wait for the handshake, so messages
- * accepted before a restart go out even while Optimove is unreachable.
- */
-export async function startService (config: Config, deps: ServiceDeps): Promise<Service> {
-  const clock = deps.clock ?? systemClock
-  const store = deps.store ?? await openStore(config.databaseUrl, {
+/** Opens the store (with migrations) the configuration names. */
+export function openConfiguredStore (config: Config): Promise<Store> {
+  return openStore(config.databaseUrl, {
     recipientIndex: config.registrations.length > 1,
     threaded: config.storeThread,
     busyTimeoutMs: config.storeBusyTimeoutMs
   })
+}
+
+/**
+ * Builds the service's parts around an open store, with no side effect: nothing listens,
+ * nothing runs until `start()`. The loops start before the server listens, and the handshakes
+ * run once it does: Optimove may call the campaign URL as soon as we register it, and messages
+ * accepted before a restart go out even while Optimove is unreachable.
+ */
+export function createService (config: Config, deps: ServiceDeps & { store: Store }): Service {
+  const clock = deps.clock ?? systemClock
+  const work = new WorkNotifier()
+  const store = announcingStore(deps.store, work)
   const readiness = new Readiness(config.registrations.map((r) => r.id))
   const sender = deps.sender ?? createGatewayApiClient({
     baseUrl: config.gatewayapi.baseUrl,
@@ -125,12 +145,11 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
     logger: deps.logger.child({ component: 'final-status-sweep' }),
     expirations: config.registrations.map((r) => ({ registrationId: r.id, expirationMs: r.expirationMs })),
     graceMs: config.finalStatus.graceMs,
-    intervalMs: config.finalStatus.sweepIntervalMs,
-    // Messages the sweep ends have reports waiting.
-    onEnded: () => reports.wake()
+    intervalMs: config.finalStatus.sweepIntervalMs
   })
-  // Only settlements that can end messages have reports waiting.
-  dispatcher.on('settled', (kind) => { if (kind === 'invalid' || kind === 'refused' || kind === 'rejected' || kind === 'too-large' || kind === 'transient' || kind === 'expired') reports.wake() })
+  work.on('messagesDue', () => dispatcher.wake())
+  work.on('reportsQueued', () => reports.wake())
+  work.on('repliesQueued', () => replies.wake())
   readiness.optimovePauses = () => [
     ...reports.pausedRegistrations().map((p) => ({ outbox: 'reports', ...p })),
     ...replies.pausedRegistrations().map((p) => ({ outbox: 'incoming', ...p }))
@@ -141,49 +160,56 @@ export async function startService (config: Config, deps: ServiceDeps): Promise<
     logger: deps.logger,
     readiness,
     clock,
-    metrics,
-    onCampaignAccepted: () => {
-      dispatcher.wake()
-      reports.wake()
-    },
-    onEventRecorded: () => {
-      reports.wake()
-      replies.wake()
-    }
+    metrics
   })
   const shutdown = new AbortController()
-  let stopping: Promise<void> | undefined
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      shutdown.abort(new Error('service stopping'))
-      await app.close()
-      await Promise.all([dispatcher.stop(), reports.stop(), replies.stop(), pruner.stop(), sweeper.stop()])
-      await Promise.all([sender.close(), optimove.close()])
-      await store.close()
-    })()
-    return stopping
-  }
+  let handshakes: Promise<HandshakeFailure[]> = Promise.resolve([])
+  const loops = [dispatcher, reports, replies, pruner, sweeper]
+  const lifecycle = new Lifecycle()
+    .add({ name: 'store', stop: () => store.close() })
+    .add({ name: 'peer clients', stop: async () => { await Promise.all([sender.close(), optimove.close()]) } })
+    .add({ name: 'loops', start: () => { for (const loop of loops) loop.start() }, stop: async () => { await Promise.all(loops.map((loop) => loop.stop())) } })
+    // Intake answers 503 from here on; requests in flight finish.
+    .add({ name: 'http', start: async () => { await app.listen({ host: config.host, port: config.port }) }, stop: () => app.close() })
+    .add({
+      name: 'handshakes',
+      // One registration failing does not hold up the others, and a failed one keeps trying.
+      start: () => {
+        handshakes = Promise.all(config.registrations.map((registration) => registerUntilDone(registration, {
+          handshake: { ...config.handshake, campaignSendUrl: config.campaignSendUrl, timeoutMs: config.outbox.timeoutMs, logger: deps.logger, signal: shutdown.signal },
+          readiness
+        }))).then((results) => results.filter((r): r is HandshakeFailure => r !== undefined))
+      },
+      stop: () => { shutdown.abort(new Error('service stopping')) }
+    })
 
-  try {
-    await app.listen({ host: config.host, port: config.port })
-  } catch (err) {
-    await Promise.all([sender.close(), optimove.close()])
-    await store.close()
-    throw err
+  const service: Service = {
+    app,
+    store,
+    readiness,
+    dispatcher,
+    reports,
+    replies,
+    pruner,
+    sweeper,
+    metrics,
+    work,
+    start: async () => {
+      await lifecycle.start()
+      return { ...service, url: listeningUrl(app), handshakes }
+    },
+    stop: () => lifecycle.stop()
   }
+  return service
+}
+
+/** Opens the configured store (unless one is given), builds the service and starts it. */
+export async function startService (config: Config, deps: ServiceDeps): Promise<StartedService> {
+  const store = deps.store ?? await openConfiguredStore(config)
+  return createService(config, { ...deps, store }).start()
+}
+
+function listeningUrl (app: FastifyInstance): string {
   const address = app.server.address()
-  const url = typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address)
-  dispatcher.start()
-  reports.start()
-  replies.start()
-  pruner.start()
-  sweeper.start()
-
-  // One registration failing does not hold up the others, and a failed one keeps trying.
-  const handshakes = Promise.all(config.registrations.map((registration) => registerUntilDone(registration, {
-    handshake: { ...config.handshake, campaignSendUrl: config.campaignSendUrl, timeoutMs: config.outbox.timeoutMs, logger: deps.logger, signal: shutdown.signal },
-    readiness
-  }))).then((results) => results.filter((r): r is HandshakeFailure => r !== undefined))
-
-  return { app, store, readiness, dispatcher, reports, replies, pruner, sweeper, metrics, url, handshakes, stop }
+  return typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : String(address)
 }

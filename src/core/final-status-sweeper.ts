@@ -12,8 +12,6 @@ export interface FinalStatusSweeperOptions {
   /** Added to the expiration: GatewayAPI may report an expiry a little late. */
   graceMs: number
   intervalMs: number
-  /** Told when a pass ended messages (their reports are queued). */
-  onEnded?: (ended: number) => void
 }
 
 /** GatewayAPI's longest expiration (`P5D`): the wait for messages of registrations no longer configured. */
@@ -51,7 +49,6 @@ export class FinalStatusSweeper {
       const ended = await this.o.store.endUnconfirmed(cutoffs, now - LONGEST_EXPIRATION_MS - this.o.graceMs, now)
       if (ended > 0) {
         this.o.logger.warn({ ended }, 'messages without a final status past their expiration were ended and reported as NoFinalStatus')
-        this.o.onEnded?.(ended)
       }
       return ended
     } catch (err) {

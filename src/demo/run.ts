@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import pino from 'pino'
 import { GATEWAYAPI_EVENTS_PATH } from '../gatewayapi/events-route.js'
 import { createLogger } from '../logger.js'
-import { startService, type Service } from '../service.js'
+import { startService, type StartedService } from '../service.js'
 import { SimGatewayApi } from '../sim/gatewayapi.js'
 import { SimOptimove, type ReceivedCall } from '../sim/optimove.js'
 import { freeLoopbackPort } from '../sim/http-server.js'
@@ -75,7 +75,7 @@ export async function runDemo (o: DemoOptions): Promise<DemoOutcome> {
   let allReportedAt: number | undefined
   let failure: string | undefined
   let progress: ProgressDisplay | undefined
-  let service: Service | undefined
+  let service: StartedService | undefined
   let replyPosting: Promise<void> | undefined
   let startupMs = 0
   let intakeMs: number | undefined

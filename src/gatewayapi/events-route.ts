@@ -25,8 +25,6 @@ export interface EventsRouteOptions {
   registrations: ReadonlyArray<ReplyRegistration>
   /** Largest body accepted (GatewayAPI's events are a few KB); 413 above. */
   bodyLimit: number
-  /** Told after an event is durably recorded (wakes the report sender). */
-  onRecorded?: () => void
 }
 
 /** Our answer to each recorded event, by what the store made of it. */
@@ -118,7 +116,6 @@ export async function eventsRoute (app: FastifyInstance, o: EventsRouteOptions):
     if (event.kind === 'unusable' && result === 'new') request.log.warn({ eventId, eventType, reason: event.reason }, 'GatewayAPI event we cannot use; kept whole in webhook_events.raw')
     if (result === 'unknown-message') request.log.warn({ eventId, reference: event.kind === 'status' ? event.reference : undefined }, 'status event for a message we do not know')
     if (event.kind === 'inbound' && result === 'new' && event.routes.length > 1) request.log.info({ eventId, registrations: event.routes.map((r) => r.registrationId) }, 'reply given to every registration that texted the number')
-    if (result === 'new' && event.kind !== 'unusable') o.onRecorded?.()
     return reply.code(200).send({ status: answer })
   })
 }

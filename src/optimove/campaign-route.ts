@@ -20,8 +20,6 @@ export interface CampaignRouteOptions {
   /** Largest `metadata` value in bytes (it is copied into every delivery report). */
   metadataLimit: number
   metrics: Metrics
-  /** Told after a batch is committed, so that sending starts without waiting for a timer. */
-  onAccepted?: () => void
 }
 
 const registrationOf = new WeakMap<FastifyRequest, Registration>()
@@ -35,7 +33,7 @@ const registrationOf = new WeakMap<FastifyRequest, Registration>()
  * handler (413 naming its own limit, 415 for anything but JSON) stay local.
  */
 export async function campaignRoute (app: FastifyInstance, options: CampaignRouteOptions): Promise<void> {
-  const { registrations, store, clock, bodyLimit, metadataLimit, onAccepted, metrics } = options
+  const { registrations, store, clock, bodyLimit, metadataLimit, metrics } = options
   const refuse = (reason: string): void => { metrics.campaignRefusals.inc({ reason }) }
 
   // The signature covers the exact bytes, so JSON is parsed only after it is verified.
@@ -106,7 +104,6 @@ export async function campaignRoute (app: FastifyInstance, options: CampaignRout
     if (!result.duplicate) {
       metrics.campaignMessages.inc({ registration: registration.id, outcome: 'accepted' }, result.accepted)
       metrics.campaignMessages.inc({ registration: registration.id, outcome: 'rejected' }, result.rejected)
-      onAccepted?.()
     }
     return reply.code(200).send({
       message: 'Campaign accepted',
