@@ -38,6 +38,7 @@ const ALPHANUMERIC = /^[A-Za-z0-9]+$/
  */
 export function checkSender (given: string): SenderCheck {
   let sender = given.trim()
+  if (sender === '') return { verdict: 'invalid', reason: 'sender id is empty' }
   const numeric = NUMERIC.test(sender)
   if (numeric) {
     if (sender.startsWith('+')) sender = sender.slice(1)

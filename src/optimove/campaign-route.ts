@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { Registration } from '../config.js'
 import { CAMPAIGN_SEND_PATH } from '../config.js'
 import type { Clock } from '../lib/clock.js'
@@ -22,7 +22,12 @@ export interface CampaignRouteOptions {
   metrics: Metrics
 }
 
-const registrationOf = new WeakMap<FastifyRequest, Registration>()
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The registration whose `X-API-Key` a campaign request carries (set before its body is read). */
+    campaignRegistration: Registration | null
+  }
+}
 
 /**
  * Optimove's campaign transmission webhook (spec section 2): key, signature over the
@@ -38,6 +43,7 @@ export async function campaignRoute (app: FastifyInstance, options: CampaignRout
 
   // The signature covers the exact bytes, so JSON is parsed only after it is verified.
   acceptRawJson(app, { bodyLimit, onPayloadTooLarge: () => refuse('too-large') })
+  app.decorateRequest('campaignRegistration', null)
 
   app.post(CAMPAIGN_SEND_PATH, {
     bodyLimit,
@@ -48,10 +54,10 @@ export async function campaignRoute (app: FastifyInstance, options: CampaignRout
         refuse('unauthorized')
         return sendError(reply, 'unauthorized', 'missing or invalid X-API-Key')
       }
-      registrationOf.set(request, registration)
+      request.campaignRegistration = registration
     }
   }, async (request, reply) => {
-    const registration = registrationOf.get(request)!
+    const registration = request.campaignRegistration!
     const rawBody = request.body
     if (!Buffer.isBuffer(rawBody)) return sendError(reply, 'badRequest', 'a JSON body is required')
 

@@ -50,6 +50,7 @@ t.test('a risky sender\'s reason names its risk', async (t) => {
   t.match(spaces.verdict === 'risky' ? spaces.reason : '', /longer than 11 characters and has characters other than A-Z/)
   const long = checkSender('1234567890123456')
   t.match(long.verdict === 'risky' ? long.reason : '', /longer than 15 digits/)
+  t.same(checkSender('  '), { verdict: 'invalid', reason: 'sender id is empty' }, 'a blank sender is called empty')
   const short = checkSender('AB')
   t.match(short.verdict === 'invalid' ? short.reason : '', /not 3-18 characters/)
 })
