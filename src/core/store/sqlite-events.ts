@@ -10,8 +10,9 @@ export function createEventQueries (db: Database.Database): (event: WebhookEvent
   const remember = db.prepare(`
     INSERT INTO webhook_events (event_id, event_type, message_id, status, status_at, error_code, error_details, received_at, raw)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`)
-  const byReference = db.prepare<[string], { id: number; state: string }>('SELECT id, state FROM messages WHERE reference = ?')
-  const byProviderId = db.prepare<[string], { id: number; state: string }>('SELECT id, state FROM messages WHERE provider_message_id = ?')
+  // A NULL reference or provider id finds no message (`= NULL` is never true).
+  const byReference = db.prepare<[string | null], { id: number; state: string }>('SELECT id, state FROM messages WHERE reference = ?')
+  const byProviderId = db.prepare<[string | null], { id: number; state: string }>('SELECT id, state FROM messages WHERE provider_message_id = ?')
   const finish = db.prepare(`
     UPDATE messages SET state = 'final', final_outcome = ?, provider_message_id = COALESCE(provider_message_id, ?), lease_until = NULL, updated_at = ?
     WHERE id = ? AND state NOT IN ('final', 'failed')`)
@@ -34,8 +35,7 @@ export function createEventQueries (db: Database.Database): (event: WebhookEvent
       const fresh = remember.run(event.eventId, event.eventType, null, null, null, null, event.reason, event.receivedAt, event.raw).changes === 1
       return fresh ? 'new' : 'duplicate'
     }
-    const message = (event.reference === null ? undefined : byReference.get(event.reference)) ??
-      (event.providerMessageId === null ? undefined : byProviderId.get(event.providerMessageId))
+    const message = byReference.get(event.reference) ?? byProviderId.get(event.providerMessageId)
     const fresh = remember.run(event.eventId, event.eventType, message?.id ?? null, event.status, event.statusAt,
       event.error?.code ?? null, event.error?.details ?? null, event.receivedAt, null).changes === 1
     if (!fresh) return 'duplicate'

@@ -65,9 +65,7 @@ export function createOutboxQueries (db: Database.Database) {
         seen.add(c.part)
         chosen.push(c.id)
       }
-      if (chosen.length >= limit) break
     }
-    if (chosen.length === 0) return []
     const attempts = new Map<number, number>()
     for (const row of leases[outbox].all({ leaseUntil: now + leaseMs, ids: JSON.stringify(chosen) })) attempts.set(row.id, row.attempts)
     return chosen.map((id) => ({ id, attempts: attempts.get(id)! }))

@@ -46,14 +46,11 @@ export function createRelayQueries (db: Database.Database) {
     const leaseUntil = now + leaseMs
     // Leases of a crashed process first: those messages have waited longest.
     const rows = claimQueued.all({ leaseUntil, now, limit, state: 'sending' })
-    if (rows.length < limit) rows.push(...claimQueued.all({ leaseUntil, now, limit: limit - rows.length, state: 'queued' }))
-    const batches = new Map<number, BatchInfo>()
+    rows.push(...claimQueued.all({ leaseUntil, now, limit: limit - rows.length, state: 'queued' }))
+    // Each batch's facts read once per claim.
+    const batches = new Map([...new Set(rows.map((row) => row.batch_id))].map((id) => [id, batchInfo.get(id)!]))
     return rows.map((row) => {
-      let batch = batches.get(row.batch_id)
-      if (batch === undefined) {
-        batch = batchInfo.get(row.batch_id)!
-        batches.set(row.batch_id, batch)
-      }
+      const batch = batches.get(row.batch_id)!
       return {
         id: String(row.id),
         reference: row.reference,
@@ -85,6 +82,7 @@ export function createRelayQueries (db: Database.Database) {
         }
       }
     }),
-    nextDueAt: (): number | undefined => nextDue.get()?.at ?? undefined
+    // MIN() always answers one row: NULL when nothing waits.
+    nextDueAt: (): number | undefined => nextDue.get()!.at ?? undefined
   }
 }

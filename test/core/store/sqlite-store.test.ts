@@ -102,3 +102,27 @@ t.test('ping rejects once the store is closed', async (t) => {
   await store.close()
   await t.rejects(store.ping())
 })
+
+// What no interface reads back yet (an operator reads it with SQL): a status's place in its
+// message's history, and an outbox row's last error.
+t.test('the SQLite adapter keeps each status in its message\'s history, and the last error of a retried or parked row', async (t) => {
+  const path = `${t.testdir()}/bridge.db`
+  const store = openSqliteStore({ path })
+  t.teardown(() => store.close())
+  await store.acceptCampaign(batch('k'), messages(1, [0]).concat(messages(2).slice(1)))
+  const [claimed] = await store.claimDue(1000, 1, 60_000)
+  await store.markSubmitted([{ id: claimed!.id, attempt: claimed!.attempts, providerMessageId: 'gw-1' }], 1100)
+  await store.recordWebhookEvent({ kind: 'status', eventId: 'e1', eventType: 'message.status_updated', receivedAt: 2000, reference: null, providerMessageId: 'gw-1', status: 'UNDELIVERABLE', statusAt: 1900, outcome: 'undeliverable', error: { code: '0x0A05', details: 'absent subscriber' } })
+  await store.recordWebhookEvent({ kind: 'status', eventId: 'e2', eventType: 'message.status_updated', receivedAt: 2000, reference: 'nobody', providerMessageId: null, status: 'DELIVERED', statusAt: 1900, outcome: 'delivered' })
+  const [r1, r2] = await store.claimReports(3000, 10, 60_000)
+  await store.settleOutbox('reports', { retry: [{ id: r1!.id, at: 9000 }], error: 'HTTP 503' }, 3100)
+  await store.settleOutbox('reports', { parked: [r2!.id], error: 'HTTP 400' }, 3100)
+
+  const db = new Database(path, { readonly: true })
+  t.teardown(() => db.close())
+  t.same(db.prepare('SELECT event_id, message_id, status, error_code, error_details FROM webhook_events ORDER BY event_id').all(), [
+    { event_id: 'e1', message_id: Number(claimed!.id), status: 'UNDELIVERABLE', error_code: '0x0A05', error_details: 'absent subscriber' },
+    { event_id: 'e2', message_id: null, status: 'DELIVERED', error_code: null, error_details: null }
+  ])
+  t.same((db.prepare('SELECT last_error FROM reports').all() as Array<{ last_error: string }>).map((r) => r.last_error).sort(), ['HTTP 400', 'HTTP 503'])
+})
