@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import { describeSending } from './core/sending-status.js'
-import type { Store } from './core/store/store.js'
+import type { MaintenanceStore } from './core/store/store.js'
 import type { Readiness } from './readiness.js'
 
 export interface HealthRouteOptions {
-  store: Store
+  store: MaintenanceStore
   readiness: Readiness
 }
 

@@ -1,12 +1,12 @@
 import type { Dispatcher } from './core/dispatcher.js'
 import type { OutboxWorker } from './core/outbox-worker.js'
-import type { PendingIncoming, PendingReport, Store } from './core/store/store.js'
+import type { MaintenanceStore, PendingIncoming, PendingReport } from './core/store/store.js'
 import type { Metrics } from './metrics.js'
 import type { Readiness } from './readiness.js'
 
 /** The parts of the service the metrics watch. */
 export interface ObservedParts {
-  store: Store
+  store: MaintenanceStore
   readiness: Readiness
   dispatcher: Dispatcher
   reports: OutboxWorker<PendingReport>

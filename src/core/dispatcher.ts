@@ -6,10 +6,10 @@ import { setBoundedTimeout } from '../lib/timers.js'
 import type { MessageSender, OutgoingMessage, SendOutcome } from './message-sender.js'
 import { byNamedRecipients, halves, providerLabel } from './request-splitter.js'
 import { SENDING_OK, type SendingStatus } from './sending-status.js'
-import type { ClaimedMessage, FailedMessage, RescheduledMessage, Store } from './store/store.js'
+import type { ClaimedMessage, FailedMessage, RelayStore, RescheduledMessage } from './store/store.js'
 
 export interface DispatcherOptions {
-  store: Store
+  store: RelayStore
   sender: MessageSender
   clock: Clock
   logger: Logger

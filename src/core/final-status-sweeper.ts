@@ -1,10 +1,10 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../lib/clock.js'
 import { PeriodicJob } from './periodic-job.js'
-import type { Store } from './store/store.js'
+import type { MaintenanceStore } from './store/store.js'
 
 export interface FinalStatusSweeperOptions {
-  store: Store
+  store: MaintenanceStore
   clock: Clock
   logger: Logger
   /** How long each registration's messages may wait for a final status after sending (GatewayAPI's `expiration`). */

@@ -4,7 +4,7 @@ import { fullJitterDelay, type BackoffPolicy } from '../lib/backoff.js'
 import type { Clock } from '../lib/clock.js'
 import { setBoundedTimeout } from '../lib/timers.js'
 import { RegistrationPauses, type Pause } from './registration-pauses.js'
-import type { OutboxName, OutboxSettlement, Store } from './store/store.js'
+import type { OutboxName, OutboxSettlement, OutboxStore } from './store/store.js'
 
 /** What one delivery attempt to the peer came to. */
 export type DeliveryResult =
@@ -30,7 +30,7 @@ export interface OutboxItem {
 
 export interface OutboxWorkerOptions<T extends OutboxItem> {
   outbox: OutboxName
-  store: Store
+  store: OutboxStore
   clock: Clock
   logger: Logger
   /** Claims due rows, none of the `excluded` registrations'. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Clock } from '../lib/clock.js'
 import { verifyGatewaySignature } from '../lib/hmac-signature.js'
-import type { Store, WebhookEvent, WebhookEventResult } from '../core/store/store.js'
+import type { EventStore, WebhookEvent, WebhookEventResult } from '../core/store/store.js'
 import { sendError } from '../errors.js'
 import { acceptRawJson } from '../http/raw-json-body.js'
 import { checkSignatureForm } from '../lib/signature-form.js'
@@ -18,7 +18,7 @@ export interface EventsRouteOptions {
   secret: string
   /** Events older than this are refused; their ids are remembered longer than this. */
   maxAgeMs: number
-  store: Store
+  store: EventStore
   clock: Clock
   metrics: Metrics
   /** Where customer replies may go (see reply-routing.ts). */

@@ -3,7 +3,7 @@ import type { Registration } from '../config.js'
 import { CAMPAIGN_SEND_PATH } from '../config.js'
 import type { Clock } from '../lib/clock.js'
 import { verifyHubSignature } from '../lib/hmac-signature.js'
-import type { Store } from '../core/store/store.js'
+import type { IntakeStore } from '../core/store/store.js'
 import { sendError } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import { acceptRawJson } from '../http/raw-json-body.js'
@@ -14,7 +14,7 @@ import { findRegistrationByApiKey } from './registration-lookup.js'
 
 export interface CampaignRouteOptions {
   registrations: readonly Registration[]
-  store: Store
+  store: IntakeStore
   clock: Clock
   bodyLimit: number
   /** Largest `metadata` value in bytes (it is copied into every delivery report). */

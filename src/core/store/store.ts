@@ -1,12 +1,15 @@
 import type { FinalOutcome } from '../outcomes.js'
 
 /**
- * The store port: everything the core persists, behind one interface so that another
- * database can follow the SQLite adapter and pass the same contract tests.
- * Plain data in and out; times are epoch milliseconds; ids are strings.
+ * The store port: everything the core persists, by role, so that each part of the service
+ * depends on its own role only and another database can follow the SQLite adapter and pass the
+ * same contract tests. Plain data in and out; times are epoch milliseconds; ids are strings.
  * Every method is one transaction: it happens whole or not at all.
  */
-export interface Store {
+export type Store = IntakeStore & RelayStore & EventStore & OutboxStore & MaintenanceStore
+
+/** Campaign intake: a batch and its messages, stored once. */
+export interface IntakeStore {
   /**
    * Stores a campaign batch and all its messages in one durable transaction.
    * Idempotent per (registrationId, idempotencyKey): when the key is already stored, or one of
@@ -18,7 +21,10 @@ export interface Store {
    * in the outbox within the same transaction.
    */
   acceptCampaign(batch: NewBatch, messages: NewMessage[]): Promise<AcceptResult>
+}
 
+/** The relay to GatewayAPI: leases of due messages and what each answer did to them. */
+export interface RelayStore {
   /**
    * Leases up to `limit` messages that are due at `now`: `queued` ones whose next attempt
    * time has come (earliest first), and `sending` ones whose lease expired (their process
@@ -26,22 +32,24 @@ export interface Store {
    * `now + leaseMs`; while the lease runs no other claim returns it.
    */
   claimDue(now: number, limit: number, leaseMs: number): Promise<ClaimedMessage[]>
-
   /** Marks leased messages as accepted by the provider, with the provider's id (or null); each only under its own claim. */
   markSubmitted(results: SubmittedMessage[], now: number): Promise<void>
-
   /**
    * Puts leased messages back in the queue, each due at its own time, each only under its own claim. With
    * `refundAttempt`, the claim's attempt does not count (the request was never tried).
    */
   reschedule(items: RescheduledMessage[], error: string, now: number, options?: { refundAttempt?: boolean }): Promise<void>
-
   /**
    * Ends messages as `failed` with an outcome and reason, and queues each one's delivery
    * report in the outbox within the same transaction. Messages already final are untouched.
    */
   fail(items: FailedMessage[], now: number): Promise<void>
+  /** The earliest time a queued or leased message becomes due, or undefined when none waits. */
+  nextDueAt(): Promise<number | undefined>
+}
 
+/** GatewayAPI's webhook: statuses and replies, recorded once; where a reply belongs. */
+export interface EventStore {
   /**
    * Records a webhook event once: its id is remembered, so a replay answers `duplicate` and
    * changes nothing. A status event is added to its message's history (found by reference,
@@ -52,7 +60,15 @@ export interface Store {
    * (`raw`, with the reason) so that it can be looked at and replayed. Durable when it resolves.
    */
   recordWebhookEvent(event: WebhookEvent): Promise<WebhookEventResult>
+  /**
+   * The registrations that texted this number, the latest first (empty when none did): where a
+   * customer's reply belongs. Remembered apart from the messages, so it outlives their pruning.
+   */
+  registrationsOfRecipient(msisdn: string): Promise<string[]>
+}
 
+/** The outboxes to Optimove (delivery reports, customer replies): leased rows and their settlements. */
+export interface OutboxStore {
   /**
    * Leases due rows of an outbox (`sending` ones whose lease expired first, then `pending`
    * ones whose time has come, oldest first); each attempt is counted. At most `limit` rows, and
@@ -62,10 +78,12 @@ export interface Store {
    */
   claimReports(now: number, limit: number, leaseMs: number, maxBytes?: number, excluded?: readonly string[]): Promise<PendingReport[]>
   claimIncoming(now: number, limit: number, leaseMs: number, maxBytes?: number, excluded?: readonly string[]): Promise<PendingIncoming[]>
-
   /** Ends leased outbox rows: `done` (delivered), back to `pending` at a time, or `parked` for good. */
   settleOutbox(outbox: OutboxName, settlement: OutboxSettlement, now: number): Promise<void>
+}
 
+/** Housekeeping and health: pruning, the final-status sweep, figures, liveness, closing. */
+export interface MaintenanceStore {
   /**
    * Deletes, in short chunks, what is older than `cutoff` and no longer needed: remembered
    * webhook events, delivered outbox rows, ended messages whose reports were all delivered, and
@@ -73,13 +91,6 @@ export interface Store {
    * The number→registration memory is kept longer: until `recipientCutoff` (default `cutoff`).
    */
   prune(cutoff: number, recipientCutoff?: number): Promise<PruneResult>
-
-  /**
-   * The registrations that texted this number, the latest first (empty when none did): where a
-   * customer's reply belongs. Remembered apart from the messages, so it outlives their pruning.
-   */
-  registrationsOfRecipient(msisdn: string): Promise<string[]>
-
   /**
    * Ends the messages GatewayAPI took (`submitted`) before their registration's cutoff and never
    * gave a final status: each becomes `final` with the outcome `no-final-status` and its report
@@ -87,16 +98,10 @@ export interface Store {
    * Works in short chunks; returns how many messages it ended.
    */
   endUnconfirmed(cutoffs: ReadonlyArray<{ registrationId: string; submittedBefore: number }>, otherwise: number, now: number): Promise<number>
-
-  /** The earliest time a queued or leased message becomes due, or undefined when none waits. */
-  nextDueAt(): Promise<number | undefined>
-
-  /** Resolves when the database answers a trivial query; rejects otherwise. */
-  ping(): Promise<void>
-
   /** Counts for `/ready`, metrics and progress. */
   stats(): Promise<StoreStats>
-
+  /** Resolves when the database answers a trivial query; rejects otherwise. */
+  ping(): Promise<void>
   /** Releases the database; no method may be called afterwards. */
   close(): Promise<void>
 }
