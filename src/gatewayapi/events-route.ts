@@ -6,11 +6,12 @@ import { sendError } from '../errors.js'
 import { acceptRawJson } from '../http/raw-json-body.js'
 import { checkSignatureForm } from '../lib/signature-form.js'
 import type { Metrics } from '../metrics.js'
-import { routeReply, type ReplyRegistration } from './reply-routing.js'
+import type { ReplyRegistration } from './reply-routing.js'
+import { eventOutsideWindow } from './event-window.js'
+import { toStoredEvent } from './stored-event.js'
 import { parseWebhookBody } from './webhook-event-parser.js'
 
 export const GATEWAYAPI_EVENTS_PATH = '/api/v1/gatewayapi/events'
-const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
 /** Event types become metric labels: a bound on their length keeps a strange one from bloating the scrape. */
 const MAX_LABEL_LENGTH = 64
 
@@ -37,7 +38,8 @@ const ANSWER: Record<WebhookEventResult | 'unusable', string> = {
 
 /**
  * GatewayAPI's webhook (status callbacks and replies): signature over the raw body before
- * parsing, the timestamp policy, then parse → map (a reply is routed to its registrations) →
+ * parsing, then parse → the timestamp policy (event-window.ts) → map (stored-event.ts: a reply is
+ * routed to its registrations) →
  * one durable write (shared with concurrent events by group commit) before the 2xx, well inside
  * GatewayAPI's 5 seconds. Refused are only what GatewayAPI did not send (a bad signature, 401),
  * a body that is not JSON and an event outside the time window (400): anything else signed is
@@ -76,32 +78,20 @@ export async function eventsRoute (app: FastifyInstance, o: EventsRouteOptions):
       count('unknown', 'invalid')
       return sendError(reply, 'badRequest', 'the body is not valid JSON')
     }
-    const { eventId, eventType, createdAt, event: content } = parsed
+    const { eventId, eventType } = parsed
     const now = o.clock.now()
-    if (createdAt !== undefined && createdAt > now + MAX_FUTURE_SKEW_MS) {
-      count(eventType, 'future')
-      return sendError(reply, 'badRequest', 'event timestamp is more than 5 minutes in the future')
-    }
-    if (createdAt !== undefined && createdAt < now - o.maxAgeMs) {
-      count(eventType, 'stale')
-      return sendError(reply, 'badRequest', `event timestamp is older than ${Math.round(o.maxAgeMs / 1000)} seconds`)
+    const outside = eventOutsideWindow(parsed.createdAt, now, o.maxAgeMs)
+    if (outside !== undefined) {
+      count(eventType, outside.outcome)
+      return sendError(reply, 'badRequest', outside.message)
     }
 
-    const common = { eventId, eventType, receivedAt: now }
     let event: WebhookEvent
-    if (content.kind === 'status') {
-      event = { ...common, ...content }
-    } else if (content.kind === 'reply') {
-      let routes
-      try {
-        routes = await routeReply(content, o.registrations, (msisdn) => o.store.registrationsOfRecipient(msisdn))
-      } catch (err) {
-        request.log.error({ err, eventId }, 'the registrations of a reply could not be looked up')
-        return sendError(reply, 'unavailable', 'the reply could not be routed; retry later')
-      }
-      event = { ...common, kind: 'inbound', routes, from: content.from, text: content.text, sentAt: content.sentAt }
-    } else {
-      event = { ...common, kind: 'unusable', reason: content.reason, raw: rawBody.toString('utf8') }
+    try {
+      event = await toStoredEvent(parsed, rawBody, now, o.registrations, (msisdn) => o.store.registrationsOfRecipient(msisdn))
+    } catch (err) {
+      request.log.error({ err, eventId }, 'the registrations of a reply could not be looked up')
+      return sendError(reply, 'unavailable', 'the reply could not be routed; retry later')
     }
 
     let result: WebhookEventResult
