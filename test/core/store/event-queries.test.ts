@@ -1,15 +1,9 @@
 import t from 'tap'
-import { openSqliteStore } from '../../../src/core/store/sqlite-store.js'
-import { openThreadedStore } from '../../../src/core/store/threaded-store.js'
+import { ADAPTERS } from './adapters.js'
 import type { Store, WebhookEvent } from '../../../src/core/store/store.js'
 
 // recordWebhookEvent through the store's interface only: what a caller sees is the answer, the
 // reports and replies it queued, and the messages' states.
-
-const adapters: Array<[string, (path: string) => Promise<Store>]> = [
-  ['SQLite', async (path) => openSqliteStore({ path })],
-  ['SQLite on its own thread', (path) => openThreadedStore({ path })]
-]
 
 const batch = { registrationId: 'r', idempotencyKey: 'k', batchId: 'b', requestId: 'q', senderId: 'Brand', metadataJson: '{}', scheduledAt: 1000, receivedAt: 1000 }
 
@@ -25,9 +19,9 @@ const status = (eventId: string, fields: Partial<WebhookEvent & { kind: 'status'
   kind: 'status', eventId, eventType: 'message.status_updated', receivedAt: 5000, reference: null, providerMessageId: null, status: 'DELIVERED', statusAt: 4000, outcome: 'delivered', ...fields
 } as WebhookEvent)
 
-for (const [name, open] of adapters) {
+for (const [name, open] of ADAPTERS) {
   t.test(`${name}: a final status ends its message once and queues one report with its facts`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     const [ref] = await submitted(store, 1)
 
@@ -42,7 +36,7 @@ for (const [name, open] of adapters) {
   })
 
   t.test(`${name}: a status found by provider id when its reference is absent or unknown`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     const refs = await submitted(store, 2)
 
@@ -53,7 +47,7 @@ for (const [name, open] of adapters) {
   })
 
   t.test(`${name}: a final status without an error reports none; a status that is not final reports nothing`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     const [a, b] = await submitted(store, 2)
 
@@ -67,7 +61,7 @@ for (const [name, open] of adapters) {
   })
 
   t.test(`${name}: an event for no message we know is remembered as such, and its replay is a duplicate`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     await submitted(store, 1)
     t.equal(await store.recordWebhookEvent(status('e1', { reference: 'nobody', providerMessageId: 'gw-99' })), 'unknown-message')
@@ -77,7 +71,7 @@ for (const [name, open] of adapters) {
   })
 
   t.test(`${name}: a message we already failed is not ended again by a status`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     await store.acceptCampaign(batch, [{ mobileNumber: '4510000000', customerId: 'c0', text: 'hi' }])
     const [claimed] = await store.claimDue(1000, 1, 60_000)
@@ -88,7 +82,7 @@ for (const [name, open] of adapters) {
   })
 
   t.test(`${name}: a reply is queued once for each registration it belongs to; its replay queues nothing`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     const reply: WebhookEvent = { kind: 'inbound', eventId: 'm1', eventType: 'user-message.text.sms', receivedAt: 5000, from: '4510000000', text: 'STOP', sentAt: 4000, routes: [{ registrationId: 'r1', to: 'Brand' }, { registrationId: 'r2', to: '1204' }] }
     t.equal(await store.recordWebhookEvent(reply), 'new')
@@ -101,7 +95,7 @@ for (const [name, open] of adapters) {
   })
 
   t.test(`${name}: an unusable event is remembered once`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     const unusable: WebhookEvent = { kind: 'unusable', eventId: 'u1', eventType: 'message.unheard_of', receivedAt: 5000, reason: 'unknown event type', raw: '{"type":"message.unheard_of"}' }
     t.equal(await store.recordWebhookEvent(unusable), 'new')

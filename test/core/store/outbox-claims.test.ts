@@ -1,6 +1,5 @@
 import t from 'tap'
-import { openSqliteStore } from '../../../src/core/store/sqlite-store.js'
-import { openThreadedStore } from '../../../src/core/store/threaded-store.js'
+import { ADAPTERS } from './adapters.js'
 import type { NewMessage, Store } from '../../../src/core/store/store.js'
 
 const unusable = (n: number): NewMessage[] => Array.from({ length: n }, (_, i) => ({
@@ -9,14 +8,9 @@ const unusable = (n: number): NewMessage[] => Array.from({ length: n }, (_, i) =
 const metadataOf = (kb: number, tag: string) => JSON.stringify({ tag, pad: 'x'.repeat(kb * 1024) })
 const batch = (key: string, metadataJson: string) => ({ registrationId: 'r', idempotencyKey: key, batchId: key, requestId: key, senderId: 'Brand', metadataJson, scheduledAt: 1000, receivedAt: 1000 })
 
-const adapters: Array<[string, (path: string) => Promise<Store>]> = [
-  ['SQLite', async (path) => openSqliteStore({ path })],
-  ['SQLite on its own thread', (path) => openThreadedStore({ path })]
-]
-
-for (const [name, open] of adapters) {
+for (const [name, open] of ADAPTERS) {
   t.test(`${name}: an outbox claim is bounded by bytes as well as rows`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     // Ten campaigns, each with 60 KiB of metadata and one report queued.
     for (let i = 0; i < 10; i++) await store.acceptCampaign(batch(`k${i}`, metadataOf(60, `b${i}`)), unusable(1))
@@ -32,7 +26,7 @@ for (const [name, open] of adapters) {
   })
 
   t.test(`${name}: the reports of one campaign count its metadata once and share one copy of it`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     const metadata = metadataOf(60, 'shared')
     await store.acceptCampaign(batch('k', metadata), unusable(128))
@@ -45,7 +39,7 @@ for (const [name, open] of adapters) {
   })
 
   t.test(`${name}: replies are bounded by their texts' bytes`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     for (let i = 0; i < 5; i++) {
       await store.recordWebhookEvent({ kind: 'inbound', eventId: `e${i}`, eventType: 'user-message.text.sms', receivedAt: 1000, routes: [{ registrationId: 'r', to: 'Brand' }], from: '4511', text: 'y'.repeat(30 * 1024), sentAt: 1000 })
@@ -56,7 +50,7 @@ for (const [name, open] of adapters) {
   t.test(`${name}: a claim holds one copy of a campaign's metadata, not one per report`, async (t) => {
     // Within one thread, strings are shared by reference: 128 reports of a 1 MiB metadata must
     // not cost 128 MiB. Measured through the heap, since string identity is not observable.
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     await store.acceptCampaign(batch('k', metadataOf(1024, 'big')), unusable(128))
     const before = process.memoryUsage().heapUsed

@@ -1,24 +1,18 @@
 import t from 'tap'
-import { openSqliteStore } from '../../../src/core/store/sqlite-store.js'
 import { OUTBOX_ROW_OVERHEAD_BYTES } from '../../../src/core/store/sqlite-outbox.js'
-import { openThreadedStore } from '../../../src/core/store/threaded-store.js'
+import { ADAPTERS } from './adapters.js'
 import type { Store, WebhookEvent } from '../../../src/core/store/store.js'
 
 // The outboxes and the relay's claims through the store's interface only: what is claimed,
 // in which order, how many, and what each settlement does to a row's future.
 
-const adapters: Array<[string, (path: string) => Promise<Store>]> = [
-  ['SQLite', async (path) => openSqliteStore({ path })],
-  ['SQLite on its own thread', (path) => openThreadedStore({ path })]
-]
-
 const batch = { registrationId: 'r', idempotencyKey: 'k', batchId: 'b', requestId: 'q', senderId: 'Brand', metadataJson: '{}', scheduledAt: 1000, receivedAt: 1000 }
 const unusable = (n: number) => Array.from({ length: n }, (_, i) => ({ mobileNumber: `bad-${i}`, customerId: `c${i}`, text: 't', failure: { outcome: 'invalid-recipient' as const, reason: `bad number ${i}` } }))
 const reply = (i: number, text: string, receivedAt = 1000): WebhookEvent => ({ kind: 'inbound', eventId: `m${i}`, eventType: 'user-message.text.sms', receivedAt, from: `451000000${i}`, text, sentAt: receivedAt, routes: [{ registrationId: 'r', to: 'Brand' }] })
 
-for (const [name, open] of adapters) {
+for (const [name, open] of ADAPTERS) {
   t.test(`${name}: settled rows: done never again, retried at their time, parked never again`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     await store.acceptCampaign(batch, unusable(3))
     const [a, b, c] = await store.claimReports(2000, 10, 60_000)
@@ -35,7 +29,7 @@ for (const [name, open] of adapters) {
   })
 
   t.test(`${name}: a settlement of a row no longer leased changes nothing`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     await store.acceptCampaign(batch, unusable(1))
     const [row] = await store.claimReports(2000, 10, 60_000)
@@ -46,7 +40,7 @@ for (const [name, open] of adapters) {
   })
 
   t.test(`${name}: replies settle the same way`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     for (let i = 0; i < 3; i++) await store.recordWebhookEvent(reply(i, `text ${i}`))
     const [a, b, c] = await store.claimIncoming(2000, 10, 60_000)
@@ -56,7 +50,7 @@ for (const [name, open] of adapters) {
   })
 
   t.test(`${name}: expired leases come first, and a claim never exceeds its limit`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     await store.acceptCampaign(batch, unusable(4))
     const [first] = await store.claimReports(2000, 1, 1000)
@@ -68,7 +62,7 @@ for (const [name, open] of adapters) {
   })
 
   t.test(`${name}: a claim takes rows up to exactly its byte budget`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     const text = 'y'.repeat(1000)
     for (let i = 0; i < 3; i++) await store.recordWebhookEvent(reply(i, text))
@@ -78,7 +72,7 @@ for (const [name, open] of adapters) {
   })
 
   t.test(`${name}: a report carries its error as given: a code, details, both or neither`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     await store.acceptCampaign(batch, [{ mobileNumber: '4510000000', customerId: 'c0', text: 'hi' }, { mobileNumber: '4510000001', customerId: 'c1', text: 'hi' }])
     const [x, y] = await store.claimDue(1000, 2, 60_000)
@@ -94,7 +88,7 @@ for (const [name, open] of adapters) {
   })
 
   t.test(`${name}: the relay's claim takes expired leases first and never exceeds its limit`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     await store.acceptCampaign(batch, Array.from({ length: 4 }, (_, i) => ({ mobileNumber: `451000000${i}`, customerId: `c${i}`, text: 'hi' })))
     const [first] = await store.claimDue(1000, 1, 1000)
@@ -102,5 +96,41 @@ for (const [name, open] of adapters) {
     t.equal(claimed.length, 2)
     t.same([claimed[0]!.id, claimed[0]!.attempts], [first!.id, 2])
     t.match(claimed, [{ registrationId: 'r', senderId: 'Brand', dueSince: 1000 }, { registrationId: 'r', senderId: 'Brand', dueSince: 1000 }], 'each with its batch\'s facts')
+  })
+}
+
+for (const [name, open] of ADAPTERS) {
+  t.test(`${name}: a late answer to a claim whose lease ran out changes nothing; the newer claim settles`, async (t) => {
+    const store = await open(t.testdir())
+    t.teardown(() => store.close())
+    await store.acceptCampaign(batch, [{ mobileNumber: '4510000000', customerId: 'c0', text: 'hi' }])
+    const [old] = await store.claimDue(1000, 1, 1000)
+    const [renewed] = await store.claimDue(2500, 1, 60_000)
+    t.equal(renewed?.attempts, 2, 'claimed again once the first lease ran out')
+
+    await store.markSubmitted([{ id: old!.id, attempt: old!.attempts, providerMessageId: 'late' }], 2600)
+    await store.reschedule([{ id: old!.id, attempt: old!.attempts, at: 9000 }], 'late', 2600)
+    await store.fail([{ id: old!.id, attempt: old!.attempts, outcome: 'send-timeout', reason: 'late' }], 2600)
+    t.same((await store.stats()).messages, { queued: 0, sending: 1, submitted: 0, final: 0, failed: 0 }, 'the late answers changed nothing')
+    t.same(await store.claimReports(2600, 10, 60_000), [], 'and queued no report')
+
+    await store.reschedule([{ id: renewed!.id, attempt: renewed!.attempts, at: 3000 }], 'HTTP 503', 2700, { refundAttempt: true })
+    t.equal(await store.nextDueAt(), 3000, 'the newer claim settles')
+    const [third] = await store.claimDue(3000, 1, 60_000)
+    t.equal(third?.attempts, 2, 'its attempt refunded')
+    await store.markSubmitted([{ id: third!.id, attempt: third!.attempts, providerMessageId: 'gw-1' }], 3100)
+    t.same((await store.stats()).messages.submitted, 1)
+    t.equal(await store.nextDueAt(), undefined, 'nothing waits')
+  })
+
+  t.test(`${name}: a message still queued may be failed without a claim; one already ended may not`, async (t) => {
+    const store = await open(t.testdir())
+    t.teardown(() => store.close())
+    await store.acceptCampaign(batch, [{ mobileNumber: '4510000000', customerId: 'c0', text: 'hi' }])
+    const [claimed] = await store.claimDue(1000, 1, 60_000)
+    await store.reschedule([{ id: claimed!.id, attempt: claimed!.attempts, at: 5000 }], 'HTTP 503', 1100)
+    await store.fail([{ id: claimed!.id, outcome: 'send-timeout', reason: 'too old' }], 1200)
+    await store.fail([{ id: claimed!.id, outcome: 'provider-rejected', reason: 'again' }], 1300)
+    t.same((await store.claimReports(2000, 10, 60_000)).map((r) => r.outcome), ['send-timeout'], 'one report, the first failure\'s')
   })
 }

@@ -1,0 +1,328 @@
+import { randomBytes } from 'node:crypto'
+import type { FinalOutcome } from '../../src/core/outcomes.js'
+import type {
+  AcceptResult, ClaimedMessage, MessageState, NewBatch, OutboxName, OutboxSettlement, OutboxState,
+  PendingIncoming, PendingReport, PruneResult, Store, StoreStats, WebhookEvent
+} from '../../src/core/store/store.js'
+
+/**
+ * The store port in memory, for loop tests that need no database: the same contract as the
+ * SQLite adapter (the contract suite runs against both), nothing durable. Every method acts at
+ * once and resolves on the next microtask, as one transaction would.
+ */
+
+/** What a claimed outbox row costs besides its large text, as in the SQLite adapter. */
+const ROW_OVERHEAD_BYTES = 512
+const NO_FINAL_STATUS = 'no final status from the provider before its expiration and grace'
+
+interface Batch {
+  id: number
+  registrationId: string
+  idempotencyKey: string
+  batchId: string
+  requestId: string
+  senderId: string
+  metadata: string
+  scheduledAt: number
+  accepted: number
+  rejected: number
+  receivedAt: number
+  bodyHash: string | null
+}
+
+interface Message {
+  id: number
+  batch: Batch
+  reference: string
+  mobileNumber: string
+  givenNumber: string | null
+  customerId: string
+  text: string
+  state: MessageState
+  attempts: number
+  nextAttemptAt: number
+  leaseUntil: number | null
+  providerMessageId: string | null
+  finalOutcome: FinalOutcome | null
+  lastError: string | null
+  updatedAt: number
+}
+
+interface OutboxRow {
+  id: number
+  registrationId: string
+  state: OutboxState
+  attempts: number
+  nextAttemptAt: number
+  lastError: string | null
+  createdAt: number
+}
+
+interface Report extends OutboxRow {
+  message: Message
+  outcome: FinalOutcome
+  statusAt: number
+  errorCode: string | null
+  errorDetails: string | null
+}
+
+interface Incoming extends OutboxRow {
+  from: string
+  to: string
+  text: string
+  sentAt: number
+}
+
+interface RememberedEvent { eventId: string; messageId: number | null; receivedAt: number }
+
+export function openMemoryStore (): Store {
+  let closed = false
+  let lastId = 0
+  const nextId = (): number => ++lastId
+  const batches: Batch[] = []
+  const messages = new Map<number, Message>()
+  const reports = new Map<number, Report>()
+  const incoming = new Map<number, Incoming>()
+  const events = new Map<string, RememberedEvent>()
+  /** msisdn → registration → last sent. */
+  const recipients = new Map<string, Map<string, number>>()
+
+  /** One transaction: refused once closed, resolved on the next microtask. */
+  const tx = async <T>(work: () => T): Promise<T> => {
+    if (closed) throw new Error('the store is closed')
+    return work()
+  }
+  const byDue = <T extends { nextAttemptAt: number; id: number }>(a: T, b: T): number => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id
+
+  const queueReport = (message: Message, outcome: FinalOutcome, statusAt: number, errorCode: string | null, errorDetails: string | null, now: number): void => {
+    const id = nextId()
+    reports.set(id, { id, registrationId: message.batch.registrationId, state: 'pending', attempts: 0, nextAttemptAt: now, lastError: null, createdAt: now, message, outcome, statusAt, errorCode, errorDetails })
+  }
+
+  const findBatch = (registrationId: string, key: string, ids?: { requestId: string; batchId: string }): Batch | undefined =>
+    batches.find((b) => b.registrationId === registrationId && b.idempotencyKey === key && (ids === undefined || (b.requestId === ids.requestId && b.batchId === ids.batchId)))
+
+  const settle = (message: Message, attempt: number | undefined): boolean =>
+    attempt === undefined ? message.state === 'queued' || message.state === 'sending' : message.state === 'sending' && message.attempts === attempt
+
+  function claimOutbox<T extends OutboxRow> (rows: Map<number, T>, now: number, limit: number, leaseMs: number, maxBytes: number, excluded: readonly string[], weigh: (row: T) => [part: unknown, bytes: number]): T[] {
+    const due = (state: OutboxState): T[] => [...rows.values()]
+      .filter((r) => r.state === state && r.nextAttemptAt <= now && !excluded.includes(r.registrationId)).sort(byDue)
+    const chosen: T[] = []
+    const seen = new Set<unknown>()
+    let bytes = 0
+    choosing: for (const row of [...due('sending'), ...due('pending')]) {
+      if (chosen.length >= limit) break
+      const [part, size] = weigh(row)
+      const weight = ROW_OVERHEAD_BYTES + (seen.has(part) ? 0 : size)
+      if (chosen.length > 0 && bytes + weight > maxBytes) break choosing
+      bytes += weight
+      seen.add(part)
+      chosen.push(row)
+    }
+    for (const row of chosen) {
+      row.state = 'sending'
+      row.attempts++
+      row.nextAttemptAt = now + leaseMs
+    }
+    return chosen
+  }
+
+  return {
+    acceptCampaign: (batch: NewBatch, given) => tx((): AcceptResult => {
+      const existing = findBatch(batch.registrationId, batch.idempotencyKey) ??
+        (batch.legacyIdempotencyKeys ?? []).map((key) => findBatch(batch.registrationId, key, batch)).find((b) => b !== undefined)
+      if (existing !== undefined) {
+        const conflict = existing.bodyHash !== null && batch.bodyHash !== undefined && existing.bodyHash !== batch.bodyHash
+        return { duplicate: true, conflict, accepted: existing.accepted, rejected: existing.rejected }
+      }
+      const rejected = given.filter((m) => m.failure !== undefined).length
+      const stored: Batch = {
+        id: nextId(), registrationId: batch.registrationId, idempotencyKey: batch.idempotencyKey, batchId: batch.batchId, requestId: batch.requestId,
+        senderId: batch.senderId, metadata: batch.metadataJson, scheduledAt: batch.scheduledAt, accepted: given.length - rejected, rejected,
+        receivedAt: batch.receivedAt, bodyHash: batch.bodyHash ?? null
+      }
+      batches.push(stored)
+      const uid = randomBytes(9).toString('base64url')
+      const now = batch.receivedAt
+      given.forEach((m, i) => {
+        const message: Message = {
+          id: nextId(), batch: stored, reference: `${uid}-${i}`, mobileNumber: m.mobileNumber, givenNumber: m.givenNumber ?? null, customerId: m.customerId,
+          text: m.text, state: m.failure === undefined ? 'queued' : 'failed', attempts: 0, nextAttemptAt: batch.scheduledAt, leaseUntil: null,
+          providerMessageId: null, finalOutcome: m.failure?.outcome ?? null, lastError: m.failure?.reason ?? null, updatedAt: now
+        }
+        messages.set(message.id, message)
+        if (m.failure !== undefined) queueReport(message, m.failure.outcome, now, null, m.failure.reason, now)
+        else {
+          const known = recipients.get(m.mobileNumber) ?? new Map<string, number>()
+          known.set(batch.registrationId, now)
+          recipients.set(m.mobileNumber, known)
+        }
+      })
+      return { duplicate: false, conflict: false, accepted: stored.accepted, rejected }
+    }),
+
+    claimDue: (now, limit, leaseMs) => tx((): ClaimedMessage[] => {
+      const due = (state: MessageState): Message[] => [...messages.values()].filter((m) => m.state === state && m.nextAttemptAt <= now).sort(byDue)
+      // Leases of a crashed process first: those messages have waited longest.
+      const claimed = [...due('sending'), ...due('queued')].slice(0, limit)
+      return claimed.map((m) => {
+        m.state = 'sending'
+        m.attempts++
+        m.nextAttemptAt = now + leaseMs
+        m.leaseUntil = now + leaseMs
+        m.updatedAt = now
+        return { id: String(m.id), reference: m.reference, registrationId: m.batch.registrationId, senderId: m.batch.senderId, msisdn: m.mobileNumber, text: m.text, attempts: m.attempts, dueSince: m.batch.scheduledAt }
+      })
+    }),
+
+    markSubmitted: (results, now) => tx(() => {
+      for (const r of results) {
+        const m = messages.get(Number(r.id))
+        if (m === undefined || !settle(m, r.attempt)) continue
+        Object.assign(m, { state: 'submitted', providerMessageId: r.providerMessageId, leaseUntil: null, updatedAt: now })
+      }
+    }),
+
+    reschedule: (items, error, now, options = {}) => tx(() => {
+      for (const item of items) {
+        const m = messages.get(Number(item.id))
+        if (m === undefined || !settle(m, item.attempt)) continue
+        Object.assign(m, { state: 'queued', nextAttemptAt: item.at, leaseUntil: null, lastError: error, attempts: m.attempts - (options.refundAttempt === true ? 1 : 0), updatedAt: now })
+      }
+    }),
+
+    fail: (items, now) => tx(() => {
+      for (const item of items) {
+        const m = messages.get(Number(item.id))
+        if (m === undefined || !settle(m, item.attempt)) continue
+        Object.assign(m, { state: 'failed', finalOutcome: item.outcome, lastError: item.reason, leaseUntil: null, updatedAt: now })
+        queueReport(m, item.outcome, now, item.errorCode ?? null, item.reason, now)
+      }
+    }),
+
+    nextDueAt: () => tx(() => {
+      const due = [...messages.values()].filter((m) => m.state === 'queued' || m.state === 'sending').map((m) => m.nextAttemptAt)
+      return due.length === 0 ? undefined : Math.min(...due)
+    }),
+
+    recordWebhookEvent: (event: WebhookEvent) => tx(() => {
+      if (events.has(event.eventId)) return 'duplicate' as const
+      if (event.kind === 'inbound') {
+        events.set(event.eventId, { eventId: event.eventId, messageId: null, receivedAt: event.receivedAt })
+        for (const route of event.routes) {
+          const id = nextId()
+          incoming.set(id, { id, registrationId: route.registrationId, state: 'pending', attempts: 0, nextAttemptAt: event.receivedAt, lastError: null, createdAt: event.receivedAt, from: event.from, to: route.to, text: event.text, sentAt: event.sentAt })
+        }
+        return 'new' as const
+      }
+      if (event.kind === 'unusable') {
+        events.set(event.eventId, { eventId: event.eventId, messageId: null, receivedAt: event.receivedAt })
+        return 'new' as const
+      }
+      const all = [...messages.values()]
+      const message = (event.reference === null ? undefined : all.find((m) => m.reference === event.reference)) ??
+        (event.providerMessageId === null ? undefined : all.find((m) => m.providerMessageId === event.providerMessageId))
+      events.set(event.eventId, { eventId: event.eventId, messageId: message?.id ?? null, receivedAt: event.receivedAt })
+      if (message === undefined) return 'unknown-message' as const
+      // A final state is reported once; later or out-of-order events only join the history.
+      if (event.outcome !== undefined && message.state !== 'final' && message.state !== 'failed') {
+        Object.assign(message, { state: 'final', finalOutcome: event.outcome, providerMessageId: message.providerMessageId ?? event.providerMessageId, leaseUntil: null, updatedAt: event.receivedAt })
+        queueReport(message, event.outcome, event.statusAt, event.error?.code ?? null, event.error?.details ?? null, event.receivedAt)
+      }
+      return 'new' as const
+    }),
+
+    claimReports: (now, limit, leaseMs, maxBytes = Number.POSITIVE_INFINITY, excluded = []) => tx((): PendingReport[] =>
+      claimOutbox(reports, now, limit, leaseMs, maxBytes, excluded, (r) => [r.message.batch, r.message.batch.metadata.length]).map((r) => ({
+        id: String(r.id),
+        registrationId: r.registrationId,
+        attempts: r.attempts,
+        outcome: r.outcome,
+        statusAt: r.statusAt,
+        error: r.errorCode === null && r.errorDetails === null ? null : { code: r.errorCode, details: r.errorDetails },
+        reference: r.message.reference,
+        providerMessageId: r.message.providerMessageId,
+        mobileNumber: r.message.givenNumber ?? r.message.mobileNumber,
+        customerId: r.message.customerId,
+        batchId: r.message.batch.batchId,
+        requestId: r.message.batch.requestId,
+        senderId: r.message.batch.senderId,
+        metadataJson: r.message.batch.metadata
+      }))),
+
+    claimIncoming: (now, limit, leaseMs, maxBytes = Number.POSITIVE_INFINITY, excluded = []) => tx((): PendingIncoming[] =>
+      claimOutbox(incoming, now, limit, leaseMs, maxBytes, excluded, (r) => [r, r.text.length])
+        .map((r) => ({ id: String(r.id), registrationId: r.registrationId, attempts: r.attempts, from: r.from, to: r.to, text: r.text, sentAt: r.sentAt }))),
+
+    settleOutbox: (outbox: OutboxName, s: OutboxSettlement) => tx(() => {
+      const rows: Map<number, OutboxRow> = outbox === 'reports' ? reports : incoming
+      const leased = (id: string): OutboxRow | undefined => {
+        const row = rows.get(Number(id))
+        return row?.state === 'sending' ? row : undefined
+      }
+      for (const id of s.done ?? []) Object.assign(leased(id) ?? {}, { state: 'done' })
+      for (const { id, at } of s.retry ?? []) Object.assign(leased(id) ?? {}, { state: 'pending', nextAttemptAt: at, lastError: s.error ?? null })
+      for (const id of s.parked ?? []) Object.assign(leased(id) ?? {}, { state: 'parked', lastError: s.error ?? null })
+    }),
+
+    prune: (cutoff, recipientCutoff = cutoff) => tx((): PruneResult => {
+      const deleted: PruneResult = { webhookEvents: 0, reports: 0, incoming: 0, messages: 0, batches: 0, recipients: 0 }
+      for (const [id, e] of events) if (e.receivedAt < cutoff) { events.delete(id); deleted.webhookEvents++ }
+      for (const [id, r] of reports) if (r.state === 'done' && r.createdAt < cutoff) { reports.delete(id); deleted.reports++ }
+      for (const [id, r] of incoming) if (r.state === 'done' && r.createdAt < cutoff) { incoming.delete(id); deleted.incoming++ }
+      const owed = new Set([...reports.values()].map((r) => r.message.id))
+      for (const [id, m] of messages) {
+        if ((m.state === 'final' || m.state === 'failed') && m.updatedAt < cutoff && !owed.has(id)) {
+          messages.delete(id)
+          for (const [eventId, e] of events) if (e.messageId === id) events.delete(eventId)
+          deleted.messages++
+        }
+      }
+      const used = new Set([...messages.values()].map((m) => m.batch))
+      for (let i = batches.length - 1; i >= 0; i--) {
+        const b = batches[i]!
+        if (b.receivedAt < cutoff && !used.has(b)) { batches.splice(i, 1); deleted.batches++ }
+      }
+      for (const [msisdn, known] of recipients) {
+        for (const [registration, at] of known) if (at < recipientCutoff) { known.delete(registration); deleted.recipients++ }
+        if (known.size === 0) recipients.delete(msisdn)
+      }
+      return deleted
+    }),
+
+    registrationsOfRecipient: (msisdn) => tx(() => [...(recipients.get(msisdn) ?? new Map<string, number>())]
+      .sort(([a, x], [b, y]) => y - x || a.localeCompare(b)).map(([registration]) => registration)),
+
+    endUnconfirmed: (cutoffs, otherwise, now) => tx(() => {
+      const before = new Map(cutoffs.map((c) => [c.registrationId, c.submittedBefore]))
+      let ended = 0
+      for (const m of [...messages.values()].sort((a, b) => a.updatedAt - b.updatedAt)) {
+        if (m.state !== 'submitted' || m.updatedAt >= (before.get(m.batch.registrationId) ?? otherwise)) continue
+        Object.assign(m, { state: 'final', finalOutcome: 'no-final-status', leaseUntil: null, lastError: NO_FINAL_STATUS, updatedAt: now })
+        queueReport(m, 'no-final-status', now, null, NO_FINAL_STATUS, now)
+        ended++
+      }
+      return ended
+    }),
+
+    ping: () => tx(() => undefined),
+
+    stats: () => tx((): StoreStats => {
+      const count = <S extends string>(states: readonly S[], rows: Iterable<{ state: S }>): Record<S, number> => {
+        const counts = Object.fromEntries(states.map((s) => [s, 0])) as Record<S, number>
+        for (const row of rows) counts[row.state]++
+        return counts
+      }
+      const outboxStates = ['pending', 'sending', 'done', 'parked'] as const
+      return {
+        batches: batches.length,
+        messages: count(['queued', 'sending', 'submitted', 'final', 'failed'] as const, messages.values()),
+        reports: count(outboxStates, reports.values()),
+        incoming: count(outboxStates, incoming.values())
+      }
+    }),
+
+    close: async () => { closed = true }
+  }
+}
