@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigError } from './config-error.js'
 import { loadRegistrations } from './registrations-file.js'
-import { isRecommendedSender, SENDER_RULE_TEXT } from './gatewayapi/sender-rule.js'
-import { countrySchema, expirationSchema, type Registration } from './registration.js'
+import { httpUrlSchema, registrationFields as field, toRegistration, type Registration } from './registration.js'
 
 export type { Registration }
 
@@ -88,12 +87,10 @@ export const CAMPAIGN_SEND_PATH = '/api/v1/campaigns/send'
 export { ConfigError }
 
 const secret = z.string().min(1, 'must not be empty')
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-  .refine((url) => !/[?#]/.test(url), 'must not have a query or fragment')
+const httpUrl = httpUrlSchema
 const wholeNumber = () => z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
 const positiveInt = (fallback: number) => wholeNumber().pipe(z.number().min(1, 'must be at least 1')).default(fallback)
 const withoutTrailingSlash = (url: string): string => url.replace(/\/+$/, '')
-const senderIdSchema = z.string().refine(isRecommendedSender, SENDER_RULE_TEXT)
 const SINGLE_REGISTRATION = ['OPTIMOVE_BASE_URL', 'OPTIMOVE_APP_API_KEY', 'OPTIMOVE_SHARED_SECRET', 'AGGREGATOR_API_KEY', 'SENDER_ID'] as const
 
 const envSchema = z.object({
@@ -102,12 +99,12 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PUBLIC_URL: httpUrl,
   REGISTRATIONS_FILE: z.string().min(1).optional(),
-  OPTIMOVE_BASE_URL: httpUrl.optional(),
-  OPTIMOVE_API_PREFIX: z.string().regex(/^\/[\w./-]*[^/]$/, 'must start with / and not end with /').default('/api/v1/aggregator'),
-  OPTIMOVE_APP_API_KEY: secret.optional(),
-  OPTIMOVE_SHARED_SECRET: secret.optional(),
-  AGGREGATOR_API_KEY: secret.optional(),
-  SENDER_ID: senderIdSchema.optional(),
+  OPTIMOVE_BASE_URL: field.optimoveBaseUrl.optional(),
+  OPTIMOVE_API_PREFIX: field.optimoveApiPrefix.default('/api/v1/aggregator'),
+  OPTIMOVE_APP_API_KEY: field.appApiKey.optional(),
+  OPTIMOVE_SHARED_SECRET: field.sharedSecret.optional(),
+  AGGREGATOR_API_KEY: field.aggregatorApiKey.optional(),
+  SENDER_ID: field.senderId.optional(),
   GATEWAYAPI_BASE_URL: httpUrl.default('https://messaging.gatewayapi.com'),
   GATEWAYAPI_TOKEN: secret,
   GATEWAYAPI_WEBHOOK_SECRET: secret,
@@ -134,9 +131,9 @@ const envSchema = z.object({
   SEND_MAX_RETRY_AFTER_SECONDS: positiveInt(3600),
   SEND_IDLE_POLL_MS: positiveInt(1000),
   WEBHOOK_MAX_AGE_SECONDS: positiveInt(72 * 3600),
-  INBOUND_TO: z.string().min(1).optional(),
-  DEFAULT_COUNTRY: countrySchema.optional(),
-  MESSAGE_EXPIRATION: expirationSchema.default({ text: 'P2D', ms: 2 * 86_400_000 }),
+  INBOUND_TO: field.inboundTo.optional(),
+  DEFAULT_COUNTRY: field.defaultCountry.optional(),
+  MESSAGE_EXPIRATION: field.expiration.default({ text: 'P2D', ms: 2 * 86_400_000 }),
   FINAL_STATUS_GRACE_HOURS: positiveInt(6),
   FINAL_STATUS_SWEEP_MINUTES: positiveInt(5),
   CREDENTIALS_PROBE_SECONDS: positiveInt(300),
@@ -185,6 +182,8 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
   }
   const e = parsed.data
   const publicUrl = withoutTrailingSlash(e.PUBLIC_URL)
+  // What a registration leaves unset: the environment's values.
+  const defaults = { optimoveApiPrefix: e.OPTIMOVE_API_PREFIX, expiration: e.MESSAGE_EXPIRATION, defaultCountry: e.DEFAULT_COUNTRY }
   return {
     host: e.HOST,
     port: e.PORT,
@@ -192,24 +191,16 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
     publicUrl,
     campaignSendUrl: publicUrl + CAMPAIGN_SEND_PATH,
     registrations: e.REGISTRATIONS_FILE !== undefined
-      ? loadRegistrations(e.REGISTRATIONS_FILE, readFile, {
-          optimoveApiPrefix: e.OPTIMOVE_API_PREFIX,
-          expiration: e.MESSAGE_EXPIRATION,
-          ...(e.DEFAULT_COUNTRY === undefined ? {} : { defaultCountry: e.DEFAULT_COUNTRY })
-        })
-      : [{
+      ? loadRegistrations(e.REGISTRATIONS_FILE, readFile, defaults)
+      : [toRegistration({
           id: 'default',
-          optimoveBaseUrl: withoutTrailingSlash(e.OPTIMOVE_BASE_URL!),
-          optimoveApiPrefix: e.OPTIMOVE_API_PREFIX,
+          optimoveBaseUrl: e.OPTIMOVE_BASE_URL!,
           appApiKey: e.OPTIMOVE_APP_API_KEY!,
           sharedSecret: e.OPTIMOVE_SHARED_SECRET!,
           aggregatorApiKey: e.AGGREGATOR_API_KEY!,
           senderId: e.SENDER_ID!,
-          inboundTo: e.INBOUND_TO ?? e.SENDER_ID!,
-          ...(e.DEFAULT_COUNTRY === undefined ? {} : { defaultCountry: e.DEFAULT_COUNTRY }),
-          expiration: e.MESSAGE_EXPIRATION.text,
-          expirationMs: e.MESSAGE_EXPIRATION.ms
-        }],
+          inboundTo: e.INBOUND_TO
+        }, defaults)],
     gatewayapi: { baseUrl: withoutTrailingSlash(e.GATEWAYAPI_BASE_URL), token: e.GATEWAYAPI_TOKEN, webhookSecret: e.GATEWAYAPI_WEBHOOK_SECRET },
     databaseUrl: e.DATABASE_URL,
     campaignBodyLimitBytes: e.CAMPAIGN_BODY_LIMIT_BYTES,

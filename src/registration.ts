@@ -1,5 +1,6 @@
 import { isSupportedCountry } from 'libphonenumber-js/min'
 import { z } from 'zod'
+import { isRecommendedSender, SENDER_RULE_TEXT } from './gatewayapi/sender-rule.js'
 import { parseIsoDuration } from './lib/iso-duration.js'
 
 /** One Optimove tenant+application we deliver for, with the credentials of both directions. */
@@ -39,3 +40,65 @@ export const expirationSchema = z.string().transform((text, ctx) => {
   }
   return { text, ms }
 })
+
+/** An http(s) URL without query or fragment (paths are appended to it). */
+export const httpUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+  .refine((url) => !/[?#]/.test(url), 'must not have a query or fragment')
+const secretSchema = z.string().min(1, 'must not be empty')
+
+/**
+ * The rules of each field of a registration, whichever way it is configured: the environment
+ * (one registration, `OPTIMOVE_BASE_URL`, `SENDER_ID`, …) or REGISTRATIONS_FILE (several).
+ */
+export const registrationFields = {
+  optimoveBaseUrl: httpUrlSchema,
+  optimoveApiPrefix: z.string().regex(/^\/[\w./-]*[^/]$/, 'must start with / and not end with /'),
+  appApiKey: secretSchema,
+  sharedSecret: secretSchema,
+  aggregatorApiKey: secretSchema,
+  /** Configured senders are held to GatewayAPI's strict rule (see isRecommendedSender). */
+  senderId: z.string().refine(isRecommendedSender, SENDER_RULE_TEXT),
+  inboundTo: z.string().min(1),
+  defaultCountry: countrySchema,
+  expiration: expirationSchema
+}
+
+/** A registration's fields once each passed its rule; the optional ones fall back to the defaults. */
+export interface RegistrationInput {
+  id: string
+  optimoveBaseUrl: string
+  optimoveApiPrefix?: string | undefined
+  appApiKey: string
+  sharedSecret: string
+  aggregatorApiKey: string
+  senderId: string
+  inboundTo?: string | undefined
+  defaultCountry?: string | undefined
+  expiration?: { text: string; ms: number } | undefined
+}
+
+export interface RegistrationDefaults {
+  optimoveApiPrefix: string
+  expiration: { text: string; ms: number }
+  defaultCountry?: string | undefined
+}
+
+/** The one way a Registration is made: trailing slashes dropped, defaults filled in. */
+export function toRegistration (input: RegistrationInput, defaults: RegistrationDefaults): Registration {
+  const defaultCountry = input.defaultCountry ?? defaults.defaultCountry
+  const expiration = input.expiration ?? defaults.expiration
+  return {
+    id: input.id,
+    optimoveBaseUrl: input.optimoveBaseUrl.replace(/\/+$/, ''),
+    optimoveApiPrefix: input.optimoveApiPrefix ?? defaults.optimoveApiPrefix,
+    appApiKey: input.appApiKey,
+    sharedSecret: input.sharedSecret,
+    aggregatorApiKey: input.aggregatorApiKey,
+    senderId: input.senderId,
+    // Replies are forwarded with the number or name the customer replied to: by default, the sender.
+    inboundTo: input.inboundTo ?? input.senderId,
+    ...(defaultCountry === undefined ? {} : { defaultCountry }),
+    expiration: expiration.text,
+    expirationMs: expiration.ms
+  }
+}

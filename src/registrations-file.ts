@@ -1,19 +1,18 @@
 import { z } from 'zod'
-import { countrySchema, expirationSchema, type Registration } from './registration.js'
+import { registrationFields, toRegistration, type Registration, type RegistrationDefaults } from './registration.js'
 import { ConfigError } from './config-error.js'
-import { isRecommendedSender, SENDER_RULE_TEXT } from './gatewayapi/sender-rule.js'
 
 const registrationSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, dots, dashes or underscores'),
-  optimoveBaseUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
-  optimoveApiPrefix: z.string().regex(/^\/[\w./-]*[^/]$/, 'must start with / and not end with /').optional(),
-  appApiKey: z.string().min(1, 'must not be empty'),
-  sharedSecret: z.string().min(1, 'must not be empty'),
-  aggregatorApiKey: z.string().min(1, 'must not be empty'),
-  senderId: z.string().refine(isRecommendedSender, SENDER_RULE_TEXT),
-  inboundTo: z.string().min(1).optional(),
-  defaultCountry: countrySchema.optional(),
-  expiration: expirationSchema.optional()
+  optimoveBaseUrl: registrationFields.optimoveBaseUrl,
+  optimoveApiPrefix: registrationFields.optimoveApiPrefix.optional(),
+  appApiKey: registrationFields.appApiKey,
+  sharedSecret: registrationFields.sharedSecret,
+  aggregatorApiKey: registrationFields.aggregatorApiKey,
+  senderId: registrationFields.senderId,
+  inboundTo: registrationFields.inboundTo.optional(),
+  defaultCountry: registrationFields.defaultCountry.optional(),
+  expiration: registrationFields.expiration.optional()
 })
 
 const fileSchema = z.array(registrationSchema).min(1, 'must list at least one registration')
@@ -37,7 +36,7 @@ const fileSchema = z.array(registrationSchema).min(1, 'must list at least one re
 export function loadRegistrations (
   path: string,
   readFile: (path: string) => string,
-  defaults: { optimoveApiPrefix: string; expiration: { text: string; ms: number }; defaultCountry?: string }
+  defaults: RegistrationDefaults
 ): Registration[] {
   let json: unknown
   try {
@@ -52,17 +51,5 @@ export function loadRegistrations (
     const where = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')
     throw new ConfigError(`Invalid configuration: REGISTRATIONS_FILE ${path}${where} ${issue.code === 'invalid_type' && issue.path.length > 1 ? 'is missing or of the wrong type' : issue.message}`)
   }
-  return parsed.data.map((r) => ({
-    id: r.name,
-    optimoveBaseUrl: r.optimoveBaseUrl.replace(/\/+$/, ''),
-    optimoveApiPrefix: r.optimoveApiPrefix ?? defaults.optimoveApiPrefix,
-    appApiKey: r.appApiKey,
-    sharedSecret: r.sharedSecret,
-    aggregatorApiKey: r.aggregatorApiKey,
-    senderId: r.senderId,
-    inboundTo: r.inboundTo ?? r.senderId,
-    ...((r.defaultCountry ?? defaults.defaultCountry) === undefined ? {} : { defaultCountry: (r.defaultCountry ?? defaults.defaultCountry)! }),
-    expiration: (r.expiration ?? defaults.expiration).text,
-    expirationMs: (r.expiration ?? defaults.expiration).ms
-  }))
+  return parsed.data.map(({ name, ...fields }) => toRegistration({ id: name, ...fields }, defaults))
 }

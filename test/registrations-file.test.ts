@@ -66,6 +66,7 @@ t.test('a bad entry is named by index and field, without echoing secrets', async
   t.equal(errorOf(() => withFile([entry('ok', 'k0'), missingKey])), 'Invalid configuration: REGISTRATIONS_FILE /etc/bridge/registrations.json[1].appApiKey is missing or of the wrong type')
   t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), senderId: 'x' }])), /\[0\]\.senderId must be 3-11 letters/)
   t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), optimoveBaseUrl: 'ftp://secret-host' }])), /\[0\]\.optimoveBaseUrl must be an http\(s\) URL$/)
+  t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), optimoveBaseUrl: 'https://a.optimove.example/?x=1' }])), /\[0\]\.optimoveBaseUrl must not have a query or fragment$/, 'the same rule as OPTIMOVE_BASE_URL')
   t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), typo: 1 }])), /\[0\]/)
   t.match(errorOf(() => withFile([])), /must list at least one registration/)
   t.notMatch(errorOf(() => withFile([{ ...entry('a', 'k1'), sharedSecret: '' }])), /secret-a/)
