@@ -10,6 +10,8 @@ import { campaignRoute } from './optimove/campaign-route.js'
 import { healthRoutes } from './health-routes.js'
 import { Readiness } from './readiness.js'
 import { eventsRoute } from './gatewayapi/events-route.js'
+import { gatewayApiRules } from './gatewayapi/provider-rules.js'
+import type { ProviderRules } from './core/provider-rules.js'
 import { createMetrics, type Metrics } from './metrics.js'
 
 export interface AppDeps {
@@ -18,6 +20,8 @@ export interface AppDeps {
   readiness?: Readiness
   clock?: Clock
   metrics?: Metrics
+  /** The provider's rules asked at intake (default GatewayAPI's). */
+  rules?: ProviderRules
 }
 
 /** Builds the HTTP app: routes and plugins, nothing global, nothing listening yet. */
@@ -63,7 +67,8 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
     clock,
     bodyLimit: config.campaignBodyLimitBytes,
     metadataLimit: config.metadataLimitBytes,
-    metrics
+    metrics,
+    rules: deps.rules ?? gatewayApiRules
   })
   return app
 }

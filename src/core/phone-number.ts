@@ -6,10 +6,6 @@ import { getCountryCallingCode, isSupportedCountry, parsePhoneNumberWithError, t
 
 export type MobileNumberCheck = { ok: true; msisdn: string } | { ok: false; reason: string }
 
-/** GatewayAPI's `recipient` is an integer greater than 1000 of at most 15 digits (E.164's maximum). */
-const GATEWAYAPI_RECIPIENT = /^[1-9]\d{3,14}$/
-const GATEWAYAPI_RECIPIENT_MIN_EXCLUSIVE = 1000
-
 /** Digits and the separators people write numbers with; one `+`, first or after an opening bracket. */
 const WRITTEN_NUMBER = /^\(?\+?[\d\s().-]*$/
 /** `4520000000.5`, `4520000001.0`: a number that went through a float, not a written number. */
@@ -32,9 +28,10 @@ const NOT_DIGITS = /\(0\)|\D/g
  *   When the digits start with the default country's own calling code, the country-code reading
  *   goes first: a national number that begins with its country's code is the rarer case, and
  *   for countries of many number lengths both readings may be possible.
- * - A possible number must also fit GatewayAPI's `recipient`: 4-15 digits, above 1000.
+ * - A possible number must also pass `accept` (the provider's own rule, e.g. GatewayAPI's
+ *   `recipient` range), else the next reading is tried.
  */
-export function parseMobileNumber (given: string, defaultCountry?: string): MobileNumberCheck {
+export function parseMobileNumber (given: string, defaultCountry?: string, accept: (msisdn: string) => boolean = () => true): MobileNumberCheck {
   const written = given.trim()
   if (written === '') return { ok: false, reason: 'mobile number is empty' }
   if (!WRITTEN_NUMBER.test(written)) return { ok: false, reason: 'mobile number has characters other than digits, spaces, dashes, dots, brackets and a leading +' }
@@ -46,7 +43,7 @@ export function parseMobileNumber (given: string, defaultCountry?: string): Mobi
   const plus = written.includes('+')
   for (const reading of readingsOf(plus, digits, country)) {
     const msisdn = possibleMsisdn(reading.text, reading.country)
-    if (msisdn !== undefined) return { ok: true, msisdn }
+    if (msisdn !== undefined && accept(msisdn)) return { ok: true, msisdn }
   }
   if (country === undefined && !plus && !digits.startsWith('00')) {
     return { ok: false, reason: 'mobile number is not a possible number with a country code, and there is no default country for national numbers' }
@@ -75,11 +72,6 @@ function possibleMsisdn (text: string, country: CountryCode | undefined): string
     return undefined
   }
   if (!number.isPossible()) return undefined
-  const msisdn = number.number.slice(1)
-  return fitsGatewayApiRecipient(msisdn) ? msisdn : undefined
+  return number.number.slice(1)
 }
 
-/** Whether digits fit GatewayAPI's `recipient`: an integer above 1000 of at most 15 digits. */
-export function fitsGatewayApiRecipient (msisdn: string): boolean {
-  return GATEWAYAPI_RECIPIENT.test(msisdn) && Number(msisdn) > GATEWAYAPI_RECIPIENT_MIN_EXCLUSIVE
-}

@@ -1,3 +1,5 @@
+import type { SenderCheck } from '../core/provider-rules.js'
+
 /**
  * GatewayAPI's sender rule, as its API states it (`MobileMessageRequest.sender`): 3 to 18
  * characters; "at most either 11 characters alphanumeric or 15 numeric characters"; other
@@ -9,13 +11,6 @@
  * uses other characters is sent, with a warning, since GatewayAPI and the networks may still
  * take it and refusing it would fail a whole campaign that might have been delivered.
  */
-export type SenderCheck =
-  /** Within the rule: networks should show it as it is. `sender` is the form to send. */
-  | { verdict: 'ok'; sender: string }
-  /** Accepted by GatewayAPI's schema but at a risk of replacement; `reason` says why. */
-  | { verdict: 'risky'; sender: string; reason: string }
-  /** GatewayAPI would refuse it: the campaign's messages fail as `InvalidSender`. */
-  | { verdict: 'invalid'; reason: string }
 
 /** GatewayAPI's schema bounds of `sender`, whatever its characters. */
 export const SENDER_MIN_LENGTH = 3

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Registration } from '../config.js'
-import { checkRecipient } from '../core/recipient-check.js'
+import type { ProviderRules } from '../core/provider-rules.js'
 import type { NewBatch, NewMessage } from '../core/store/store.js'
-import { checkSender } from '../gatewayapi/sender-rule.js'
 import type { CampaignRequest } from './campaign-schema.js'
 
 /**
@@ -40,14 +39,16 @@ export interface IntakeResult {
  * Turns a validated campaign request into what the store keeps. `metadataJson` is the
  * metadata's exact text from the body (see metadataTextOf), kept for the delivery reports.
  * Every recipient becomes a message: an unusable one (wrong type, number or text) is failed as
- * `InvalidRecipient`, and all of them as `InvalidSender` when GatewayAPI would refuse the sender.
+ * `InvalidRecipient`, and all of them as `InvalidSender` when the provider would refuse the sender
+ * (its `rules`).
  */
 export function toBatch (
   registration: Registration,
   request: CampaignRequest,
   metadataJson: string,
   rawBody: Buffer,
-  now: number
+  now: number,
+  rules: ProviderRules
 ): IntakeResult {
   const warnings: string[] = []
   const scheduled = request.metadata.scheduledTime
@@ -56,7 +57,7 @@ export function toBatch (
   }
   // An empty senderId means "the registration's"; a blank one is a sender, and fails as one.
   const requested = request.senderId !== undefined && request.senderId !== '' ? request.senderId : registration.senderId
-  const sender = checkSender(requested)
+  const sender = rules.checkSender(requested)
   if (sender.verdict === 'risky') warnings.push(sender.reason)
   const bodyHash = bodyHashOf(rawBody)
   const batch: NewBatch = {
@@ -80,7 +81,7 @@ export function toBatch (
       messages[i] = { mobileNumber: r.givenNumber, customerId: r.customerId, text: r.message, failure: { outcome: 'invalid-recipient', reason: r.reason } }
       continue
     }
-    const check = checkRecipient(r.mobileNumber, r.message, registration.defaultCountry)
+    const check = rules.checkRecipient(r.mobileNumber, r.message, registration.defaultCountry)
     const failure = check.usable ? senderFailure : { outcome: 'invalid-recipient' as const, reason: check.reason }
     messages[i] = {
       mobileNumber: check.msisdn,

@@ -4,6 +4,7 @@ import { CAMPAIGN_SEND_PATH } from '../config.js'
 import type { Clock } from '../lib/clock.js'
 import { verifyHubSignature } from '../lib/hmac-signature.js'
 import type { IntakeStore } from '../core/store/store.js'
+import type { ProviderRules } from '../core/provider-rules.js'
 import { sendError } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import { acceptRawJson } from '../http/raw-json-body.js'
@@ -20,6 +21,8 @@ export interface CampaignRouteOptions {
   /** Largest `metadata` value in bytes (it is copied into every delivery report). */
   metadataLimit: number
   metrics: Metrics
+  /** What the provider takes (senders, recipients, texts): what it would refuse fails at intake. */
+  rules: ProviderRules
 }
 
 declare module 'fastify' {
@@ -38,7 +41,7 @@ declare module 'fastify' {
  * handler (413 naming its own limit, 415 for anything but JSON) stay local.
  */
 export async function campaignRoute (app: FastifyInstance, options: CampaignRouteOptions): Promise<void> {
-  const { registrations, store, clock, bodyLimit, metadataLimit, metrics } = options
+  const { registrations, store, clock, bodyLimit, metadataLimit, metrics, rules } = options
   const refuse = (reason: string): void => { metrics.campaignRefusals.inc({ reason }) }
 
   // The signature covers the exact bytes, so JSON is parsed only after it is verified.
@@ -87,7 +90,7 @@ export async function campaignRoute (app: FastifyInstance, options: CampaignRout
       return reply.code(400).send(metadata.problem)
     }
 
-    const { batch, messages, warnings } = toBatch(registration, parsed.data, metadata.json, rawBody, clock.now())
+    const { batch, messages, warnings } = toBatch(registration, parsed.data, metadata.json, rawBody, clock.now(), rules)
     for (const warning of warnings) {
       request.log.warn({ registration: registration.id, batchId: batch.batchId, requestId: batch.requestId, warning }, 'campaign tolerated with a warning')
     }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { checkRecipient, MAX_TEXT_LENGTH } from '../../src/core/recipient-check.js'
+import { checkRecipient, fitsGatewayApiRecipient, MAX_TEXT_LENGTH } from '../../src/gatewayapi/recipient-rule.js'
 
 const TEXT = 'Hi, 20% off everything until Sunday. Reply STOP to opt out.'
 
@@ -108,4 +108,15 @@ t.test('a bad number is reported before a bad text', async (t) => {
   const result = checkRecipient('abc', '')
   t.equal(result.usable, false)
   if (!result.usable) t.match(result.reason, /mobile number/)
+})
+
+t.test('GatewayAPI\'s recipient: an integer above 1000 of at most 15 digits', async (t) => {
+  t.equal(fitsGatewayApiRecipient('1001'), true)
+  t.equal(fitsGatewayApiRecipient('123456789012345'), true, 'fifteen digits')
+  t.equal(fitsGatewayApiRecipient('1000'), false, 'not above 1000')
+  t.equal(fitsGatewayApiRecipient('999'), false)
+  t.equal(fitsGatewayApiRecipient('1234567890123456'), false, 'sixteen digits')
+  t.equal(fitsGatewayApiRecipient('01234'), false, 'a leading zero')
+  t.equal(fitsGatewayApiRecipient('x4520000001'), false)
+  t.equal(fitsGatewayApiRecipient('4520000001x'), false)
 })
