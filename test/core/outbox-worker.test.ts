@@ -1,24 +1,30 @@
 import t, { type Test } from 'tap'
 import { once } from 'node:events'
+import Database from 'better-sqlite3'
 import { OutboxWorker, type DeliveryResult } from '../../src/core/outbox-worker.js'
-import { openSqliteStore } from '../../src/core/store/sqlite-store.js'
-import type { PendingReport, Store } from '../../src/core/store/store.js'
+import type { OutboxState, PendingReport, Store } from '../../src/core/store/store.js'
 import { systemClock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/logger.js'
-import { readDatabase } from '../helper.js'
+import { ADAPTERS } from './store/adapters.js'
+
+// The outbox worker against every store adapter (SQLite and the in-memory fake among them),
+// with a peer whose answers the test gives by hand. What is asserted is what the store says
+// through its interface.
 
 const unusable = (n: number) => Array.from({ length: n }, (_, i) => ({
   mobileNumber: `bad-${i}`, customerId: `c${i}`, text: 't', failure: { outcome: 'invalid-recipient' as const, reason: 'unusable number' }
 }))
 
-/** A store holding `n` due delivery reports (a campaign of unusable numbers), closed at teardown. */
-async function storeWithReports (t: Test, n: number): Promise<{ store: Store; path: string }> {
-  const path = `${t.testdir()}/bridge.db`
-  const store = openSqliteStore({ path })
-  t.teardown(() => store.close())
-  const now = Date.now()
-  await store.acceptCampaign({ registrationId: 'r', idempotencyKey: 'k', batchId: 'b', requestId: 'q', senderId: 'Brand', metadataJson: '{}', scheduledAt: now, receivedAt: now }, unusable(n))
-  return { store, path }
+for (const [adapter, open] of ADAPTERS) {
+  /** A store holding `n` due delivery reports (a campaign of unusable numbers), closed at teardown. */
+  const storeWithReports = async (t: Test, n: number): Promise<Store> => {
+    const store = await open(t.testdir())
+    t.teardown(() => store.close())
+    const now = Date.now()
+    await store.acceptCampaign({ registrationId: 'r', idempotencyKey: 'k', batchId: 'b', requestId: 'q', senderId: 'Brand', metadataJson: '{}', scheduledAt: now, receivedAt: now }, unusable(n))
+    return store
+  }
+  outboxWorkerTests(adapter, open, storeWithReports)
 }
 
 /** A peer whose answers the test gives by hand, one per request, in any order. */
@@ -61,130 +67,137 @@ function worker (store: Store, deliver: (items: PendingReport[]) => Promise<Deli
   })
 }
 
-const statesOf = (path: string) => readDatabase(path).reports.map((r) => r.state)
+/** The store's delivery reports by state. */
+const statesOf = async (store: Store): Promise<Record<OutboxState, number>> => (await store.stats()).reports
+const only = (counts: Partial<Record<OutboxState, number>>): Record<OutboxState, number> => ({ pending: 0, sending: 0, done: 0, parked: 0, ...counts })
 
-t.test('a slow request does not hold up the others: each request is settled when its own answer comes', async (t) => {
-  const { store, path } = await storeWithReports(t, 6)
-  const peer = handPeer()
-  const w = worker(store, peer.deliver, { concurrency: 3, claimSize: 6 })
-  w.start()
-  const [slow, second, third] = await peer.arrivals(3)
-  t.equal(w.inFlightCount, 3, 'never more requests in flight than the concurrency')
+function outboxWorkerTests (adapter: string, open: (dir: string) => Promise<Store>, storeWithReports: (t: Test, n: number) => Promise<Store>): void {
 
-  // The first answer never comes for now; the other two and the three after them finish.
-  peer.answer(second!)
-  peer.answer(third!)
-  const later = (await peer.arrivals(5)).slice(3)
-  for (const reference of later) peer.answer(reference)
-  const sixth = (await peer.arrivals(6))[5]!
-  peer.answer(sixth)
-  while (statesOf(path).filter((s) => s === 'done').length < 5) await once(w, 'settled')
-  t.same(peer.waiting(), [slow], 'only the slow request is still waiting')
-  t.equal(statesOf(path).filter((s) => s === 'sending').length, 1, 'five reports done while the slow one is in flight')
+  t.test(`${adapter}: a slow request does not hold up the others: each request is settled when its own answer comes`, async (t) => {
+    const store = await storeWithReports(t, 6)
+    const peer = handPeer()
+    const w = worker(store, peer.deliver, { concurrency: 3, claimSize: 6 })
+    w.start()
+    const [slow, second, third] = await peer.arrivals(3)
+    t.equal(w.inFlightCount, 3, 'never more requests in flight than the concurrency')
 
-  const stopped = w.stop()
-  peer.answer(slow!)
-  await stopped
-  t.same(statesOf(path), Array(6).fill('done'), 'stop() waited for the slow answer and settled it')
-})
+    // The first answer never comes for now; the other two and the three after them finish.
+    peer.answer(second!)
+    peer.answer(third!)
+    const later = (await peer.arrivals(5)).slice(3)
+    for (const reference of later) peer.answer(reference)
+    const sixth = (await peer.arrivals(6))[5]!
+    peer.answer(sixth)
+    while ((await statesOf(store)).done < 5) await once(w, 'settled')
+    t.same(peer.waiting(), [slow], 'only the slow request is still waiting')
+    t.equal((await statesOf(store)).sending, 1, 'five reports done while the slow one is in flight')
 
-t.test('stop() hands rows claimed but not yet sent back to the queue at once, not after their lease', async (t) => {
-  const { store, path } = await storeWithReports(t, 5)
-  const peer = handPeer()
-  const w = worker(store, peer.deliver, { concurrency: 2, claimSize: 5 })
-  w.start()
-  const [a, b] = await peer.arrivals(2)
-  t.equal(statesOf(path).filter((s) => s === 'sending').length, 5, 'five claimed, two sent')
-  const stopped = w.stop()
-  peer.answer(a!)
-  peer.answer(b!, { kind: 'retry', reason: 'HTTP 503' })
-  await stopped
-  const reports = readDatabase(path).reports
-  t.same(reports.map((r) => r.state).sort(), ['done', 'pending', 'pending', 'pending', 'pending'])
-  const released = reports.filter((r) => r.state === 'pending' && r.last_error === 'released at shutdown')
-  t.equal(released.length, 3, 'the three never sent are due again now')
-  t.ok(released.every((r) => r.next_attempt_at <= Date.now()), 'due now, not at the end of their lease')
-  const claimable = new Set((await store.claimReports(Date.now(), 10, 60_000)).map((r) => Number(r.id)))
-  t.ok(released.every((r) => claimable.has(r.id)), 'another process can take them at once')
-})
-
-t.test('settlements finishing together share one store write, and each kind is settled as asked', async (t) => {
-  const { store, path } = await storeWithReports(t, 4)
-  const answers: DeliveryResult[] = [{ kind: 'done' }, { kind: 'done' }, { kind: 'park', reason: 'HTTP 400: bad' }, { kind: 'retry', reason: 'HTTP 500', alert: false }]
-  let i = 0
-  const writes: unknown[] = []
-  const counting: Store = { ...store, settleOutbox: async (...args) => { writes.push(args[1]); return store.settleOutbox(...args) } }
-  const w = worker(counting, async () => answers[i++]!, { concurrency: 4, claimSize: 4 })
-  w.start()
-  while (!statesOf(path).every((s) => s !== 'sending')) await once(w, 'settled')
-  await w.stop()
-  t.same(statesOf(path).sort(), ['done', 'done', 'parked', 'pending'])
-  t.equal(writes.length, 3, 'one write for the done rows, one per failure reason')
-})
-
-t.test('a worker stopped before it had any work, then started again, still delivers and settles', async (t) => {
-  const { store, path } = await storeWithReports(t, 3)
-  const peer = handPeer()
-  const w = worker(store, peer.deliver, { concurrency: 3, claimSize: 3 })
-  await w.stop()
-  w.start()
-  await w.stop()
-  w.start()
-  for (const reference of await peer.arrivals(3)) peer.answer(reference)
-  while (!statesOf(path).every((s) => s === 'done')) await once(w, 'settled')
-  await w.stop()
-  t.same(statesOf(path), ['done', 'done', 'done'])
-})
-
-t.test('a paused registration holds back its own rows only, is probed one request at a time, and resumes', async (t) => {
-  const path = `${t.testdir()}/bridge.db`
-  const store = openSqliteStore({ path })
-  t.teardown(() => store.close())
-  let now = Date.now()
-  for (const registrationId of ['refused', 'fine']) {
-    await store.acceptCampaign({ registrationId, idempotencyKey: registrationId, batchId: 'b', requestId: 'q', senderId: 'Brand', metadataJson: '{}', scheduledAt: now, receivedAt: now }, unusable(4))
-  }
-  const sent: string[] = []
-  let refuse = true
-  const w = new OutboxWorker<PendingReport>({
-    outbox: 'reports',
-    store,
-    clock: { now: () => now },
-    logger: createLogger('silent'),
-    claim: (at, limit, leaseMs, maxBytes, excluded) => store.claimReports(at, limit, leaseMs, maxBytes, excluded),
-    deliver: async ([report]) => {
-      sent.push(report!.registrationId)
-      return report!.registrationId === 'refused' && refuse ? { kind: 'pause', reason: 'HTTP 401: Unauthorized', alert: true } : { kind: 'done' }
-    },
-    perRequest: 1,
-    concurrency: 1,
-    claimSize: 8,
-    leaseMs: 60_000,
-    backoff: { baseMs: 1, capMs: 5 },
-    idlePollMs: 600_000,
-    pauseProbeMs: 300_000
+    const stopped = w.stop()
+    peer.answer(slow!)
+    await stopped
+    t.same(await statesOf(store), only({ done: 6 }), 'stop() waited for the slow answer and settled it')
   })
-  const reportsOf = (registration: string) => readDatabase(path).reports.filter((r) => r.registration_id === registration)
-  w.start()
-  while (reportsOf('fine').some((r) => r.state !== 'done') || reportsOf('refused').some((r) => r.state === 'sending')) await once(w, 'settled')
-  t.equal(sent.filter((r) => r === 'refused').length, 1, 'one refusal paused the registration: its other rows were not sent into it')
-  t.same(reportsOf('refused').map((r) => r.state), ['pending', 'pending', 'pending', 'pending'], 'its rows wait, none parked')
-  t.ok(reportsOf('refused').every((r) => r.next_attempt_at >= now + 300_000), 'due when the probe comes')
-  t.match(w.pausedRegistrations(), [{ registration: 'refused', state: 'paused' }])
 
-  // At the probe time, one probe, refused again.
-  now += 300_001
-  w.wake()
-  while (sent.filter((r) => r === 'refused').length < 2) await new Promise((resolve) => setImmediate(resolve))
-  while (reportsOf('refused').some((r) => r.state === 'sending')) await once(w, 'settled')
-  t.equal(sent.filter((r) => r === 'refused').length, 2, 'one probe, still refused: paused again')
+  t.test(`${adapter}: stop() hands rows claimed but not yet sent back to the queue at once, not after their lease`, async (t) => {
+    const store = await storeWithReports(t, 5)
+    const peer = handPeer()
+    const w = worker(store, peer.deliver, { concurrency: 2, claimSize: 5 })
+    w.start()
+    const [a, b] = await peer.arrivals(2)
+    t.equal((await statesOf(store)).sending, 5, 'five claimed, two sent')
+    const stopped = w.stop()
+    peer.answer(a!)
+    peer.answer(b!, { kind: 'retry', reason: 'HTTP 503' })
+    await stopped
+    t.same(await statesOf(store), only({ done: 1, pending: 4 }))
+    // The three never sent are due again at once, not at the end of their lease: another process can take them now.
+    const claimable = new Set((await store.claimReports(Date.now(), 10, 60_000)).map((r) => r.reference))
+    t.equal([...claimable].filter((r) => r !== a && r !== b).length, 3, 'the three never sent are due again now')
+    if (adapter === 'SQLite') {
+      // Why they went back, as an operator reads it (no interface reads an outbox row's last error yet).
+      const db = new Database(`${t.testdirName}/bridge.db`, { readonly: true })
+      t.teardown(() => db.close())
+      t.equal((db.prepare("SELECT COUNT(*) AS n FROM reports WHERE last_error = 'released at shutdown'").get() as { n: number }).n, 3)
+    }
+  })
 
-  // The peer takes the credentials again: the next probe goes through and the rest follow.
-  refuse = false
-  now += 300_001
-  w.wake()
-  while (reportsOf('refused').some((r) => r.state !== 'done')) await once(w, 'settled')
-  await w.stop()
-  t.equal(sent.filter((r) => r === 'refused').length, 6, 'two refused probes, then each of the four rows once')
-  t.same(w.pausedRegistrations(), [], 'resumed')
-})
+  t.test(`${adapter}: settlements finishing together share one store write, and each kind is settled as asked`, async (t) => {
+    const store = await storeWithReports(t, 4)
+    const answers: DeliveryResult[] = [{ kind: 'done' }, { kind: 'done' }, { kind: 'park', reason: 'HTTP 400: bad' }, { kind: 'retry', reason: 'HTTP 500', alert: false }]
+    let i = 0
+    const writes: unknown[] = []
+    const counting: Store = { ...store, settleOutbox: async (...args) => { writes.push(args[1]); return store.settleOutbox(...args) } }
+    const w = worker(counting, async () => answers[i++]!, { concurrency: 4, claimSize: 4 })
+    w.start()
+    while ((await statesOf(store)).sending > 0) await once(w, 'settled')
+    await w.stop()
+    t.same(await statesOf(store), only({ done: 2, parked: 1, pending: 1 }))
+    t.equal(writes.length, 3, 'one write for the done rows, one per failure reason')
+  })
+
+  t.test(`${adapter}: a worker stopped before it had any work, then started again, still delivers and settles`, async (t) => {
+    const store = await storeWithReports(t, 3)
+    const peer = handPeer()
+    const w = worker(store, peer.deliver, { concurrency: 3, claimSize: 3 })
+    await w.stop()
+    w.start()
+    await w.stop()
+    w.start()
+    for (const reference of await peer.arrivals(3)) peer.answer(reference)
+    while ((await statesOf(store)).done < 3) await once(w, 'settled')
+    await w.stop()
+    t.same(await statesOf(store), only({ done: 3 }))
+  })
+
+  t.test(`${adapter}: a paused registration holds back its own rows only, is probed one request at a time, and resumes`, async (t) => {
+    const store = await open(t.testdir())
+    t.teardown(() => store.close())
+    let now = Date.now()
+    for (const registrationId of ['refused', 'fine']) {
+      await store.acceptCampaign({ registrationId, idempotencyKey: registrationId, batchId: 'b', requestId: 'q', senderId: 'Brand', metadataJson: '{}', scheduledAt: now, receivedAt: now }, unusable(4))
+    }
+    const sent: string[] = []
+    let refuse = true
+    const w = new OutboxWorker<PendingReport>({
+      outbox: 'reports',
+      store,
+      clock: { now: () => now },
+      logger: createLogger('silent'),
+      claim: (at, limit, leaseMs, maxBytes, excluded) => store.claimReports(at, limit, leaseMs, maxBytes, excluded),
+      deliver: async ([report]) => {
+        sent.push(report!.registrationId)
+        return report!.registrationId === 'refused' && refuse ? { kind: 'pause', reason: 'HTTP 401: Unauthorized', alert: true } : { kind: 'done' }
+      },
+      perRequest: 1,
+      concurrency: 1,
+      claimSize: 8,
+      leaseMs: 60_000,
+      backoff: { baseMs: 1, capMs: 5 },
+      idlePollMs: 600_000,
+      pauseProbeMs: 300_000
+    })
+    w.start()
+    while ((await statesOf(store)).done < 4 || (await statesOf(store)).sending > 0) await once(w, 'settled')
+    t.equal(sent.filter((r) => r === 'fine').length, 4, 'the other registration\'s rows went')
+    t.equal(sent.filter((r) => r === 'refused').length, 1, 'one refusal paused the registration: its other rows were not sent into it')
+    t.same(await statesOf(store), only({ done: 4, pending: 4 }), 'its rows wait, none parked')
+    t.same(await store.claimReports(now + 299_999, 10, 60_000), [], 'due when the probe comes, not before')
+    t.match(w.pausedRegistrations(), [{ registration: 'refused', state: 'paused' }])
+
+    // At the probe time, one probe, refused again.
+    now += 300_001
+    w.wake()
+    while (sent.filter((r) => r === 'refused').length < 2) await new Promise((resolve) => setImmediate(resolve))
+    while ((await statesOf(store)).sending > 0) await once(w, 'settled')
+    t.equal(sent.filter((r) => r === 'refused').length, 2, 'one probe, still refused: paused again')
+
+    // The peer takes the credentials again: the next probe goes through and the rest follow.
+    refuse = false
+    now += 300_001
+    w.wake()
+    while ((await statesOf(store)).done < 8) await once(w, 'settled')
+    await w.stop()
+    t.equal(sent.filter((r) => r === 'refused').length, 6, 'two refused probes, then each of the four rows once')
+    t.same(w.pausedRegistrations(), [], 'resumed')
+  })
+}
