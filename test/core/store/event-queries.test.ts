@@ -60,6 +60,16 @@ for (const [name, open] of ADAPTERS) {
     t.equal(report?.error, null, 'no error code or details')
   })
 
+  t.test(`${name}: an error code without details, and details without a code, are reported as given`, async (t) => {
+    const store = await open(t.testdir())
+    t.teardown(() => store.close())
+    const [a, b] = await submitted(store, 2)
+    await store.recordWebhookEvent(status('e1', { reference: a!, status: 'REJECTED', outcome: 'rejected', error: { code: '0x0A01', details: null } }))
+    await store.recordWebhookEvent(status('e2', { reference: b!, status: 'REJECTED', outcome: 'rejected', error: { code: null, details: 'refused by the network' } }))
+    const reports = await store.claimReports(6000, 10, 60_000)
+    t.same(reports.map((r) => [r.reference, r.error]).sort(), [[a, { code: '0x0A01', details: null }], [b, { code: null, details: 'refused by the network' }]].sort())
+  })
+
   t.test(`${name}: an event for no message we know is remembered as such, and its replay is a duplicate`, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
