@@ -1,0 +1,195 @@
+import t, { type Test } from 'tap'
+import { once } from 'node:events'
+import { OutboxWorker, type DeliveryResult, type OutboxWorkerOptions } from '../../src/core/outbox-worker.js'
+import type { OutboxSettlement, PendingIncoming, PendingReport, Store } from '../../src/core/store/store.js'
+import { createLogger } from '../../src/logger.js'
+import { openMemoryStore } from '../fakes/memory-store.js'
+
+// What the outbox worker decides for each answer (when a row is due again, what is held back,
+// what goes together), on the in-memory store with a clock the test moves by hand.
+
+const unusable = (n: number) => Array.from({ length: n }, (_, i) => ({
+  mobileNumber: `bad-${i}`, customerId: `c${i}`, text: 't', failure: { outcome: 'invalid-recipient' as const, reason: 'unusable number' }
+}))
+
+interface Setup {
+  store: Store
+  clock: { now: () => number; at: number }
+  settlements: OutboxSettlement[]
+  start: (options: Partial<OutboxWorkerOptions<PendingReport>> & Pick<OutboxWorkerOptions<PendingReport>, 'deliver'>) => OutboxWorker<PendingReport>
+}
+
+async function setup (t: Test, reports: Record<string, number> = { r: 1 }): Promise<Setup> {
+  const store = openMemoryStore()
+  t.teardown(() => store.close())
+  const clock = { at: 1_000_000, now: () => clock.at }
+  for (const [registrationId, n] of Object.entries(reports)) {
+    await store.acceptCampaign({ registrationId, idempotencyKey: registrationId, batchId: 'b', requestId: 'q', senderId: 'Brand', metadataJson: '{}', scheduledAt: clock.at, receivedAt: clock.at }, unusable(n))
+  }
+  const settlements: OutboxSettlement[] = []
+  return {
+    store,
+    clock,
+    settlements,
+    start: (options) => {
+      const worker = new OutboxWorker<PendingReport>({
+        outbox: 'reports',
+        store,
+        clock,
+        logger: createLogger('silent'),
+        claim: (now, limit, leaseMs, maxBytes, excluded) => store.claimReports(now, limit, leaseMs, maxBytes, excluded),
+        perRequest: 1,
+        concurrency: 4,
+        claimSize: 8,
+        leaseMs: 60_000,
+        backoff: { baseMs: 1000, capMs: 60_000 },
+        idlePollMs: 600_000,
+        random: () => 0.5,
+        ...options
+      })
+      worker.on('settled', (s) => settlements.push(s))
+      worker.start()
+      t.teardown(() => worker.stop())
+      return worker
+    }
+  }
+}
+
+/** Waits until the store has no row leased. */
+async function settledAll (store: Store, worker: OutboxWorker<PendingReport>): Promise<void> {
+  while ((await store.stats()).reports.sending > 0) await once(worker, 'settled')
+}
+
+/** Whether any row is due at `at` (claimed and at once handed back, so that nothing changes). */
+async function dueAt (store: Store, at: number): Promise<number> {
+  const rows = await store.claimReports(at, 100, 1)
+  await store.settleOutbox('reports', { retry: rows.map((r) => ({ id: r.id, at })) }, at)
+  return rows.length
+}
+
+t.test('a retried row is due again after its full-jitter backoff, counted from its attempts', async (t) => {
+  const { store, clock, start } = await setup(t)
+  const worker = start({ deliver: async () => ({ kind: 'retry', reason: 'HTTP 500' }) })
+  await settledAll(store, worker)
+  await worker.stop()
+  // First attempt: ceiling min(60 s, 1 s × 2^0) = 1 s, half of it with random() = 0.5.
+  t.equal(await dueAt(store, clock.at + 499), 0, 'not before its backoff')
+  t.equal(await dueAt(store, clock.at + 500), 1, 'due after 500 ms')
+})
+
+t.test('a peer that throws is a retry, with the error as its reason', async (t) => {
+  const { store, start, settlements } = await setup(t)
+  const worker = start({ deliver: async () => { throw new Error('socket hang up') } })
+  await settledAll(store, worker)
+  t.same(settlements.map((s) => [s.error, s.retry?.length]), [['socket hang up', 1]])
+})
+
+t.test('a pause asked for with a Retry-After holds the registration\'s rows that long, capped at the longest pause', async (t) => {
+  for (const [asked, held] of [[2000, 2000], [7_200_000, 3_600_000]]) {
+    const { store, clock, start } = await setup(t)
+    const worker = start({ deliver: async () => ({ kind: 'pause', reason: 'HTTP 429', retryAfterMs: asked, alert: false }) })
+    await settledAll(store, worker)
+    t.match(worker.pausedRegistrations(), [{ registration: 'r', state: 'paused', until: clock.at + held!, reason: 'HTTP 429' }])
+    await worker.stop()
+    t.equal(await dueAt(store, clock.at + held! - 1), 0, `asked ${asked} ms: not before ${held} ms`)
+    t.equal(await dueAt(store, clock.at + held!), 1, `asked ${asked} ms: due after ${held} ms`)
+  }
+})
+
+t.test('refused credentials hold the registration\'s rows until the probe, five minutes by default', async (t) => {
+  const { store, clock, start } = await setup(t)
+  const worker = start({ deliver: async () => ({ kind: 'pause', reason: 'HTTP 401', alert: true }) })
+  await settledAll(store, worker)
+  await worker.stop()
+  t.equal(await dueAt(store, clock.at + 299_999), 0)
+  t.equal(await dueAt(store, clock.at + 300_000), 1)
+})
+
+t.test('a pause of one registration holds back neither the rows of another nor more of its own', async (t) => {
+  const { store, start } = await setup(t, { slow: 3, other: 3 })
+  const sent: string[] = []
+  const worker = start({
+    concurrency: 1,
+    deliver: async ([report]) => {
+      sent.push(report!.registrationId)
+      return report!.registrationId === 'slow' ? { kind: 'pause', reason: 'HTTP 429', retryAfterMs: 60_000, alert: false } : { kind: 'done' }
+    }
+  })
+  while ((await store.stats()).reports.done < 3) await once(worker, 'settled')
+  await settledAll(store, worker)
+  t.equal(sent.filter((r) => r === 'slow').length, 1, 'one request of the paused registration')
+  t.same((await store.stats()).reports, { pending: 3, sending: 0, done: 3, parked: 0 })
+})
+
+t.test('rows claimed longer ago than half their lease go back unsent', async (t) => {
+  const { store, clock, start } = await setup(t, { r: 3 })
+  let release: () => void = () => undefined
+  const sent: string[] = []
+  const worker = start({
+    concurrency: 1,
+    leaseMs: 10_000,
+    deliver: async ([report]) => {
+      sent.push(report!.id)
+      // The first request takes longer than half the lease of the rows claimed with it.
+      if (sent.length === 1) await new Promise<void>((resolve) => { release = resolve })
+      return { kind: 'done' }
+    }
+  })
+  while (sent.length < 1) await new Promise((resolve) => setImmediate(resolve))
+  clock.at += 5001
+  release()
+  await settledAll(store, worker)
+  t.equal(sent.length, 1, 'the two rows waiting behind the slow request were not sent late')
+  t.same((await store.stats()).reports, { pending: 2, sending: 0, done: 1, parked: 0 })
+  t.equal(await dueAt(store, clock.at), 2, 'they are due again at once')
+})
+
+t.test('replies go in requests of at most `perRequest`, each of one registration', async (t) => {
+  const store = openMemoryStore()
+  t.teardown(() => store.close())
+  for (let i = 0; i < 5; i++) {
+    await store.recordWebhookEvent({ kind: 'inbound', eventId: `m${i}`, eventType: 'user-message.text.sms', receivedAt: 1000, from: '4510000000', text: `reply ${i}`, sentAt: 1000, routes: [{ registrationId: i % 2 === 0 ? 'even' : 'odd', to: 'Brand' }] })
+  }
+  const requests: string[][] = []
+  const worker = new OutboxWorker<PendingIncoming>({
+    outbox: 'incoming',
+    store,
+    clock: { now: () => 2000 },
+    logger: createLogger('silent'),
+    claim: (now, limit, leaseMs, maxBytes, excluded) => store.claimIncoming(now, limit, leaseMs, maxBytes, excluded),
+    deliver: async (items) => {
+      requests.push(items.map((i) => `${i.registrationId}:${i.text}`))
+      return { kind: 'done' }
+    },
+    perRequest: 2,
+    concurrency: 4,
+    claimSize: 10,
+    leaseMs: 60_000,
+    backoff: { baseMs: 1, capMs: 5 },
+    idlePollMs: 600_000
+  })
+  worker.start()
+  t.teardown(() => worker.stop())
+  while ((await store.stats()).incoming.done < 5) await once(worker, 'settled')
+  t.same(requests.sort(), [['even:reply 0', 'even:reply 2'], ['even:reply 4'], ['odd:reply 1', 'odd:reply 3']])
+})
+
+t.test('a claim that fails is tried again after the idle poll', async (t) => {
+  const { store, start } = await setup(t)
+  let failures = 0
+  const delivered: string[] = []
+  const worker = start({
+    idlePollMs: 20,
+    claim: async (now, limit, leaseMs, maxBytes, excluded) => {
+      if (failures++ === 0) throw new Error('database is locked')
+      return store.claimReports(now, limit, leaseMs, maxBytes, excluded)
+    },
+    deliver: async ([report]) => {
+      delivered.push(report!.id)
+      return { kind: 'done' }
+    }
+  })
+  while (delivered.length === 0) await once(worker, 'settled')
+  t.ok(failures >= 2, 'claimed again after the failure')
+  t.equal(delivered.length, 1)
+})
