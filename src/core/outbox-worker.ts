@@ -209,7 +209,8 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
         if (result.alert) this.o.logger.error({ ...fields, probeInMs: waitMs }, 'the peer refuses this registration; its rows wait, and it is probed again later')
         else this.o.logger.warn({ ...fields, pauseMs: waitMs }, 'the peer asked this registration to slow down; paused')
       }
-      this.queueResult({ items, result: { kind: 'release', reason: result.reason, at: pause.until } })
+      // Due when the registration's pause ends (a longer one already running stays): so after a restart too.
+      this.queueResult({ items, result: { kind: 'release', reason: result.reason, at: this.pauses.pausedUntil(registration, now) ?? pause.until } })
       return
     }
     if (result.kind === 'done') {

@@ -4,6 +4,7 @@ import { OutboxWorker, type DeliveryResult, type OutboxWorkerOptions } from '../
 import type { OutboxSettlement, PendingIncoming, PendingReport, Store } from '../../src/core/store/store.js'
 import { createLogger } from '../../src/logger.js'
 import { openMemoryStore } from '../fakes/memory-store.js'
+import { logCapture } from '../helper.js'
 
 // What the outbox worker decides for each answer (when a row is due again, what is held back,
 // what goes together), on the in-memory store with a clock the test moves by hand.
@@ -192,4 +193,58 @@ t.test('a claim that fails is tried again after the idle poll', async (t) => {
   while (delivered.length === 0) await once(worker, 'settled')
   t.ok(failures >= 2, 'claimed again after the failure')
   t.equal(delivered.length, 1)
+})
+
+/** A logger whose lines the test reads: level (pino's number) and message. */
+function capturedLog () {
+  const log = logCapture()
+  return { logger: createLogger('debug', log.stream), lines: () => log.lines().map((l) => JSON.parse(l) as { level: number; msg: string }) }
+}
+const LEVEL = { debug: 20, info: 30, warn: 40, error: 50 }
+
+t.test('one log line when a registration\'s pause begins, at error for refused credentials, at warn when asked to slow down; one when it resumes', async (t) => {
+  for (const [alert, level] of [[true, LEVEL.error], [false, LEVEL.warn]] as const) {
+    const { store, clock, start } = await setup(t, { r: 3 })
+    const { logger, lines } = capturedLog()
+    let refuse = true
+    const worker = start({
+      logger,
+      concurrency: 3,
+      deliver: async () => refuse ? { kind: 'pause', reason: 'HTTP 401', alert, ...(alert ? {} : { retryAfterMs: 1000 }) } : { kind: 'done' }
+    })
+    await settledAll(store, worker)
+    const pauses = lines().filter((l) => l.level >= LEVEL.warn)
+    t.equal(pauses.length, 1, `alert ${alert}: one line for three refused rows`)
+    t.equal(pauses[0]?.level, level)
+    refuse = false
+    clock.at += 300_000
+    worker.wake()
+    while ((await store.stats()).reports.done < 3) await once(worker, 'settled')
+    t.equal(lines().filter((l) => l.level === LEVEL.info && /resumed/.test(l.msg)).length, 1, `alert ${alert}: one line when it resumes`)
+  }
+})
+
+t.test('a settlement is logged by what it was: parked at error, retried at warn (error when an operator must act), handed back at debug', async (t) => {
+  const answers: DeliveryResult[] = [{ kind: 'park', reason: 'HTTP 400' }, { kind: 'retry', reason: 'HTTP 302', alert: true }, { kind: 'retry', reason: 'HTTP 500' }]
+  const { store, start } = await setup(t, { r: 3 })
+  const { logger, lines } = capturedLog()
+  let i = 0
+  const worker = start({ logger, concurrency: 1, claimSize: 1, deliver: async () => answers[i++]! })
+  while (i < 3 || (await store.stats()).reports.sending > 0) await once(worker, 'settled')
+  await worker.stop()
+  const byReason = (reason: string) => lines().filter((l) => (l as { reason?: string }).reason === reason).map((l) => l.level)
+  t.same(byReason('HTTP 400'), [LEVEL.error], 'parked')
+  t.same(byReason('HTTP 302'), [LEVEL.error], 'retried, an operator must act')
+  t.same(byReason('HTTP 500'), [LEVEL.warn], 'retried')
+})
+
+t.test('a longer pause is never shortened by a shorter one: the registration and its rows wait for the longer', async (t) => {
+  const { store, clock, start } = await setup(t, { r: 2 })
+  const asked = [60_000, 1000]
+  let i = 0
+  const worker = start({ concurrency: 2, deliver: async () => ({ kind: 'pause', reason: 'HTTP 429', retryAfterMs: asked[i++] ?? 1000, alert: false }) })
+  await settledAll(store, worker)
+  t.match(worker.pausedRegistrations(), [{ registration: 'r', state: 'paused', until: clock.at + 60_000 }], 'the longer of the two')
+  await worker.stop()
+  t.equal(await dueAt(store, clock.at + 59_999), 0)
 })
