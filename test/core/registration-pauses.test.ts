@@ -47,3 +47,13 @@ t.test('a longer pause is kept; a pause again while paused or probing is no new 
   pauses.excluded(12_000)
   t.equal(pauses.admit('a', 12_000), 'go')
 })
+
+t.test('a pause is over at its end, whether or not a claim has looked yet; an equal pause keeps the first reason', async (t) => {
+  const pauses = new RegistrationPauses()
+  pauses.pause('a', pause(1000, 'first'))
+  t.equal(pauses.pause('a', pause(1000, 'second')), false)
+  t.same(pauses.snapshot(999), [{ registration: 'a', state: 'paused', until: 1000, reason: 'first' }])
+  t.equal(pauses.admit('a', 1000), 'go')
+  t.equal(pauses.pausedUntil('a', 1000), undefined)
+  t.same(pauses.snapshot(1000), [])
+})
