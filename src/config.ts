@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigError } from './config-error.js'
 import { loadRegistrations } from './registrations-file.js'
-import { httpUrlSchema, registrationFields as field, toRegistration, type Registration } from './registration.js'
+import { httpUrlSchema as httpUrl, registrationFields as field, secretSchema as secret, toRegistration, withoutTrailingSlash, type Registration } from './registration.js'
 
 export type { Registration }
 
@@ -86,11 +86,8 @@ export const CAMPAIGN_SEND_PATH = '/api/v1/campaigns/send'
 
 export { ConfigError }
 
-const secret = z.string().min(1, 'must not be empty')
-const httpUrl = httpUrlSchema
 const wholeNumber = () => z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
 const positiveInt = (fallback: number) => wholeNumber().pipe(z.number().min(1, 'must be at least 1')).default(fallback)
-const withoutTrailingSlash = (url: string): string => url.replace(/\/+$/, '')
 const SINGLE_REGISTRATION = ['OPTIMOVE_BASE_URL', 'OPTIMOVE_APP_API_KEY', 'OPTIMOVE_SHARED_SECRET', 'AGGREGATOR_API_KEY', 'SENDER_ID'] as const
 
 const envSchema = z.object({

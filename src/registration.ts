@@ -44,7 +44,11 @@ export const expirationSchema = z.string().transform((text, ctx) => {
 /** An http(s) URL without query or fragment (paths are appended to it). */
 export const httpUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
   .refine((url) => !/[?#]/.test(url), 'must not have a query or fragment')
-const secretSchema = z.string().min(1, 'must not be empty')
+/** A credential: any text but an empty one. */
+export const secretSchema = z.string().min(1, 'must not be empty')
+
+/** A URL without its trailing slashes (paths are appended to it). */
+export const withoutTrailingSlash = (url: string): string => url.replace(/\/+$/, '')
 
 /**
  * The rules of each field of a registration, whichever way it is configured: the environment
@@ -89,7 +93,7 @@ export function toRegistration (input: RegistrationInput, defaults: Registration
   const expiration = input.expiration ?? defaults.expiration
   return {
     id: input.id,
-    optimoveBaseUrl: input.optimoveBaseUrl.replace(/\/+$/, ''),
+    optimoveBaseUrl: withoutTrailingSlash(input.optimoveBaseUrl),
     optimoveApiPrefix: input.optimoveApiPrefix ?? defaults.optimoveApiPrefix,
     appApiKey: input.appApiKey,
     sharedSecret: input.sharedSecret,

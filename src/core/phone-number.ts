@@ -74,4 +74,3 @@ function possibleMsisdn (text: string, country: CountryCode | undefined): string
   if (!number.isPossible()) return undefined
   return number.number.slice(1)
 }
-

@@ -6,9 +6,10 @@ export const MAX_TEXT_LENGTH = 39015
 
 /**
  * Decides whether a recipient can be texted at all: its number must read as an MSISDN (see
- * parseMobileNumber; `defaultCountry` is the registration's, for national numbers) and its text
- * must be non-blank and within GatewayAPI's length, and the number must fit GatewayAPI's `recipient`. An unusable recipient is stored as failed and
- * reported, never allowed to reject its whole batch. A bad number is named before a bad text.
+ * parseMobileNumber; `defaultCountry` is the registration's, for national numbers) that fits
+ * GatewayAPI's `recipient`, and its text must be non-blank and within GatewayAPI's length. An
+ * unusable recipient is stored as failed and reported, never allowed to reject its whole batch.
+ * A bad number is named before a bad text.
  */
 export function checkRecipient (mobileNumber: string, text: string, defaultCountry?: string): RecipientCheck {
   const number = parseMobileNumber(mobileNumber, defaultCountry, fitsGatewayApiRecipient)
