@@ -15,17 +15,17 @@ export interface ObservedParts {
 
 /** Feeds the metrics from the loops' events, and reads the gauges from the store at scrape time. */
 export function observeService (metrics: Metrics, s: ObservedParts): void {
-  s.dispatcher.on('settled', (kind, messages, durationMs) => {
-    if (kind === 'expired') return
-    metrics.providerRequests.inc({ outcome: kind })
-    metrics.providerMessages.inc({ outcome: kind }, messages)
-    metrics.providerLatency.observe({ outcome: kind }, durationMs / 1000)
+  s.dispatcher.on('settled', ({ outcome, rows, durationMs }) => {
+    // Messages ended without a request (out of attempts or too old) are not requests.
+    if (durationMs === undefined) return
+    metrics.providerRequests.inc({ outcome })
+    metrics.providerMessages.inc({ outcome }, rows)
+    metrics.providerLatency.observe({ outcome }, durationMs / 1000)
   })
   for (const [outbox, worker] of [['reports', s.reports], ['incoming', s.replies]] as const) {
-    worker.on('settled', (settlement) => {
-      if (settlement.done?.length) metrics.outboxDeliveries.inc({ outbox, outcome: 'done' }, settlement.done.length)
-      if (settlement.retry?.length) metrics.outboxDeliveries.inc({ outbox, outcome: 'retry' }, settlement.retry.length)
-      if (settlement.parked?.length) metrics.outboxDeliveries.inc({ outbox, outcome: 'parked' }, settlement.parked.length)
+    worker.on('settled', ({ outcome, rows }) => {
+      // Rows handed back unsent (shutdown, a paused registration) were not sent.
+      if (outcome !== 'released') metrics.outboxDeliveries.inc({ outbox, outcome }, rows)
     })
   }
   metrics.gauge('bridge_messages', 'Messages in the store, by state (queued and sending are the dispatcher queue)', ['state'], async (g) => {

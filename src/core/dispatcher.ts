@@ -2,11 +2,11 @@ import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import { fullJitterDelay, type BackoffPolicy } from '../lib/backoff.js'
 import type { Clock } from '../lib/clock.js'
-import { setBoundedTimeout } from '../lib/timers.js'
 import type { MessageSender, OutgoingMessage, SendOutcome } from './message-sender.js'
 import { byNamedRecipients, halves, providerLabel } from './request-splitter.js'
 import { SENDING_OK, type SendingStatus } from './sending-status.js'
 import type { ClaimedMessage, FailedMessage, RelayStore, RescheduledMessage } from './store/store.js'
+import { WorkLoop, type LoopEvents } from './work-loop.js'
 
 export interface DispatcherOptions {
   store: RelayStore
@@ -83,6 +83,11 @@ function fenced (m: ClaimedMessage): { id: string; attempt: number } {
 /** Where an unsent part of a request goes back to the queue, and why. */
 interface Hold { at: number; why: string }
 
+/** One claim's messages, sent as one request (or its parts); a probe while sending is halted. */
+interface Claim { messages: ClaimedMessage[]; probe: boolean }
+
+const STOPPED = 'not sent: the dispatcher stopped'
+
 /** Messages remembered as parts of split requests at most; beyond it the memory is dropped (only a split starts over). */
 const MAX_REMEMBERED_PARTS = 100_000
 
@@ -97,17 +102,12 @@ const MAX_REMEMBERED_PARTS = 100_000
  * then one request is tried every `credentialsProbeMs` (the next due messages: a probe that
  * GatewayAPI takes is simply sent), so that sending resumes by itself once they are fixed.
  */
-/** `settled`: one request's (or one expiry's) messages are settled in the store; duration of the request in ms. */
-export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind'] | 'expired', messages: number, durationMs: number] }> {
-  private running = false
-  private inFlight = new Set<Promise<void>>()
+export class Dispatcher extends EventEmitter<LoopEvents> {
+  private readonly loop: WorkLoop<Claim>
   private throttledUntil = 0
   private noCreditUntil = 0
   private halted: { reason: string; since: number } | undefined
   private nextProbeAt = 0
-  private timer: NodeJS.Timeout | undefined
-  private pumping: Promise<void> | undefined
-  private pumpAgain = false
   private lastStatus = JSON.stringify(SENDING_OK)
   /**
    * Parts of split requests that went back to the queue unsent (message id → part): when
@@ -132,13 +132,25 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
     const expirations = new Map<string, string>()
     for (const r of o.registrations ?? []) if (r.expiration !== undefined) expirations.set(r.id, r.expiration)
     this.expirations = expirations
+    this.loop = new WorkLoop<Claim>({
+      name: 'dispatcher',
+      logger: o.logger,
+      clock: o.clock,
+      concurrency: o.concurrency,
+      idlePollMs: o.idlePollMs,
+      mayClaim: (running) => this.mayClaim(running),
+      claim: () => this.claim(),
+      run: ({ messages, probe }) => this.dispatch(messages, probe),
+      release: (claims) => this.o.store.reschedule(claims.flatMap((c) => c.messages).map((m) => ({ ...fenced(m), at: this.o.clock.now() })), STOPPED, this.o.clock.now(), { refundAttempt: true }),
+      nextWakeAt: (afterFailure, running) => this.nextWakeAt(afterFailure, running)
+    })
   }
 
   state (): DispatcherState {
     const now = this.o.clock.now()
     return {
-      running: this.running,
-      inFlight: this.inFlight.size,
+      running: this.loop.running,
+      inFlight: this.loop.inFlightCount,
       pausedUntil: this.pausedUntil,
       paused: now < this.pausedUntil,
       noCredit: now < this.noCreditUntil,
@@ -158,9 +170,7 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
 
   /** Starts claiming; idempotent. */
   start (): void {
-    if (this.running) return
-    this.running = true
-    this.wake()
+    this.loop.start()
   }
 
   /** The end of the current pause, whichever kind; in the past when none. */
@@ -177,92 +187,53 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
     this.o.onSendingChange?.(status)
   }
 
-  /** Stops claiming, waits for the requests in flight to be settled in the store; idempotent. */
+  /**
+   * Stops claiming, waits for the requests in flight to be settled in the store, and hands
+   * messages claimed but not yet sent back to the queue (their attempt refunded); idempotent.
+   */
   async stop (): Promise<void> {
-    this.running = false
-    clearTimeout(this.timer)
-    this.timer = undefined
-    // A claim under way becomes requests in flight: wait for it, then for them.
-    while (this.pumping !== undefined || this.inFlight.size > 0) {
-      await this.pumping
-      await Promise.allSettled([...this.inFlight])
-    }
+    await this.loop.stop()
   }
 
   /** Something may be due now (new intake): look without waiting for the timer. */
   wake (): void {
-    if (!this.running) return
-    void this.pump()
-  }
-
-  private async pump (): Promise<void> {
-    if (this.pumping !== undefined) {
-      this.pumpAgain = true
-      return
-    }
-    this.pumping = this.claimAndSend()
-    try {
-      await this.pumping
-    } finally {
-      this.pumping = undefined
-    }
-    // A wake-up that came while the timer was being armed must not wait for that timer.
-    if (this.pumpAgain) this.wake()
-  }
-
-  private async claimAndSend (): Promise<void> {
-    let failed = false
-    this.noteSending()
-    try {
-      do {
-        this.pumpAgain = false
-        while (this.running && this.inFlight.size < this.o.concurrency && this.o.clock.now() >= this.pausedUntil) {
-          // Halted: one request at a time, once the probe is due, and only when none is in flight.
-          const probe = this.halted !== undefined
-          if (probe && (this.inFlight.size > 0 || this.o.clock.now() < this.nextProbeAt)) break
-          const claimed = await this.o.store.claimDue(this.o.clock.now(), this.o.batchSize, this.o.leaseMs)
-          if (claimed.length === 0) break
-          if (probe) this.o.logger.info({ messages: claimed.length }, 'sending is halted: trying one request to see whether the provider takes it now')
-          const request: Promise<void> = this.dispatch(claimed, probe)
-            .catch((err) => this.o.logger.error({ err }, 'dispatching a batch failed; its lease will expire and it will be retried'))
-            .finally(() => {
-              this.inFlight.delete(request)
-              this.wake()
-            })
-          this.inFlight.add(request)
-          if (probe) break
-        }
-      } while (this.pumpAgain)
-    } catch (err) {
-      // The store is unreachable: try again after the idle poll, never spin.
-      failed = true
-      this.o.logger.error({ err }, 'claiming due messages failed')
-    }
-    await this.armTimer(failed)
+    this.loop.wake()
   }
 
   /**
-   * Sleeps until the next due message, the end of a pause, the next probe while halted, or the
-   * idle poll, whichever is first (a pause or a probe not yet due comes first in any case).
+   * Whether to claim now: not while paused; while halted, one request at a time, once the probe
+   * is due and none is in flight. Asked before each claim, so a pause's end is told here too.
    */
-  private async armTimer (afterFailure: boolean): Promise<void> {
-    clearTimeout(this.timer)
-    this.timer = undefined
-    if (!this.running || this.inFlight.size >= this.o.concurrency) return
+  private mayClaim (running: number): boolean {
+    this.noteSending()
+    const now = this.o.clock.now()
+    if (now < this.pausedUntil) return false
+    return this.halted === undefined || (running === 0 && now >= this.nextProbeAt)
+  }
+
+  private async claim (): Promise<Claim[]> {
+    const messages = await this.o.store.claimDue(this.o.clock.now(), this.o.batchSize, this.o.leaseMs)
+    if (messages.length === 0) return []
+    const probe = this.halted !== undefined
+    if (probe) this.o.logger.info({ messages: messages.length }, 'sending is halted: trying one request to see whether the provider takes it now')
+    return [{ messages, probe }]
+  }
+
+  /**
+   * The next due message, the end of a pause, the next probe while halted, or the idle poll,
+   * whichever is first (a pause or a probe not yet due comes first in any case).
+   */
+  private async nextWakeAt (afterFailure: boolean, running: number): Promise<number | null> {
     // A request in flight while halted wakes us when it ends.
-    if (this.halted !== undefined && this.inFlight.size > 0) return
+    if (this.halted !== undefined && running > 0) return null
     const now = this.o.clock.now()
     let notBefore = this.pausedUntil
     if (this.halted !== undefined) notBefore = Math.max(notBefore, this.nextProbeAt)
-    let at = now + this.o.idlePollMs
-    if (now < notBefore) at = notBefore
-    else if (!afterFailure) {
-      const due = await this.o.store.nextDueAt().catch(() => undefined)
-      if (due !== undefined) at = Math.min(at, due)
-    }
-    if (!this.running) return
-    // Clamped to setTimeout's range: a far `at` wakes early and re-arms, never overflows.
-    this.timer = setBoundedTimeout(() => this.wake(), at - this.o.clock.now())
+    if (now < notBefore) return notBefore
+    const idle = now + this.o.idlePollMs
+    if (afterFailure) return idle
+    const due = await this.o.store.nextDueAt().catch(() => undefined)
+    return due === undefined ? idle : Math.min(idle, due)
   }
 
   private async dispatch (claimed: ClaimedMessage[], probe: boolean): Promise<void> {
@@ -272,7 +243,7 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
     const sendable = expired.length === 0 ? claimed : claimed.filter((m) => !this.exhausted(m, now, 1))
     if (expired.length > 0) {
       await this.o.store.fail(expired.map((m) => this.timedOut(m, m.attempts - 1)), now)
-      this.emit('settled', 'expired', expired.length, 0)
+      this.emit('settled', { outcome: 'expired', rows: expired.length })
     }
     if (sendable.length === 0) return
     await this.relay(this.partsOf(sendable), now, probe)
@@ -323,7 +294,7 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
       const outcome = await this.o.sender.send(part.map((m) => this.outgoing(m)))
       const durationMs = performance.now() - started
       parts.push(...await this.settle(part, outcome, probe && first))
-      this.emit('settled', outcome.kind, part.length, durationMs)
+      this.emit('settled', { outcome: outcome.kind, rows: part.length, durationMs })
       this.noteSending()
     }
   }
@@ -334,7 +305,7 @@ export class Dispatcher extends EventEmitter<{ settled: [kind: SendOutcome['kind
    */
   private holdOf (claimedAt: number, first: boolean, probe: boolean): Hold | undefined {
     const now = this.o.clock.now()
-    if (!first && !this.running) return { at: now, why: 'not sent: the dispatcher stopped' }
+    if (!first && !this.loop.running) return { at: now, why: STOPPED }
     if (this.halted !== undefined && !(first && probe)) return { at: now, why: `not sent: ${this.halted.reason}` }
     if (now < this.pausedUntil) return { at: this.pausedUntil, why: 'not sent: sending is paused' }
     if (now + (this.o.requestTimeoutMs ?? this.o.leaseMs / 2) > claimedAt + this.o.leaseMs) return { at: now, why: 'not sent yet: the lease ran short while a refused request was being split' }

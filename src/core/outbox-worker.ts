@@ -2,9 +2,9 @@ import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import { fullJitterDelay, type BackoffPolicy } from '../lib/backoff.js'
 import type { Clock } from '../lib/clock.js'
-import { setBoundedTimeout } from '../lib/timers.js'
 import { RegistrationPauses, type Pause } from './registration-pauses.js'
 import type { OutboxName, OutboxSettlement, OutboxStore } from './store/store.js'
+import { WorkLoop, type Admission, type LoopEvents } from './work-loop.js'
 
 /** What one delivery attempt to the peer came to. */
 export type DeliveryResult =
@@ -60,24 +60,19 @@ export interface OutboxWorkerOptions<T extends OutboxItem> {
 export const SETTLE_WINDOW_MS = 50
 
 interface Claimed<T> { items: T[]; claimedAt: number }
+/** The `settled` event's outcome of each kind of settlement: rows delivered, retried, parked, or handed back unsent. */
+const OUTCOMES = { retry: 'retry', park: 'parked', release: 'released' } as const
 /** `release`: back to the queue unsent, due at `at` (default now), the attempt not worth a log line. */
 type Result<T> = { items: T[]; result: Exclude<DeliveryResult, { kind: 'pause' }> | { kind: 'release'; reason: string; at?: number } }
 
 /**
- * Drains a durable outbox to a peer: claims due rows with a lease, keeps at most `concurrency`
- * requests in flight, pipelined (each request is settled on its own, so a slow answer never
- * holds up the others), and settles each as done, retried with full-jitter backoff (never given
- * up), or parked. Settlements that finish together share one store write. Wakes on `wake()`,
- * when a request ends, and on the idle poll.
+ * Drains a durable outbox to a peer on a `WorkLoop`: claims due rows with a lease, keeps at
+ * most `concurrency` requests in flight, pipelined, and settles each as done, retried with
+ * full-jitter backoff (never given up), or parked. Settlements that finish together share one
+ * store write. A registration the peer paused is held back without holding up the others.
  */
-export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: [settlement: OutboxSettlement] }> {
-  private running = false
-  private readonly inFlight = new Set<Promise<void>>()
-  /** Requests claimed and waiting for a free slot. */
-  private backlog: Array<Claimed<T>> = []
-  private pumping: Promise<void> | undefined
-  private pumpAgain = false
-  private timer: NodeJS.Timeout | undefined
+export class OutboxWorker<T extends OutboxItem> extends EventEmitter<LoopEvents> {
+  private readonly loop: WorkLoop<Claimed<T>>
   private results: Array<Result<T>> = []
   private settling: Promise<void> | undefined
   private readonly pauses = new RegistrationPauses()
@@ -85,11 +80,25 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
 
   constructor (private readonly o: OutboxWorkerOptions<T>) {
     super()
+    this.loop = new WorkLoop<Claimed<T>>({
+      name: o.outbox,
+      logger: o.logger,
+      clock: o.clock,
+      concurrency: o.concurrency,
+      idlePollMs: o.idlePollMs,
+      claim: () => this.claim(),
+      admit: (claimed) => this.admit(claimed),
+      run: async ({ items }) => {
+        const result = await o.deliver(items).catch((err: Error): DeliveryResult => ({ kind: 'retry', reason: err.message }))
+        this.answered(items, result)
+      },
+      release: (units) => { this.queueResult({ items: units.flatMap((c) => c.items), result: { kind: 'release', reason: 'released at shutdown' } }) }
+    })
   }
 
   /** Requests in flight now. */
   get inFlightCount (): number {
-    return this.inFlight.size
+    return this.loop.inFlightCount
   }
 
   /** Registrations held back now (paused, or probed one request at a time), for metrics and `/health`. */
@@ -98,9 +107,7 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
   }
 
   start (): void {
-    if (this.running) return
-    this.running = true
-    this.wake()
+    this.loop.start()
   }
 
   /**
@@ -108,92 +115,37 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
    * not yet sent back to the queue at once (not after their lease); idempotent.
    */
   async stop (): Promise<void> {
-    this.running = false
-    clearTimeout(this.timer)
-    this.timer = undefined
-    while (this.pumping !== undefined || this.inFlight.size > 0) {
-      await this.pumping
-      await Promise.allSettled([...this.inFlight])
-    }
-    this.releaseBacklog('released at shutdown')
+    await this.loop.stop()
     await this.settleQueued()
   }
 
   /** Something may be due now: look without waiting for the timer. */
   wake (): void {
-    if (!this.running) return
-    void this.pump()
+    this.loop.wake()
   }
 
-  private async pump (): Promise<void> {
-    if (this.pumping !== undefined) {
-      this.pumpAgain = true
-      return
-    }
-    this.pumping = this.claimAndSend()
-    try {
-      await this.pumping
-    } finally {
-      this.pumping = undefined
-    }
-    if (this.pumpAgain) this.wake()
-  }
-
-  private async claimAndSend (): Promise<void> {
-    let failed = false
-    try {
-      do {
-        this.pumpAgain = false
-        this.launchFromBacklog()
-        while (this.running && this.inFlight.size < this.o.concurrency) {
-          const now = this.o.clock.now()
-          const claimed = await this.o.claim(now, this.o.claimSize, this.o.leaseMs, this.o.claimLimitBytes ?? Number.POSITIVE_INFINITY, this.pauses.excluded(now))
-          if (claimed.length === 0) break
-          const claimedAt = this.o.clock.now()
-          for (const items of this.group(claimed)) this.backlog.push({ items, claimedAt })
-          this.launchFromBacklog()
-        }
-      } while (this.pumpAgain && this.running)
-    } catch (err) {
-      failed = true
-      this.o.logger.error({ err, outbox: this.o.outbox }, 'claiming outbox rows failed; trying again after the idle poll')
-    }
-    if (!this.running) this.releaseBacklog('released at shutdown')
-    this.armTimer(failed)
-  }
-
-  /** Starts requests from the backlog while slots are free; rows whose lease ran too short go back to the queue. */
-  private launchFromBacklog (): void {
+  /** Due rows, none of a paused registration's, as requests. */
+  private async claim (): Promise<Array<Claimed<T>>> {
     const now = this.o.clock.now()
-    const stale: T[] = []
-    const kept: Array<Claimed<T>> = []
-    let i = 0
-    for (; i < this.backlog.length && this.running && this.inFlight.size < this.o.concurrency; i++) {
-      const next = this.backlog[i]!
-      // Sent now, a request could outlive the lease and race a second owner of its rows.
-      if (now - next.claimedAt > this.o.leaseMs / 2) {
-        stale.push(...next.items)
-        continue
-      }
-      const registration = next.items[0]!.registrationId
-      const admitted = this.pauses.admit(registration, now)
-      if (admitted === 'go') this.launch(next.items)
-      else if (admitted === 'held') kept.push(next)
-      else this.queueResult({ items: next.items, result: { kind: 'release', reason: 'registration paused', at: this.pauses.pausedUntil(registration, now) ?? now } })
-    }
-    this.backlog = kept.concat(this.backlog.slice(i))
-    if (stale.length > 0) this.queueResult({ items: stale, result: { kind: 'release', reason: 'claimed too long ago to be sent inside its lease' } })
+    const claimed = await this.o.claim(now, this.o.claimSize, this.o.leaseMs, this.o.claimLimitBytes ?? Number.POSITIVE_INFINITY, this.pauses.excluded(now))
+    const claimedAt = this.o.clock.now()
+    return this.group(claimed).map((items) => ({ items, claimedAt }))
   }
 
-  private launch (items: T[]): void {
-    const request: Promise<void> = this.o.deliver(items)
-      .catch((err: Error): DeliveryResult => ({ kind: 'retry', reason: err.message }))
-      .then((result) => this.answered(items, result))
-      .finally(() => {
-        this.inFlight.delete(request)
-        this.wake()
-      })
-    this.inFlight.add(request)
+  /** Whether a claimed request may start now; rows whose lease ran too short, or whose registration is paused, go back to the queue. */
+  private admit (next: Claimed<T>): Admission {
+    const now = this.o.clock.now()
+    // Sent now, a request could outlive the lease and race a second owner of its rows.
+    if (now - next.claimedAt > this.o.leaseMs / 2) {
+      this.queueResult({ items: next.items, result: { kind: 'release', reason: 'claimed too long ago to be sent inside its lease' } })
+      return 'drop'
+    }
+    const registration = next.items[0]!.registrationId
+    const admitted = this.pauses.admit(registration, now)
+    if (admitted === 'go') return 'go'
+    if (admitted === 'held') return 'hold'
+    this.queueResult({ items: next.items, result: { kind: 'release', reason: 'registration paused', at: this.pauses.pausedUntil(registration, now) ?? now } })
+    return 'drop'
   }
 
   /** Keeps each registration's pause state current as answers come, then queues the settlement. */
@@ -219,21 +171,6 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
     this.queueResult({ items, result })
   }
 
-  private releaseBacklog (reason: string): void {
-    if (this.backlog.length === 0) return
-    const items = this.backlog.flatMap((c) => c.items)
-    this.backlog = []
-    this.queueResult({ items, result: { kind: 'release', reason } })
-  }
-
-  /** Sleeps until the idle poll; with every slot busy, the end of a request wakes the loop instead. */
-  private armTimer (afterFailure: boolean): void {
-    clearTimeout(this.timer)
-    this.timer = undefined
-    if (!this.running || (!afterFailure && this.inFlight.size >= this.o.concurrency)) return
-    this.timer = setBoundedTimeout(() => this.wake(), this.o.idlePollMs)
-  }
-
   /**
    * Answers are settled together: when a claim's worth has come, or `SETTLE_WINDOW_MS` after
    * the first of them, so that a busy outbox costs one store write (one fsync) per many rows,
@@ -241,7 +178,7 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
    */
   private queueResult (result: Result<T>): void {
     this.results.push(result)
-    if (this.results.length >= this.o.claimSize || !this.running) {
+    if (this.results.length >= this.o.claimSize || !this.loop.running) {
       clearTimeout(this.settleTimer)
       this.settleTimer = undefined
       void this.settleQueued()
@@ -288,7 +225,7 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
       else if (result.kind === 'release') (group.retry ??= []).push(...items.map((item) => ({ id: item.id, at: result.at ?? now })))
       else (group.retry ??= []).push(...items.map((item) => ({ id: item.id, at: now + fullJitterDelay(this.o.backoff, item.attempts - 1, random) })))
     }
-    const settlements: OutboxSettlement[] = done.length > 0 ? [{ done }] : []
+    const settlements: Array<{ outcome: string; rows: number; settlement: OutboxSettlement }> = done.length > 0 ? [{ outcome: 'done', rows: done.length, settlement: { done } }] : []
     for (const { kind, alert, ...settlement } of failed.values()) {
       const rows = (settlement.parked ?? settlement.retry ?? []).length
       const fields = { outbox: this.o.outbox, reason: settlement.error, rows }
@@ -296,9 +233,9 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
       else if (kind === 'release') this.o.logger.debug(fields, 'claimed rows handed back to the queue unsent')
       else if (alert) this.o.logger.error(fields, 'delivery failed in a way an operator must fix; retrying with backoff')
       else this.o.logger.warn(fields, 'delivery failed; retrying with backoff')
-      settlements.push(settlement)
+      settlements.push({ outcome: OUTCOMES[kind], rows, settlement })
     }
-    for (const settlement of settlements) {
+    for (const { outcome, rows, settlement } of settlements) {
       try {
         await this.o.store.settleOutbox(this.o.outbox, settlement, now)
       } catch (err) {
@@ -306,7 +243,7 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<{ settled: 
         this.o.logger.error({ err, outbox: this.o.outbox }, 'settling outbox rows failed; they will be retried after their lease')
         continue
       }
-      this.emit('settled', settlement)
+      this.emit('settled', { outcome, rows })
     }
   }
 

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Dispatcher, type DispatcherOptions } from '../../src/core/dispatcher.js'
 import type { MessageSender } from '../../src/core/message-sender.js'
 import type { SendingStatus } from '../../src/core/sending-status.js'
+import type { Settled } from '../../src/core/work-loop.js'
 import { openSqliteStore } from '../../src/core/store/sqlite-store.js'
 import type { NewBatch, Store } from '../../src/core/store/store.js'
 import { createGatewayApiClient } from '../../src/gatewayapi/send-client.js'
@@ -99,7 +100,7 @@ const YEAR_MS = 365 * 24 * HOUR_MS
 /** Resolves once the dispatcher has settled a request of this kind. */
 async function settledOnce (dispatcher: Dispatcher, kind: string): Promise<void> {
   const kinds: string[] = []
-  const record = (k: string): void => { kinds.push(k) }
+  const record = ({ outcome }: Settled): void => { kinds.push(outcome) }
   dispatcher.on('settled', record)
   try {
     await until(dispatcher, 'settled', () => kinds.includes(kind))
@@ -154,10 +155,10 @@ t.test('stop() waits for the requests in flight to be settled, then claims nothi
   t.ok(rowsOf(path).every((m) => m.attempts === 1 && m.provider_message_id !== null && m.provider_message_id.length === 26), 'one attempt each, provider id stored')
 })
 
-t.test('stop() right after start(): a claim under way is sent and settled before stop() resolves', async (t) => {
+t.test('stop() right after start(): a claim under way is settled (sent, or handed back) before stop() resolves', async (t) => {
   // start() claims at once and then awaits the store; stop() called meanwhile must wait for that
-  // claim's request too, or the store would close under it and leave the messages `sending`,
-  // to be sent again by another process when their lease ends.
+  // claim too, or the store would close under it and leave the messages `sending`, to be sent
+  // again by another process only when their lease ends.
   const sim = await startSim(t)
   sim.latencyMs = 100
   const path = `${t.testdir()}/bridge.db`
@@ -176,6 +177,8 @@ t.test('stop() right after start(): a claim under way is sent and settled before
   t.equal(rows.filter((m) => m.state === 'sending').length, 0, 'no message left sending in the closed database')
   t.equal(rows.filter((m) => m.state === 'submitted').length, acceptedAtStop, 'what reached the provider is recorded as submitted')
   t.equal(sim.accepted.length, acceptedAtStop, 'nothing reached the provider after stop() resolved')
+  t.ok(rows.filter((m) => m.state === 'queued').every((m) => m.attempts === 0), 'what was handed back unsent has its attempt refunded')
+  t.equal(rows.filter((m) => m.state === 'queued' || m.state === 'submitted').length, 5, 'every message is either sent or waiting again')
 })
 
 t.test('concurrency bounds the requests the provider sees at once; every message arrives once', async (t) => {
@@ -207,8 +210,8 @@ t.test('two dispatchers on two connections to one database send each message exa
   await accept(storeA, 1000)
   await accept(storeB, 1000)
   const sentBy = { a: 0, b: 0 }
-  a.on('settled', (kind, n) => { if (kind === 'sent') sentBy.a += n })
-  b.on('settled', (kind, n) => { if (kind === 'sent') sentBy.b += n })
+  a.on('settled', ({ outcome, rows }) => { if (outcome === 'sent') sentBy.a += rows })
+  b.on('settled', ({ outcome, rows }) => { if (outcome === 'sent') sentBy.b += rows })
 
   a.start()
   b.start()
@@ -265,7 +268,7 @@ t.test('a message re-claimed with its attempts used up fails as send-timeout wit
   now = T0 + 100 // every lease has run out
   const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), clock, maxAttempts: 5 })
   const settledKinds: Array<[string, number]> = []
-  dispatcher.on('settled', (kind, n) => { settledKinds.push([kind, n]) })
+  dispatcher.on('settled', ({ outcome, rows }) => { settledKinds.push([outcome, rows]) })
   dispatcher.start()
   await until(dispatcher, 'settled', () => rowsOf(path).every((m) => m.state === 'failed' || m.state === 'submitted'))
 
@@ -359,7 +362,7 @@ t.test('a 3xx from the provider: the messages are retried, never failed, and an 
   sim.script({ status: 301, headers: { location: 'https://elsewhere.example/mobile/multi' } })
   await accept(store, 5)
   const kinds: string[] = []
-  dispatcher.on('settled', (kind) => { kinds.push(kind) })
+  dispatcher.on('settled', ({ outcome }) => { kinds.push(outcome) })
 
   dispatcher.start()
   await until(dispatcher, 'settled', allSubmitted(path, 5))
@@ -408,7 +411,7 @@ t.test('a 403 "blacklisted" for one recipient of 1,000, not naming it: only that
   const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), concurrency: 1, batchSize: 1000 })
   await accept(store, 1000)
   const kinds: string[] = []
-  dispatcher.on('settled', (kind) => { kinds.push(kind) })
+  dispatcher.on('settled', ({ outcome }) => { kinds.push(outcome) })
 
   dispatcher.start()
   await until(dispatcher, 'settled', () => rowsOf(path).every((m) => m.state === 'submitted' || m.state === 'failed'))

@@ -63,7 +63,7 @@ t.test('a message whose retries outlast the max age is failed at its next claim 
   const { gateway, service, dbPath, sendCampaign, advance } = stack
   gateway.script({ status: 502 })
   // Between the 502's settlement (retry scheduled with backoff) and the next claim, a day passes.
-  service.dispatcher.once('settled', (kind) => { if (kind === 'transient') advance(MAX_AGE_MS) })
+  service.dispatcher.once('settled', ({ outcome }) => { if (outcome === 'transient') advance(MAX_AGE_MS) })
   await sendCampaign(campaignBody({ recipients: 2 }))
   await until(service.dispatcher, 'settled', ended(dbPath))
 

@@ -1,7 +1,8 @@
 import t, { type Test } from 'tap'
 import { once } from 'node:events'
 import { OutboxWorker, type DeliveryResult, type OutboxWorkerOptions } from '../../src/core/outbox-worker.js'
-import type { OutboxSettlement, PendingIncoming, PendingReport, Store } from '../../src/core/store/store.js'
+import type { PendingIncoming, PendingReport, Store } from '../../src/core/store/store.js'
+import type { Settled } from '../../src/core/work-loop.js'
 import { createLogger } from '../../src/logger.js'
 import { openMemoryStore } from '../fakes/memory-store.js'
 import { logCapture } from '../helper.js'
@@ -16,7 +17,7 @@ const unusable = (n: number) => Array.from({ length: n }, (_, i) => ({
 interface Setup {
   store: Store
   clock: { now: () => number; at: number }
-  settlements: OutboxSettlement[]
+  settlements: Settled[]
   start: (options: Partial<OutboxWorkerOptions<PendingReport>> & Pick<OutboxWorkerOptions<PendingReport>, 'deliver'>) => OutboxWorker<PendingReport>
 }
 
@@ -27,7 +28,7 @@ async function setup (t: Test, reports: Record<string, number> = { r: 1 }): Prom
   for (const [registrationId, n] of Object.entries(reports)) {
     await store.acceptCampaign({ registrationId, idempotencyKey: registrationId, batchId: 'b', requestId: 'q', senderId: 'Brand', metadataJson: '{}', scheduledAt: clock.at, receivedAt: clock.at }, unusable(n))
   }
-  const settlements: OutboxSettlement[] = []
+  const settlements: Settled[] = []
   return {
     store,
     clock,
@@ -80,9 +81,11 @@ t.test('a retried row is due again after its full-jitter backoff, counted from i
 
 t.test('a peer that throws is a retry, with the error as its reason', async (t) => {
   const { store, start, settlements } = await setup(t)
-  const worker = start({ deliver: async () => { throw new Error('socket hang up') } })
+  const { logger, lines } = capturedLog()
+  const worker = start({ logger, deliver: async () => { throw new Error('socket hang up') } })
   await settledAll(store, worker)
-  t.same(settlements.map((s) => [s.error, s.retry?.length]), [['socket hang up', 1]])
+  t.same(settlements, [{ outcome: 'retry', rows: 1 }])
+  t.match(lines().filter((l) => l.level >= LEVEL.warn), [{ msg: 'delivery failed; retrying with backoff', reason: 'socket hang up', rows: 1 }])
 })
 
 t.test('a pause asked for with a Retry-After holds the registration\'s rows that long, capped at the longest pause', async (t) => {
@@ -198,7 +201,7 @@ t.test('a claim that fails is tried again after the idle poll', async (t) => {
 /** A logger whose lines the test reads: level (pino's number) and message. */
 function capturedLog () {
   const log = logCapture()
-  return { logger: createLogger('debug', log.stream), lines: () => log.lines().map((l) => JSON.parse(l) as { level: number; msg: string }) }
+  return { logger: createLogger('debug', log.stream), lines: () => log.lines().map((l) => JSON.parse(l) as { level: number; msg: string; [field: string]: unknown }) }
 }
 const LEVEL = { debug: 20, info: 30, warn: 40, error: 50 }
 

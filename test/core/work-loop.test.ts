@@ -1,0 +1,256 @@
+import t from 'tap'
+import { EventEmitter, once } from 'node:events'
+import { WorkLoop, type WorkLoopOptions } from '../../src/core/work-loop.js'
+import { createLogger } from '../../src/logger.js'
+import { logCapture } from '../helper.js'
+
+// The loop every leased-work consumer runs on, with hand-made claims and units: what runs when,
+// how many at once, what a wake-up, a failure and a stop do.
+
+interface Deferred { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void }
+function deferred (): Deferred {
+  let resolve!: () => void
+  let reject!: (err: Error) => void
+  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej })
+  return { promise, resolve, reject }
+}
+
+/** A queue of unit names the loop claims from, a record of what it did, and a unit's end the test decides. */
+function harness (options: Partial<WorkLoopOptions<string>> = {}) {
+  const queue: string[] = []
+  const events = new EventEmitter()
+  const record = { claims: [] as number[], started: [] as string[], ended: [] as string[], released: [] as string[], maxRunning: 0 }
+  const ends = new Map<string, Deferred>()
+  let running = 0
+  const log = logCapture()
+  const loop: WorkLoop<string> = new WorkLoop<string>({
+    name: 'test',
+    logger: createLogger('info', log.stream),
+    clock: { now: () => Date.now() },
+    concurrency: 2,
+    idlePollMs: 600_000,
+    claim: async (slots) => {
+      record.claims.push(slots)
+      const units = queue.splice(0, slots)
+      events.emit('claimed')
+      return units
+    },
+    run: async (unit) => {
+      running++
+      record.maxRunning = Math.max(record.maxRunning, running)
+      record.started.push(unit)
+      const end = deferred()
+      ends.set(unit, end)
+      events.emit('started')
+      try {
+        await end.promise
+      } finally {
+        running--
+        record.ended.push(unit)
+        events.emit('ended')
+      }
+    },
+    release: (units) => { record.released.push(...units) },
+    ...options
+  })
+  t.teardown(async () => {
+    for (const end of ends.values()) end.resolve()
+    await loop.stop()
+  })
+  const waitFor = async (event: string, done: () => boolean): Promise<void> => {
+    while (!done()) await once(events, event)
+  }
+  return { loop, queue, events, record, ends, log, waitFor, finish: (unit: string) => ends.get(unit)!.resolve() }
+}
+
+t.test('at most `concurrency` units run; a slow one never holds up the others', async (t) => {
+  const { loop, queue, record, waitFor, finish } = harness()
+  queue.push('slow', 'a', 'b', 'c', 'd')
+  loop.start()
+  await waitFor('started', () => record.started.length === 2)
+  t.same(record.started, ['slow', 'a'])
+  t.equal(loop.inFlightCount, 2)
+  for (const unit of ['a', 'b', 'c']) {
+    finish(unit)
+    await waitFor('started', () => record.ended.includes(unit) && record.started.length === ['a', 'b', 'c'].indexOf(unit) + 3)
+  }
+  t.same(record.started, ['slow', 'a', 'b', 'c', 'd'], 'every unit after the slow one went through the other slot')
+  t.equal(record.maxRunning, 2, 'never more than two at once')
+  t.ok(record.claims.every((slots) => slots >= 1 && slots <= 2), 'each claim asks for the free slots only')
+  finish('d')
+  finish('slow')
+  await waitFor('ended', () => record.ended.length === 5)
+  t.equal(loop.inFlightCount, 0)
+})
+
+t.test('a claim may bring more units than slots: the rest wait in the backlog, in order, and go as slots free', async (t) => {
+  const { loop, record, waitFor, finish } = harness({
+    concurrency: 1,
+    claim: async () => record.claims.push(1) === 1 ? ['x', 'y', 'z'] : []
+  })
+  loop.start()
+  await waitFor('started', () => record.started.length === 1)
+  finish('x')
+  await waitFor('started', () => record.started.length === 2)
+  finish('y')
+  await waitFor('started', () => record.started.length === 3)
+  t.same(record.started, ['x', 'y', 'z'])
+  t.equal(record.claims.length, 1, 'no claim while the backlog fills the slot')
+})
+
+t.test('a wake-up during a claim is not lost: another round follows and takes what came meanwhile', async (t) => {
+  const firstClaim = deferred()
+  const { loop, queue, record, waitFor } = harness({
+    claim: async (slots) => {
+      record.claims.push(slots)
+      if (record.claims.length === 1) await firstClaim.promise // nothing due yet when it looked
+      return record.claims.length === 1 ? [] : queue.splice(0, slots)
+    }
+  })
+  loop.start()
+  queue.push('late')
+  loop.wake() // the claim is under way: noted, not started twice
+  loop.wake()
+  t.equal(record.claims.length, 1, 'no second claim while one is under way')
+  firstClaim.resolve()
+  await waitFor('started', () => record.started.length === 1)
+  t.same(record.started, ['late'], 'the work stored during the first claim was found by the round the wake-up asked for')
+})
+
+t.test('the end of a unit wakes the loop: a full loop claims again without waiting for a timer', async (t) => {
+  const { loop, queue, record, waitFor, finish } = harness({ concurrency: 1 })
+  queue.push('a')
+  loop.start()
+  await waitFor('started', () => record.started.length === 1)
+  queue.push('b') // stored while the only slot is busy, with nobody calling wake()
+  finish('a')
+  await waitFor('started', () => record.started.length === 2)
+  t.same(record.started, ['a', 'b'])
+})
+
+t.test('mayClaim: no claim while it says no; it is told how many units run', async (t) => {
+  let open = false
+  const asked: number[] = []
+  const { loop, queue, record, events, waitFor } = harness({
+    mayClaim: (running) => { asked.push(running); events.emit('asked'); return open },
+    claim: async () => { record.claims.push(1); return queue.splice(0, 1) }
+  })
+  queue.push('a', 'b')
+  loop.start()
+  await waitFor('asked', () => asked.length === 1)
+  t.same(record.claims, [], 'closed: nothing claimed')
+  open = true
+  loop.wake()
+  await waitFor('started', () => record.started.length === 2)
+  t.same(asked.slice(-2), [0, 1], 'asked before each claim, with the units running')
+})
+
+t.test('admit: a held unit keeps its place while the ones behind it go; a dropped one is gone', async (t) => {
+  let holding = true
+  const { loop, record, waitFor, finish } = harness({
+    concurrency: 2,
+    claim: async () => record.claims.push(1) === 1 ? ['held', 'dropped', 'go'] : [],
+    admit: (unit) => unit === 'held' ? (holding ? 'hold' : 'go') : unit === 'dropped' ? 'drop' : 'go'
+  })
+  loop.start()
+  await waitFor('started', () => record.started.length === 1)
+  t.same(record.started, ['go'])
+  holding = false
+  finish('go')
+  await waitFor('started', () => record.started.length === 2)
+  t.same(record.started, ['go', 'held'], 'the held unit went once admitted; the dropped one never')
+})
+
+t.test('stop(): waits for the units running, hands back the ones claimed but not started, claims nothing after', async (t) => {
+  const { loop, record, waitFor, finish } = harness({
+    concurrency: 1,
+    claim: async () => record.claims.push(1) === 1 ? ['a', 'b', 'c'] : []
+  })
+  loop.start()
+  loop.start()
+  await waitFor('started', () => record.started.length === 1)
+  let stopped = false
+  const stopping = loop.stop().then(() => { stopped = true })
+  const second = loop.stop()
+  await new Promise((resolve) => setImmediate(resolve))
+  t.notOk(stopped, 'stop() waits for the unit running')
+  finish('a')
+  await Promise.all([stopping, second])
+  t.same(record.ended, ['a'])
+  t.same(record.released, ['b', 'c'], 'the backlog handed back at once')
+  t.same(record.started, ['a'], 'nothing started after stop()')
+  loop.wake()
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(record.claims.length, 1, 'wake() does nothing while stopped')
+  t.equal(loop.running, false)
+})
+
+t.test('stop() during a claim: what that claim brings is handed back, not started', async (t) => {
+  const claim = deferred()
+  const { loop, record } = harness({
+    claim: async () => { record.claims.push(1); await claim.promise; return ['a'] }
+  })
+  loop.start()
+  const stopping = loop.stop()
+  claim.resolve()
+  await stopping
+  t.same(record.started, [])
+  t.same(record.released, ['a'])
+})
+
+t.test('a failed claim is logged and tried again after the idle poll; a unit that throws is logged and the loop goes on', async (t) => {
+  let calls = 0
+  const h = harness({
+    idlePollMs: 5,
+    claim: async (slots) => {
+      if (++calls === 1) throw new Error('database is locked')
+      h.record.claims.push(slots)
+      return h.queue.splice(0, slots)
+    },
+    run: async (unit) => {
+      h.record.started.push(unit)
+      h.events.emit('started')
+      throw new Error(`unit ${unit} broke`)
+    }
+  })
+  h.queue.push('a')
+  h.loop.start()
+  // Nothing but the idle poll's timer wakes the loop after the failed claim.
+  await h.waitFor('started', () => h.record.started.length === 1)
+  h.queue.push('b')
+  h.loop.wake()
+  await h.waitFor('started', () => h.record.started.length === 2)
+  const lines = h.log.lines().map((l) => JSON.parse(l) as { msg: string; loop: string; err?: { message: string } })
+  t.match(lines.slice(0, 2), [
+    { msg: 'claiming due work failed; trying again after the idle poll', loop: 'test', err: { message: 'database is locked' } },
+    { msg: 'a request failed unexpectedly; its rows come back after their lease', loop: 'test', err: { message: 'unit a broke' } }
+  ])
+  t.same(h.record.started, ['a', 'b'], 'the loop went on after the unit that threw')
+})
+
+t.test('nextWakeAt: the loop looks again at the time it names, without a wake-up', async (t) => {
+  const asked: Array<[boolean, number]> = []
+  const h = harness({
+    idlePollMs: 600_000,
+    nextWakeAt: async (afterFailure, running) => {
+      asked.push([afterFailure, running])
+      return Date.now() + 5
+    }
+  })
+  h.loop.start()
+  await h.waitFor('claimed', () => h.record.claims.length === 1)
+  h.queue.push('a') // stored with nobody calling wake()
+  await h.waitFor('started', () => h.record.started.length === 1)
+  t.same(asked[0], [false, 0], 'asked after the round, told there was no failure and nothing running')
+})
+
+t.test('nextWakeAt null: no timer; the end of a unit wakes the loop instead', async (t) => {
+  const h = harness({ concurrency: 2, nextWakeAt: async () => null })
+  h.queue.push('a')
+  h.loop.start()
+  await h.waitFor('started', () => h.record.started.length === 1)
+  h.queue.push('b')
+  h.finish('a')
+  await h.waitFor('started', () => h.record.started.length === 2)
+  t.same(h.record.started, ['a', 'b'])
+})
