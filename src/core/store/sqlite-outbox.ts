@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3'
 import type { FinalOutcome } from '../outcomes.js'
+import { claimOrder, leaseStatement } from './sqlite-lease.js'
 import type { OutboxName, OutboxSettlement, PendingIncoming, PendingReport } from './store.js'
 
 const TABLES: Record<OutboxName, string> = { reports: 'reports', incoming: 'incoming_messages' }
@@ -30,9 +31,7 @@ export function createOutboxQueries (db: Database.Database) {
       ORDER BY next_attempt_at LIMIT @limit`)
   }
   // One statement leases the chosen rows (their ids as a JSON array).
-  const leaseRows = (table: string) => db.prepare<[{ leaseUntil: number; ids: string }], { id: number; attempts: number }>(`
-    UPDATE ${table} SET state = 'sending', attempts = attempts + 1, next_attempt_at = @leaseUntil, lease_until = @leaseUntil
-    WHERE id IN (SELECT value FROM json_each(@ids)) RETURNING id, attempts`)
+  const leaseRows = (table: string) => leaseStatement<{ leaseUntil: number; ids: string }, { id: number; attempts: number }>(db, table, 'SELECT value FROM json_each(@ids)', 'id, attempts')
   const leases = { reports: leaseRows('reports'), incoming: leaseRows('incoming_messages') }
 
   const reportDetails = db.prepare<[number], ReportRow>(`
@@ -57,7 +56,7 @@ export function createOutboxQueries (db: Database.Database) {
     const chosen: number[] = []
     const seen = new Set<number | string>()
     let bytes = 0
-    choosing: for (const state of ['sending', 'pending']) {
+    choosing: for (const state of claimOrder('pending')) {
       for (const c of candidates[outbox].all({ now, limit: limit - chosen.length, state, excluded })) {
         const weight = OUTBOX_ROW_OVERHEAD_BYTES + (seen.has(c.part) ? 0 : c.bytes)
         if (chosen.length > 0 && bytes + weight > maxBytes) break choosing

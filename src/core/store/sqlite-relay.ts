@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3'
 import type { ClaimedMessage, FailedMessage, RescheduledMessage, SubmittedMessage } from './store.js'
+import { claimOrder, leaseStatement } from './sqlite-lease.js'
 import { createReportQueue } from './sqlite-report-queue.js'
 
 interface BatchInfo {
@@ -20,10 +21,9 @@ interface ClaimedRow {
 /** The relay's side of the SQLite store: leases, submissions, retries and failures. */
 export function createRelayQueries (db: Database.Database) {
   // The lease end doubles as the next attempt time, so one index finds both kinds of due message.
-  const claimQueued = db.prepare<[{ leaseUntil: number; now: number; limit: number; state: string }], ClaimedRow>(`
-    UPDATE messages SET state = 'sending', attempts = attempts + 1, next_attempt_at = @leaseUntil, lease_until = @leaseUntil, updated_at = @now
-    WHERE id IN (SELECT id FROM messages WHERE state = @state AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit)
-    RETURNING id, batch_id, reference, mobile_number, body, attempts`)
+  const claimIn = leaseStatement<{ leaseUntil: number; now: number; limit: number; state: string }, ClaimedRow>(db, 'messages',
+    'SELECT id FROM messages WHERE state = @state AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit',
+    'id, batch_id, reference, mobile_number, body, attempts', 'updated_at = @now')
   const batchInfo = db.prepare<[number], BatchInfo>('SELECT registration_id, sender_id, scheduled_at FROM batches WHERE id = ?')
   // Each settlement is fenced by its claim's attempt number (see ClaimFence in store.ts).
   const submit = db.prepare(`
@@ -44,9 +44,8 @@ export function createRelayQueries (db: Database.Database) {
 
   const claim = db.transaction((now: number, limit: number, leaseMs: number): ClaimedMessage[] => {
     const leaseUntil = now + leaseMs
-    // Leases of a crashed process first: those messages have waited longest.
-    const rows = claimQueued.all({ leaseUntil, now, limit, state: 'sending' })
-    rows.push(...claimQueued.all({ leaseUntil, now, limit: limit - rows.length, state: 'queued' }))
+    const rows: ClaimedRow[] = []
+    for (const state of claimOrder('queued')) rows.push(...claimIn.all({ leaseUntil, now, limit: limit - rows.length, state }))
     // Each batch's facts read once per claim.
     const batches = new Map([...new Set(rows.map((row) => row.batch_id))].map((id) => [id, batchInfo.get(id)!]))
     return rows.map((row) => {
