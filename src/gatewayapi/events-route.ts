@@ -4,6 +4,7 @@ import { verifyGatewaySignature } from '../lib/hmac-signature.js'
 import type { EventStore, WebhookEvent, WebhookEventResult } from '../core/store/store.js'
 import { sendError } from '../errors.js'
 import { acceptRawJson } from '../http/raw-json-body.js'
+import { signedJsonBody } from '../http/signed-json-body.js'
 import { checkSignatureForm } from '../lib/signature-form.js'
 import type { Metrics } from '../metrics.js'
 import type { ReplyRegistration } from './reply-routing.js'
@@ -68,16 +69,14 @@ export async function eventsRoute (app: FastifyInstance, o: EventsRouteOptions):
       if (!form.ok) return signatureRefused(request, reply, form.reason)
     }
   }, async (request, reply) => {
-    const rawBody = request.body
-    if (!Buffer.isBuffer(rawBody)) return sendError(reply, 'badRequest', 'a JSON body is required')
-    const signature = verifyGatewaySignature(request.headers.signature, rawBody, o.secret)
-    if (!signature.ok) return signatureRefused(request, reply, signature.reason)
-
-    const parsed = parseWebhookBody(rawBody)
-    if (parsed.kind === 'not-json') {
+    const body = signedJsonBody(request.body, (raw) => verifyGatewaySignature(request.headers.signature, raw, o.secret))
+    if (!body.ok) {
+      if (body.problem === 'signature') return signatureRefused(request, reply, body.reason)
       count('unknown', 'invalid')
-      return sendError(reply, 'badRequest', 'the body is not valid JSON')
+      return sendError(reply, 'badRequest', body.problem === 'no-body' ? 'a JSON body is required' : 'the body is not valid JSON')
     }
+    const rawBody = body.raw
+    const parsed = parseWebhookBody(rawBody, body.json)
     const { eventId, eventType } = parsed
     const now = o.clock.now()
     const outside = eventOutsideWindow(parsed.createdAt, now, o.maxAgeMs)

@@ -8,7 +8,7 @@ import type { ParsedWebhook } from './webhook-event-parser.js'
  * answers 503 so that GatewayAPI retries), an unusable event with its whole body.
  */
 export async function toStoredEvent (
-  parsed: Extract<ParsedWebhook, { kind: 'envelope' }>,
+  parsed: ParsedWebhook,
   rawBody: Buffer,
   receivedAt: number,
   registrations: ReadonlyArray<ReplyRegistration>,

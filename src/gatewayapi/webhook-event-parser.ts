@@ -6,17 +6,14 @@ import { outcomeOfStatus } from './status-vocabulary.js'
 import { REPLY_EVENT_TYPE, STATUS_EVENT_TYPE, replyEventSchema, statusEventSchema, webhookEnvelopeSchema } from './webhook-schema.js'
 
 /** What one (signature-checked) webhook body says, before anything is looked up or stored. */
-export type ParsedWebhook =
-  | { kind: 'not-json' }
-  | {
-    kind: 'envelope'
-    eventId: string
-    /** As sent; `unknown` when the body names none. */
-    eventType: string
-    /** When GatewayAPI created the event; undefined when the envelope has no usable timestamp. */
-    createdAt: number | undefined
-    event: WebhookEventContent
-  }
+export interface ParsedWebhook {
+  eventId: string
+  /** As sent; `unknown` when the body names none. */
+  eventType: string
+  /** When GatewayAPI created the event; undefined when the envelope has no usable timestamp. */
+  createdAt: number | undefined
+  event: WebhookEventContent
+}
 
 /** The event itself, in our words: a status, a reply, or something we cannot use (and why). */
 export type WebhookEventContent =
@@ -40,23 +37,16 @@ export type WebhookEventContent =
  * Status events are recognised by type prefix and shape, replies by type prefix; times without
  * a zone are UTC; a missing `status_at` / `sent_at` is the envelope's `timestamp`.
  */
-export function parseWebhookBody (raw: Buffer): ParsedWebhook {
-  let json: unknown
-  try {
-    json = JSON.parse(raw.toString('utf8'))
-  } catch {
-    return { kind: 'not-json' }
-  }
+export function parseWebhookBody (raw: Buffer, json: unknown): ParsedWebhook {
   const envelope = webhookEnvelopeSchema.safeParse(json)
   // An event without an id is still remembered, by its body: GatewayAPI's retries repeat it byte for byte.
   const bodyId = () => `body-sha256:${createHash('sha256').update(raw).digest('hex')}`
   if (!envelope.success) {
-    return { kind: 'envelope', eventId: bodyId(), eventType: 'unknown', createdAt: undefined, event: unusable('the body is not a JSON object') }
+    return { eventId: bodyId(), eventType: 'unknown', createdAt: undefined, event: unusable('the body is not a JSON object') }
   }
   const { event_id: eventId, event_type: eventType, timestamp, event } = envelope.data
   const createdAt = parseUtcTimestamp(timestamp)
   return {
-    kind: 'envelope',
     eventId: eventId ?? bodyId(),
     eventType: eventType ?? 'unknown',
     createdAt,

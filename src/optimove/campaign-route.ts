@@ -8,6 +8,7 @@ import type { ProviderRules } from '../core/provider-rules.js'
 import { sendError } from '../errors.js'
 import type { Metrics } from '../metrics.js'
 import { acceptRawJson } from '../http/raw-json-body.js'
+import { signedJsonBody } from '../http/signed-json-body.js'
 import { campaignRequestSchema, campaignValidationProblem, validationProblem } from './campaign-schema.js'
 import { toBatch } from './campaign-intake.js'
 import { metadataTextOf } from './campaign-metadata.js'
@@ -61,23 +62,18 @@ export async function campaignRoute (app: FastifyInstance, options: CampaignRout
     }
   }, async (request, reply) => {
     const registration = request.campaignRegistration!
-    const rawBody = request.body
-    if (!Buffer.isBuffer(rawBody)) return sendError(reply, 'badRequest', 'a JSON body is required')
-
-    const signature = verifyHubSignature(request.headers['x-hub-signature'], rawBody, registration.sharedSecret)
-    if (!signature.ok) {
-      refuse('signature')
-      request.log.warn({ reason: signature.reason, registration: registration.id }, 'campaign signature refused')
-      return sendError(reply, 'unauthorized', `x-hub-signature refused: ${signature.reason}`)
-    }
-
-    let json: unknown
-    try {
-      json = JSON.parse(rawBody.toString('utf8'))
-    } catch {
+    const body = signedJsonBody(request.body, (raw) => verifyHubSignature(request.headers['x-hub-signature'], raw, registration.sharedSecret))
+    if (!body.ok) {
+      if (body.problem === 'no-body') return sendError(reply, 'badRequest', 'a JSON body is required')
+      if (body.problem === 'signature') {
+        refuse('signature')
+        request.log.warn({ reason: body.reason, registration: registration.id }, 'campaign signature refused')
+        return sendError(reply, 'unauthorized', `x-hub-signature refused: ${body.reason}`)
+      }
       refuse('invalid')
       return reply.code(400).send(validationProblem({ $: ['The request body is not valid JSON.'] }))
     }
+    const { raw: rawBody, json } = body
     const parsed = campaignRequestSchema.safeParse(json)
     if (!parsed.success) {
       refuse('invalid')
