@@ -2,19 +2,16 @@
  * How a message ended, in our own words. The Optimove side maps each outcome to its
  * `type.status` / `type.subStatus` pair; the GatewayAPI side maps its statuses to these.
  */
-export const FINAL_OUTCOMES = [
-  'delivered',
-  'accepted-by-network',
-  'expired',
-  'undeliverable',
-  'rejected',
-  'deleted',
-  'skipped',
-  'invalid-recipient',
-  'invalid-sender',
-  'provider-rejected',
-  'send-timeout',
-  'no-final-status'
-] as const
-
-export type FinalOutcome = typeof FINAL_OUTCOMES[number]
+export type FinalOutcome =
+  | 'delivered'
+  | 'accepted-by-network'
+  | 'expired'
+  | 'undeliverable'
+  | 'rejected'
+  | 'deleted'
+  | 'skipped'
+  | 'invalid-recipient'
+  | 'invalid-sender'
+  | 'provider-rejected'
+  | 'send-timeout'
+  | 'no-final-status'
