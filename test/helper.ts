@@ -14,7 +14,7 @@ import { freeLoopbackPort } from '../src/sim/http-server.js'
 import { GATEWAYAPI_EVENTS_PATH } from '../src/gatewayapi/events-route.js'
 import { createLogger } from '../src/logger.js'
 import { openSqliteStore } from '../src/core/store/sqlite-store.js'
-import type { Store } from '../src/core/store/store.js'
+import type { Store, StoreContents } from '../src/core/store/store.js'
 import type { Clock } from '../src/lib/clock.js'
 import { signHubSignature } from '../src/lib/hmac-signature.js'
 import { gatewayApiContract } from './contract/gatewayapi-contract.js'
@@ -126,6 +126,20 @@ export interface StoredMessage {
   next_attempt_at: number
   final_outcome: string | null
   last_error: string | null
+}
+
+/**
+ * What the store in a database file holds, read through the store's own interface (its
+ * inspection role), as an operator's tool would: never with SQL, so a test reads the same
+ * whatever the adapter. Safe while a service (in this process or another) uses the file.
+ */
+export async function inspectStoreAt (path: string): Promise<StoreContents> {
+  const store = openSqliteStore({ path })
+  try {
+    return await store.inspect()
+  } finally {
+    await store.close()
+  }
 }
 
 /** Reads what a SQLite database file holds, from outside the store, as an operator would. */

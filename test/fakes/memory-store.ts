@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import type { FinalOutcome } from '../../src/core/outcomes.js'
 import type {
-  AcceptResult, ClaimedMessage, MessageState, NewBatch, OutboxName, OutboxSettlement, OutboxState,
-  PendingIncoming, PendingReport, PruneResult, Store, StoreStats, WebhookEvent
+  AcceptResult, BatchRecord, ClaimedMessage, MessageRecord, MessageState, NewBatch, OutboxName, OutboxSettlement, OutboxState,
+  PendingIncoming, PendingReport, PruneResult, ReportRecord, Store, StoreContents, StoreStats, WebhookEvent
 } from '../../src/core/store/store.js'
 
 /**
@@ -308,6 +308,26 @@ export function openMemoryStore (): Store {
 
     ping: () => tx(() => undefined),
 
+    inspect: ({ limit = Number.POSITIVE_INFINITY } = {}) => tx((): StoreContents => {
+      const first = <T>(rows: Iterable<T>): T[] => [...rows].sort((a, b) => (a as { id: number }).id - (b as { id: number }).id).slice(0, limit)
+      return {
+        batches: first(batches).map((b): BatchRecord => ({
+          id: String(b.id), registrationId: b.registrationId, idempotencyKey: b.idempotencyKey, batchId: b.batchId, requestId: b.requestId,
+          senderId: b.senderId, metadataJson: b.metadata, scheduledAt: b.scheduledAt, receivedAt: b.receivedAt, accepted: b.accepted, rejected: b.rejected
+        })),
+        messages: first(messages.values()).map((m): MessageRecord => ({
+          id: String(m.id), batchId: String(m.batch.id), reference: m.reference, mobileNumber: m.mobileNumber, givenNumber: m.givenNumber,
+          customerId: m.customerId, text: m.text, state: m.state, attempts: m.attempts, nextAttemptAt: m.nextAttemptAt, leaseUntil: m.leaseUntil,
+          providerMessageId: m.providerMessageId, finalOutcome: m.finalOutcome, lastError: m.lastError, createdAt: m.batch.receivedAt, updatedAt: m.updatedAt
+        })),
+        reports: first(reports.values()).map((r): ReportRecord => ({
+          id: String(r.id), messageId: String(r.message.id), registrationId: r.registrationId, outcome: r.outcome, statusAt: r.statusAt,
+          errorCode: r.errorCode, errorDetails: r.errorDetails, state: r.state, attempts: r.attempts, nextAttemptAt: r.nextAttemptAt,
+          // A claimed row's lease ends when it is due again.
+          leaseUntil: r.state === 'sending' ? r.nextAttemptAt : null, lastError: r.lastError, createdAt: r.createdAt
+        }))
+      }
+    }),
     stats: () => tx((): StoreStats => {
       const count = <S extends string>(states: readonly S[], rows: Iterable<{ state: S }>): Record<S, number> => {
         const counts = Object.fromEntries(states.map((s) => [s, 0])) as Record<S, number>

@@ -20,6 +20,7 @@ export function announcingStore (store: Store, notifier: WorkNotifier): Store {
     nextDueAt: () => store.nextDueAt(),
     ping: () => store.ping(),
     stats: () => store.stats(),
+    inspect: (options) => store.inspect(options),
     close: () => store.close(),
     async acceptCampaign (batch, messages) {
       const result = await store.acceptCampaign(batch, messages)

@@ -8,6 +8,7 @@ import { createRelayQueries } from './sqlite-relay.js'
 import { createEventQueries } from './sqlite-events.js'
 import { createOutboxQueries } from './sqlite-outbox.js'
 import { createGroupCommit } from './group-commit.js'
+import { createInspectQueries } from './sqlite-inspect.js'
 import { createPruneQueries } from './sqlite-prune.js'
 import { createSweepQueries } from './sqlite-sweep.js'
 import { createReportQueue } from './sqlite-report-queue.js'
@@ -131,6 +132,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   const sweep = createSweepQueries(db)
   const events = createGroupCommit(db, createEventQueries(db), { busyBudgetMs: busyMs })
   const outbox = createOutboxQueries(db)
+  const inspect = createInspectQueries(db)
   const countOutbox = (table: string) => db.prepare<[], { state: OutboxState; n: number }>(`SELECT state, COUNT(*) AS n FROM ${table} GROUP BY state`)
   const countReports = countOutbox(outbox.tables.reports)
   const countIncoming = countOutbox(outbox.tables.incoming)
@@ -171,6 +173,8 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
       for (const { state, n } of countMessages.all()) messages[state] = n
       return { batches: countBatches.get()!.n, messages, reports: outboxCounts(countReports), incoming: outboxCounts(countIncoming) }
     }),
+    // SQLite's LIMIT -1 is no limit.
+    inspect: (options = {}) => patiently(() => inspect(options.limit ?? -1)),
     async close () {
       if (!db.open) return
       events.flush()

@@ -6,7 +6,7 @@ import type { FinalOutcome } from '../outcomes.js'
  * same contract tests. Plain data in and out; times are epoch milliseconds; ids are strings.
  * Every method is one transaction: it happens whole or not at all.
  */
-export type Store = IntakeStore & RelayStore & EventStore & OutboxStore & MaintenanceStore
+export type Store = IntakeStore & RelayStore & EventStore & OutboxStore & MaintenanceStore & InspectionStore
 
 /** Campaign intake: a batch and its messages, stored once. */
 export interface IntakeStore {
@@ -104,6 +104,71 @@ export interface MaintenanceStore {
   ping(): Promise<void>
   /** Releases the database; no method may be called afterwards. */
   close(): Promise<void>
+}
+
+/** What an operator (and a test) reads of the store: its rows in our words, never its SQL. */
+export interface InspectionStore {
+  /** Batches, messages and delivery reports, each in the order they were stored; at most `limit` of each (default all). */
+  inspect(options?: { limit?: number }): Promise<StoreContents>
+}
+
+export interface StoreContents {
+  batches: BatchRecord[]
+  messages: MessageRecord[]
+  reports: ReportRecord[]
+}
+
+export interface BatchRecord {
+  id: string
+  registrationId: string
+  idempotencyKey: string
+  /** Optimove's batch and request ids. */
+  batchId: string
+  requestId: string
+  senderId: string
+  /** The campaign's `metadata`, byte for byte as received. */
+  metadataJson: string
+  scheduledAt: number
+  receivedAt: number
+  accepted: number
+  rejected: number
+}
+
+export interface MessageRecord {
+  id: string
+  /** The `id` of its batch's record. */
+  batchId: string
+  reference: string
+  /** The number as sent to GatewayAPI (digits), and as Optimove gave it when that differs. */
+  mobileNumber: string
+  givenNumber: string | null
+  customerId: string
+  text: string
+  state: MessageState
+  attempts: number
+  nextAttemptAt: number
+  leaseUntil: number | null
+  providerMessageId: string | null
+  finalOutcome: FinalOutcome | null
+  lastError: string | null
+  createdAt: number
+  updatedAt: number
+}
+
+export interface ReportRecord {
+  id: string
+  messageId: string
+  registrationId: string
+  outcome: FinalOutcome
+  statusAt: number
+  errorCode: string | null
+  errorDetails: string | null
+  state: OutboxState
+  attempts: number
+  nextAttemptAt: number
+  leaseUntil: number | null
+  lastError: string | null
+  createdAt: number
 }
 
 export type MessageState = 'queued' | 'sending' | 'submitted' | 'final' | 'failed'

@@ -73,6 +73,7 @@ export async function openThreadedStore (options: SqliteStoreOptions): Promise<S
     endUnconfirmed: (cutoffs, otherwise, now) => call('endUnconfirmed', cutoffs, otherwise, now),
     ping: () => call('ping'),
     stats: () => call('stats'),
+    inspect: (options) => call('inspect', options),
     async close () {
       if (closed === undefined) await call('close')
       await exited

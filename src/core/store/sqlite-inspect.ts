@@ -1,0 +1,86 @@
+import type Database from 'better-sqlite3'
+import type { FinalOutcome } from '../outcomes.js'
+import type { BatchRecord, MessageRecord, MessageState, OutboxState, ReportRecord, StoreContents } from './store.js'
+
+interface BatchRow {
+  id: number; registration_id: string; idempotency_key: string; batch_id: string; request_id: string; sender_id: string
+  metadata: string; scheduled_at: number; received_at: number; accepted_count: number; rejected_count: number
+}
+interface MessageRow {
+  id: number; batch_id: number; reference: string; mobile_number: string; given_number: string | null; customer_id: string
+  body: string; state: MessageState; attempts: number; next_attempt_at: number; lease_until: number | null
+  provider_message_id: string | null; final_outcome: FinalOutcome | null; last_error: string | null; created_at: number; updated_at: number
+}
+interface ReportRow {
+  id: number; message_id: number; registration_id: string; outcome: FinalOutcome; status_at: number; error_code: string | null
+  error_details: string | null; state: OutboxState; attempts: number; next_attempt_at: number; lease_until: number | null
+  last_error: string | null; created_at: number
+}
+
+/** The inspection role of the SQLite store: its rows, oldest first, in the port's words. */
+export function createInspectQueries (db: Database.Database): (limit: number) => StoreContents {
+  const batches = db.prepare<[number], BatchRow>('SELECT * FROM batches ORDER BY id LIMIT ?')
+  const messages = db.prepare<[number], MessageRow>('SELECT * FROM messages ORDER BY id LIMIT ?')
+  const reports = db.prepare<[number], ReportRow>('SELECT * FROM reports ORDER BY id LIMIT ?')
+  const read = db.transaction((limit: number): StoreContents => ({
+    batches: batches.all(limit).map(batchRecord),
+    messages: messages.all(limit).map(messageRecord),
+    reports: reports.all(limit).map(reportRecord)
+  }))
+  return (limit) => read(limit)
+}
+
+function batchRecord (b: BatchRow): BatchRecord {
+  return {
+    id: String(b.id),
+    registrationId: b.registration_id,
+    idempotencyKey: b.idempotency_key,
+    batchId: b.batch_id,
+    requestId: b.request_id,
+    senderId: b.sender_id,
+    metadataJson: b.metadata,
+    scheduledAt: b.scheduled_at,
+    receivedAt: b.received_at,
+    accepted: b.accepted_count,
+    rejected: b.rejected_count
+  }
+}
+
+function messageRecord (m: MessageRow): MessageRecord {
+  return {
+    id: String(m.id),
+    batchId: String(m.batch_id),
+    reference: m.reference,
+    mobileNumber: m.mobile_number,
+    givenNumber: m.given_number,
+    customerId: m.customer_id,
+    text: m.body,
+    state: m.state,
+    attempts: m.attempts,
+    nextAttemptAt: m.next_attempt_at,
+    leaseUntil: m.lease_until,
+    providerMessageId: m.provider_message_id,
+    finalOutcome: m.final_outcome,
+    lastError: m.last_error,
+    createdAt: m.created_at,
+    updatedAt: m.updated_at
+  }
+}
+
+function reportRecord (r: ReportRow): ReportRecord {
+  return {
+    id: String(r.id),
+    messageId: String(r.message_id),
+    registrationId: r.registration_id,
+    outcome: r.outcome,
+    statusAt: r.status_at,
+    errorCode: r.error_code,
+    errorDetails: r.error_details,
+    state: r.state,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    leaseUntil: r.lease_until,
+    lastError: r.last_error,
+    createdAt: r.created_at
+  }
+}
