@@ -219,9 +219,29 @@ export function spawnService (env: Record<string, string | undefined>): ServiceP
 /** A TCP port that was free a moment ago, for a child process that must know its URL in advance. */
 export const freePort = freeLoopbackPort
 
-/** Resolves once `check` holds, re-checking each time `emitter` emits `event` (never on a timer). */
+/**
+ * Resolves once `check` holds, re-checking each time `emitter` emits `event` (never on a timer).
+ * It listens before each check, so that an event emitted while an asynchronous check runs (one
+ * that reads the store) is not missed: it only causes another check.
+ */
 export async function until (emitter: NodeJS.EventEmitter, event: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await check())) await once(emitter, event)
+  for (;;) {
+    const listening = new AbortController()
+    const next = once(emitter, event, { signal: listening.signal })
+    next.catch(() => {}) // abandoned (aborted) when the check holds or throws
+    let holds: boolean
+    try {
+      holds = await check()
+    } catch (err) {
+      listening.abort()
+      throw err
+    }
+    if (holds) {
+      listening.abort()
+      return
+    }
+    await next
+  }
 }
 
 /**

@@ -5,20 +5,18 @@ import type { MessageSender } from '../../src/core/message-sender.js'
 import type { SendingStatus } from '../../src/core/sending-status.js'
 import type { Settled } from '../../src/core/work-loop.js'
 import { openSqliteStore } from '../../src/core/store/sqlite-store.js'
-import type { NewBatch, Store } from '../../src/core/store/store.js'
+import type { MessageRecord, NewBatch, Store } from '../../src/core/store/store.js'
 import { createGatewayApiClient } from '../../src/gatewayapi/send-client.js'
 import type { Clock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/logger.js'
 import { apiErrorBody, SimGatewayApi } from '../../src/sim/gatewayapi.js'
-import { logCapture, overflowWarnings, readDatabase, simGatewayApi, until, type StoredMessage } from '../helper.js'
+import { inspectStoreAt, logCapture, overflowWarnings, simGatewayApi, until } from '../helper.js'
 
 // The Dispatcher against a real SQLite store and the real GatewayAPI client talking to the
 // simulated GatewayAPI over loopback. Outcomes are awaited through events, never by sleeping.
 
 const TOKEN = 'secret-gatewayapi-token-4'
 const systemTime: Clock = { now: () => Date.now() }
-
-type Row = StoredMessage & { id: number; attempts: number; provider_message_id: string | null }
 
 /** Counts the requests the simulator's HTTP server is working on right now, and the most ever. */
 function trackRequests (sim: SimGatewayApi) {
@@ -80,14 +78,14 @@ async function accept (store: Store, n: number, overrides: Partial<NewBatch> = {
     Array.from({ length: n }, (_, i) => ({ mobileNumber: String(4520000000 + i), customerId: `customer-${i}`, text: `${key} message ${i}` })))
 }
 
-const rowsOf = (path: string): Row[] => readDatabase(path).messages as Row[]
-const statesOf = (path: string): Record<string, number> => {
+const rowsOf = async (path: string): Promise<MessageRecord[]> => (await inspectStoreAt(path)).messages
+const statesOf = async (path: string): Promise<Record<string, number>> => {
   const counts: Record<string, number> = {}
-  for (const m of rowsOf(path)) counts[m.state] = (counts[m.state] ?? 0) + 1
+  for (const m of await rowsOf(path)) counts[m.state] = (counts[m.state] ?? 0) + 1
   return counts
 }
-const allSubmitted = (path: string, n: number) => () => {
-  const rows = rowsOf(path)
+const allSubmitted = (path: string, n: number) => async (): Promise<boolean> => {
+  const rows = await rowsOf(path)
   return rows.length === n && rows.every((m) => m.state === 'submitted')
 }
 /** Lets pending callbacks run (no time passes): anything the dispatcher would do now has been done. */
@@ -121,12 +119,12 @@ t.test('stop() waits for the requests in flight to be settled, then claims nothi
   dispatcher.start()
   dispatcher.start()
   await until(server, 'request', () => seen.inFlight === 2)
-  t.same(statesOf(path), { sending: 20, queued: 80 }, 'start() twice: two batches claimed (concurrency 2), nothing more')
+  t.same(await statesOf(path), { sending: 20, queued: 80 }, 'start() twice: two batches claimed (concurrency 2), nothing more')
   t.equal(dispatcher.state().inFlight, 2)
 
   // Both requests are still waiting for the simulator's answer.
   let statesWhenStopped: Record<string, number> | undefined
-  const first = dispatcher.stop().then(() => { statesWhenStopped = statesOf(path) })
+  const first = dispatcher.stop().then(async () => { statesWhenStopped = await statesOf(path) })
   const second = dispatcher.stop()
   await Promise.all([first, second])
   t.same(statesWhenStopped, { submitted: 20, queued: 80 }, 'stop() resolved only once both answers were stored: none left sending')
@@ -137,12 +135,12 @@ t.test('stop() waits for the requests in flight to be settled, then claims nothi
 
   await settle()
   t.equal(seen.total, 2, 'no request after stop()')
-  t.same(statesOf(path), { submitted: 20, queued: 80 }, 'no claim after stop()')
-  t.ok(rowsOf(path).filter((m) => m.state === 'queued').every((m) => m.attempts === 0), 'the waiting messages were never touched')
+  t.same(await statesOf(path), { submitted: 20, queued: 80 }, 'no claim after stop()')
+  t.ok((await rowsOf(path)).filter((m) => m.state === 'queued').every((m) => m.attempts === 0), 'the waiting messages were never touched')
   dispatcher.wake()
   await settle()
   t.equal(seen.total, 2, 'wake() does nothing while stopped')
-  t.same(statesOf(path), { submitted: 20, queued: 80 })
+  t.same(await statesOf(path), { submitted: 20, queued: 80 })
 
   // Started again, it sends the rest: nothing lost, nothing twice.
   sim.latencyMs = 0
@@ -152,7 +150,7 @@ t.test('stop() waits for the requests in flight to be settled, then claims nothi
   t.equal(counts.size, 100)
   t.ok([...counts.values()].every((n) => n === 1), 'each message sent once')
   t.equal(sim.requestLog.length, 10)
-  t.ok(rowsOf(path).every((m) => m.attempts === 1 && m.provider_message_id !== null && m.provider_message_id.length === 26), 'one attempt each, provider id stored')
+  t.ok((await rowsOf(path)).every((m) => m.attempts === 1 && m.providerMessageId !== null && m.providerMessageId.length === 26), 'one attempt each, provider id stored')
 })
 
 t.test('stop() right after start(): a claim under way is settled (sent, or handed back) before stop() resolves', async (t) => {
@@ -173,7 +171,7 @@ t.test('stop() right after start(): a claim under way is settled (sent, or hande
   await store.close() // what Service.stop() does once the dispatcher has stopped
 
   t.equal(inFlight, 0, 'no request in flight once stop() resolved')
-  const rows = rowsOf(path)
+  const rows = await rowsOf(path)
   t.equal(rows.filter((m) => m.state === 'sending').length, 0, 'no message left sending in the closed database')
   t.equal(rows.filter((m) => m.state === 'submitted').length, acceptedAtStop, 'what reached the provider is recorded as submitted')
   t.equal(sim.accepted.length, acceptedAtStop, 'nothing reached the provider after stop() resolved')
@@ -224,7 +222,7 @@ t.test('two dispatchers on two connections to one database send each message exa
   t.equal(sim.accepted.length, 2000)
   t.equal(counts.size, 2000)
   t.ok([...counts.values()].every((n) => n === 1), 'no message reached the provider twice')
-  const rows = rowsOf(path)
+  const rows = await rowsOf(path)
   t.ok(rows.every((m) => m.state === 'submitted' && m.attempts === 1), 'all submitted, each claimed once')
   const refs = new Set(rows.map((m) => m.reference))
   t.ok([...counts.keys()].every((r) => refs.has(r)), 'what arrived is what was stored')
@@ -262,24 +260,24 @@ t.test('a message re-claimed with its attempts used up fails as send-timeout wit
   await accept(store, 3, { scheduledAt: T0, registrationId: 'tenant-spent' })
   await accept(store, 1, { scheduledAt: T0 + 10, registrationId: 'tenant-last-chance', senderId: 'Last' })
   for (let i = 0; i < 5; i++) await store.claimDue(T0 + i * 10, 10, 10)
-  t.same(rowsOf(path).map((m) => [m.state, m.attempts]), [['sending', 5], ['sending', 5], ['sending', 5], ['sending', 4]])
-  const [spentA, spentB, spentC, lastChance] = rowsOf(path)
+  t.same((await rowsOf(path)).map((m) => [m.state, m.attempts]), [['sending', 5], ['sending', 5], ['sending', 5], ['sending', 4]])
+  const [spentA, spentB, spentC, lastChance] = await rowsOf(path)
 
   now = T0 + 100 // every lease has run out
   const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), clock, maxAttempts: 5 })
   const settledKinds: Array<[string, number]> = []
   dispatcher.on('settled', ({ outcome, rows }) => { settledKinds.push([outcome, rows]) })
   dispatcher.start()
-  await until(dispatcher, 'settled', () => rowsOf(path).every((m) => m.state === 'failed' || m.state === 'submitted'))
+  await until(dispatcher, 'settled', async () => (await rowsOf(path)).every((m) => m.state === 'failed' || m.state === 'submitted'))
 
-  const rows = rowsOf(path)
-  t.same(rows.slice(0, 3).map((m) => [m.state, m.final_outcome, m.last_error]), Array(3).fill(['failed', 'send-timeout', 'gave up after 5 attempts']))
+  const rows = await rowsOf(path)
+  t.same(rows.slice(0, 3).map((m) => [m.state, m.finalOutcome, m.lastError]), Array(3).fill(['failed', 'send-timeout', 'gave up after 5 attempts']))
   t.equal(rows[3]!.state, 'submitted', 'a message with an attempt left is sent')
   t.same(sim.accepted.map((m) => m.reference), [lastChance!.reference], 'only that one reached the provider')
   t.equal(seen.total, 1, 'one request, for the one message')
   t.same(settledKinds.sort(), [['expired', 3], ['sent', 1]])
-  const reports = readDatabase(path).reports
-  t.same(reports.map((r) => [r.message_id, r.registration_id, r.outcome, r.state, r.status_at]).sort(), [
+  const reports = (await inspectStoreAt(path)).reports
+  t.same(reports.map((r) => [r.messageId, r.registrationId, r.outcome, r.state, r.statusAt]).sort(), [
     [spentA!.id, 'tenant-spent', 'send-timeout', 'pending', now],
     [spentB!.id, 'tenant-spent', 'send-timeout', 'pending', now],
     [spentC!.id, 'tenant-spent', 'send-timeout', 'pending', now]
@@ -305,9 +303,9 @@ t.test('a 429 asking for a year pauses for the cap only (one hour by default); n
   const state = dispatcher.state()
   t.equal(state.pausedUntil - now, HOUR_MS, 'paused for the default cap, not a year')
   t.equal(state.paused, true)
-  const rows = rowsOf(path)
+  const rows = await rowsOf(path)
   t.same(rows.map((m) => [m.state, m.attempts]), Array(5).fill(['queued', 0]), 'the throttled attempt was not counted')
-  t.ok(rows.every((m) => m.next_attempt_at <= now + HOUR_MS), `no message is scheduled beyond now + the cap (${rows.map((m) => m.next_attempt_at - now).join(', ')} ms)`)
+  t.ok(rows.every((m) => m.nextAttemptAt <= now + HOUR_MS), `no message is scheduled beyond now + the cap (${rows.map((m) => m.nextAttemptAt - now).join(', ')} ms)`)
   t.same(warnings.map((w) => w.message), [], 'no TimeoutOverflowWarning')
   t.equal(sim.requestLog.length, 1, 'nothing more sent during the pause')
 })
@@ -329,7 +327,7 @@ t.test('a 503 whose Retry-After is an HTTP date a year ahead pauses for the conf
   await settle()
 
   t.equal(dispatcher.state().pausedUntil - now, 60_000, 'paused for maxRetryAfterMs')
-  t.same(rowsOf(path).map((m) => m.next_attempt_at - now), [60_000, 60_000, 60_000], 'rescheduled to the end of the capped pause')
+  t.same((await rowsOf(path)).map((m) => m.nextAttemptAt - now), [60_000, 60_000, 60_000], 'rescheduled to the end of the capped pause')
   t.same(warnings.map((w) => w.message), [])
 })
 
@@ -370,7 +368,7 @@ t.test('a 3xx from the provider: the messages are retried, never failed, and an 
   // Full jitter may spread the five retries over more than one request.
   t.equal(kinds[0], 'transient', 'the redirect was a failed request')
   t.ok(kinds.length > 1 && kinds.slice(1).every((k) => k === 'sent'), `then retried and sent (${kinds.join(', ')})`)
-  t.same(rowsOf(path).map((m) => [m.state, m.final_outcome, m.attempts]), Array(5).fill(['submitted', null, 2]), 'no message failed')
+  t.same((await rowsOf(path)).map((m) => [m.state, m.finalOutcome, m.attempts]), Array(5).fill(['submitted', null, 2]), 'no message failed')
   t.equal(sim.requestLog[0]?.status, '301')
   t.same(sim.requestLog.slice(1).map((r) => r.status), Array(sim.requestLog.length - 1).fill('202'))
   t.equal(sim.accepted.length, 5, 'each message sent once, after the redirect')
@@ -414,23 +412,23 @@ t.test('a 403 "blacklisted" for one recipient of 1,000, not naming it: only that
   dispatcher.on('settled', ({ outcome }) => { kinds.push(outcome) })
 
   dispatcher.start()
-  await until(dispatcher, 'settled', () => rowsOf(path).every((m) => m.state === 'submitted' || m.state === 'failed'))
+  await until(dispatcher, 'settled', async () => (await rowsOf(path)).every((m) => m.state === 'submitted' || m.state === 'failed'))
 
-  const rows = rowsOf(path)
+  const rows = await rowsOf(path)
   const refused = rows.filter((m) => m.state === 'failed')
-  t.same(refused.map((m) => [m.mobile_number, m.final_outcome, m.last_error]), [[String(BLACKLISTED), 'provider-rejected', 'MSISDN blacklisted']], 'exactly the blacklisted message failed, with GatewayAPI\'s words')
+  t.same(refused.map((m) => [m.mobileNumber, m.finalOutcome, m.lastError]), [[String(BLACKLISTED), 'provider-rejected', 'MSISDN blacklisted']], 'exactly the blacklisted message failed, with GatewayAPI\'s words')
   const counts = sim.referenceCounts()
   t.equal(counts.size, 999, 'the 999 others reached GatewayAPI')
   t.ok([...counts.values()].every((n) => n === 1), 'each of them once: a half GatewayAPI took was never sent again')
   t.notOk(counts.has(refused[0]!.reference), 'the refused one never reached it')
-  t.ok(rows.filter((m) => m.state === 'submitted').every((m) => m.attempts === 1 && m.provider_message_id !== null), 'one attempt each for the innocent, provider id stored')
+  t.ok(rows.filter((m) => m.state === 'submitted').every((m) => m.attempts === 1 && m.providerMessageId !== null), 'one attempt each for the innocent, provider id stored')
   // The refused part, halved each time: 1000, 500, 250, 125, 63, 31, 15, 7, 3, 1; the nine other halves were taken.
   t.same(sim.requestLog.filter((r) => r.status === '403').map((r) => r.messages), [1000, 500, 250, 125, 63, 31, 15, 7, 3, 1], 'the refused part was halved until it was one message')
   t.same(sim.requestLog.filter((r) => r.status === '202').map((r) => r.messages), [500, 250, 125, 62, 32, 16, 8, 4, 2], 'every innocent half was sent once')
   t.same(kinds.filter((k) => k !== 'sent'), Array(10).fill('rejected'))
   t.ok(sim.requestLog.every((r) => r.messages <= 1000))
-  const reports = readDatabase(path).reports
-  t.same(reports.map((r) => [r.message_id, r.outcome, r.error_code, r.error_details]), [[(refused[0] as Row).id, 'provider-rejected', '0x0215', 'MSISDN blacklisted']], 'its report carries GatewayAPI\'s code and text')
+  const reports = (await inspectStoreAt(path)).reports
+  t.same(reports.map((r) => [r.messageId, r.outcome, r.errorCode, r.errorDetails]), [[refused[0]!.id, 'provider-rejected', '0x0215', 'MSISDN blacklisted']], 'its report carries GatewayAPI\'s code and text')
   t.equal(dispatcher.state().halted, undefined, 'a refused recipient does not halt sending')
 })
 
@@ -444,11 +442,11 @@ t.test('a refusal that names the number fails that message at once and sends the
   await accept(store, 10)
 
   dispatcher.start()
-  await until(dispatcher, 'settled', () => rowsOf(path).every((m) => m.state === 'submitted' || m.state === 'failed'))
+  await until(dispatcher, 'settled', async () => (await rowsOf(path)).every((m) => m.state === 'submitted' || m.state === 'failed'))
   t.same(sim.requestLog.map((r) => [r.status, r.messages]), [['403', 10], ['202', 9]], 'no split needed')
-  const failed = rowsOf(path).filter((m) => m.state === 'failed')
-  t.same(failed.map((m) => [m.mobile_number, m.last_error]), [['4520000003', 'MSISDN 4520000003 blacklisted']])
-  t.same(readDatabase(path).reports.map((r) => r.error_code), ['0x0215'])
+  const failed = (await rowsOf(path)).filter((m) => m.state === 'failed')
+  t.same(failed.map((m) => [m.mobileNumber, m.lastError]), [['4520000003', 'MSISDN 4520000003 blacklisted']])
+  t.same((await inspectStoreAt(path)).reports.map((r) => r.errorCode), ['0x0215'])
   t.ok([...sim.referenceCounts().values()].every((n) => n === 1))
 })
 
@@ -466,10 +464,10 @@ t.test('two refused recipients (a blacklisted number, a country the account may 
     [{ mobileNumber: '46701234567', customerId: 'swede', text: 'Hej' }])
 
   dispatcher.start()
-  await until(dispatcher, 'settled', () => rowsOf(path).every((m) => m.state === 'submitted' || m.state === 'failed'))
-  const failed = rowsOf(path).filter((m) => m.state === 'failed')
-  t.same(failed.map((m) => m.mobile_number).sort(), ['4520000002', '46701234567'])
-  t.same(readDatabase(path).reports.map((r) => [r.error_code, r.error_details]).sort(), [['0x0215', 'MSISDN blacklisted'], ['0x0217', 'Unauthorized destination: country']])
+  await until(dispatcher, 'settled', async () => (await rowsOf(path)).every((m) => m.state === 'submitted' || m.state === 'failed'))
+  const failed = (await rowsOf(path)).filter((m) => m.state === 'failed')
+  t.same(failed.map((m) => m.mobileNumber).sort(), ['4520000002', '46701234567'])
+  t.same((await inspectStoreAt(path)).reports.map((r) => [r.errorCode, r.errorDetails]).sort(), [['0x0215', 'MSISDN blacklisted'], ['0x0217', 'Unauthorized destination: country']])
   t.equal(sim.referenceCounts().size, 19)
   t.ok([...sim.referenceCounts().values()].every((n) => n === 1))
 })
@@ -488,7 +486,7 @@ t.test('a refused half is split again while the halves GatewayAPI took are settl
   await throttled
   await settle()
   t.same(sim.requestLog.map((r) => r.status), ['403', '429'], 'the first half was throttled; the second was not sent')
-  t.same(rowsOf(path).map((m) => [m.state, m.attempts, m.next_attempt_at - clock.now()]), Array(8).fill(['queued', 0, 60_000]), 'all eight wait for the end of the pause, no attempt counted')
+  t.same((await rowsOf(path)).map((m) => [m.state, m.attempts, m.nextAttemptAt - clock.now()]), Array(8).fill(['queued', 0, 60_000]), 'all eight wait for the end of the pause, no attempt counted')
 })
 
 t.test('insufficient credit: sending pauses for the configured time, nothing is failed, then everything goes', async (t) => {
@@ -509,9 +507,9 @@ t.test('insufficient credit: sending pauses for the configured time, nothing is 
   const paused = clock.now() + 900_000
   t.match(dispatcher.state(), { paused: true, noCredit: true, pausedUntil: paused, halted: undefined })
   t.same(dispatcher.sending(), { state: 'paused', cause: 'no-credit', until: paused })
-  t.same(statesOf(path), { queued: 30 }, 'nothing failed, nothing lost')
-  t.ok(rowsOf(path).every((m) => m.attempts === 0 && m.next_attempt_at <= paused), 'the attempts were refunded, and no one waits beyond the pause')
-  t.equal(readDatabase(path).reports.length, 0, 'no report: nothing was failed')
+  t.same(await statesOf(path), { queued: 30 }, 'nothing failed, nothing lost')
+  t.ok((await rowsOf(path)).every((m) => m.attempts === 0 && m.nextAttemptAt <= paused), 'the attempts were refunded, and no one waits beyond the pause')
+  t.equal((await inspectStoreAt(path)).reports.length, 0, 'no report: nothing was failed')
   const requestsDuringPause = sim.requestLog.length
   t.same(sim.requestLog.map((r) => [r.status, r.messages]), [['403', 10]], 'one request refused, and none after it')
   t.equal(logs.lines().map((l) => JSON.parse(l)).filter((l) => l.level === 50 && /no credit/.test(l.msg)).length, 1, 'one error logged for the pause')
@@ -527,7 +525,7 @@ t.test('insufficient credit: sending pauses for the configured time, nothing is 
   dispatcher.wake()
   await until(dispatcher, 'settled', allSubmitted(path, 30))
   t.ok([...sim.referenceCounts().values()].every((n) => n === 1) && sim.referenceCounts().size === 30, 'each sent once')
-  t.ok(rowsOf(path).every((m) => m.attempts === 1), 'one attempt each: the refused ones were refunded')
+  t.ok((await rowsOf(path)).every((m) => m.attempts === 1), 'one attempt each: the refused ones were refunded')
   t.same(sending.statuses, [{ state: 'paused', cause: 'no-credit', until: paused }, { state: 'ok' }], '/health was told of the pause and of its end')
   t.match(dispatcher.state(), { paused: false, noCredit: false })
 })
@@ -549,8 +547,8 @@ t.test('401: sending halts with the queue intact; one request is tried at each p
   await refused
   await settle()
   t.match(dispatcher.state(), { halted: /^provider refused our credentials \(HTTP 401\): .*0x0210/, nextProbeAt: halted + 300_000 })
-  t.same(statesOf(path), { queued: 25 }, 'the queue waits intact')
-  t.ok(rowsOf(path).every((m) => m.attempts === 0), 'no attempt burnt')
+  t.same(await statesOf(path), { queued: 25 }, 'the queue waits intact')
+  t.ok((await rowsOf(path)).every((m) => m.attempts === 0), 'no attempt burnt')
   const refusedAtHalt = sim.requestLog.length
   t.same(sim.requestLog.map((r) => r.status), ['401'], 'one request refused, and none after it')
   t.equal(logs.lines().filter((l) => l.includes('sending halted')).length, 1, 'one error logged')
@@ -567,7 +565,7 @@ t.test('401: sending halts with the queue intact; one request is tried at each p
   await settle()
   t.same(sim.requestLog.slice(refusedAtHalt).map((r) => r.status), ['401'], 'one request at the probe time, refused again')
   t.equal(dispatcher.state().nextProbeAt, halted + 600_000, 'the next probe is one interval later')
-  t.same(statesOf(path), { queued: 25 })
+  t.same(await statesOf(path), { queued: 25 })
 
   sim.acceptToken()
   clock.set(halted + 600_000)
@@ -575,7 +573,7 @@ t.test('401: sending halts with the queue intact; one request is tried at each p
   await until(dispatcher, 'settled', allSubmitted(path, 25))
   t.equal(dispatcher.state().halted, undefined, 'resumed without a restart')
   t.ok(sim.referenceCounts().size === 25 && [...sim.referenceCounts().values()].every((n) => n === 1), 'each message sent once')
-  t.ok(rowsOf(path).every((m) => m.attempts === 1), 'refused attempts were never counted')
+  t.ok((await rowsOf(path)).every((m) => m.attempts === 1), 'refused attempts were never counted')
   t.match(sending.statuses, [
     { state: 'halted', reason: /^provider refused our credentials \(HTTP 401\)/, since: halted, nextProbeAt: halted + 300_000 },
     { state: 'halted', since: halted, nextProbeAt: halted + 600_000 },
@@ -619,8 +617,8 @@ for (const status of [404, 405, 415]) {
     await until(dispatcher, 'settled', () => dispatcher.state().halted !== undefined)
     await settle()
     t.match(dispatcher.state().halted, new RegExp(`^provider configuration error \\(HTTP ${status}\\): check GATEWAYAPI_BASE_URL`))
-    t.same(rowsOf(path).map((m) => [m.state, m.attempts]), Array(5).fill(['queued', 0]), 'nothing failed, no attempt counted')
-    t.equal(readDatabase(path).reports.length, 0)
+    t.same((await rowsOf(path)).map((m) => [m.state, m.attempts]), Array(5).fill(['queued', 0]), 'nothing failed, no attempt counted')
+    t.equal((await inspectStoreAt(path)).reports.length, 0)
 
     clock.advance(60_000)
     dispatcher.wake()
@@ -643,13 +641,13 @@ t.test('413: the request is sent in halves, each message once; a single message 
   t.same(sim.requestLog.map((r) => r.status), ['413', '413', '202', '202', '202'], '10 → 5 + 5, the first 5 → 3 + 2')
   t.same(sim.requestLog.filter((r) => r.status === '202').map((r) => r.messages), [5, 3, 2])
   t.ok(sim.referenceCounts().size === 10 && [...sim.referenceCounts().values()].every((n) => n === 1))
-  t.ok(rowsOf(path).every((m) => m.attempts === 1))
+  t.ok((await rowsOf(path)).every((m) => m.attempts === 1))
 
   await accept(store, 1)
   sim.script({ status: 413 })
   dispatcher.wake()
-  await until(dispatcher, 'settled', () => rowsOf(path).some((m) => m.state === 'failed'))
-  t.match(rowsOf(path).find((m) => m.state === 'failed'), { final_outcome: 'provider-rejected', last_error: /refused by the provider \(HTTP 413\)/ })
+  await until(dispatcher, 'settled', async () => (await rowsOf(path)).some((m) => m.state === 'failed'))
+  t.match((await rowsOf(path)).find((m) => m.state === 'failed'), { finalOutcome: 'provider-rejected', lastError: /refused by the provider \(HTTP 413\)/ })
 })
 
 t.test('expiration and label: each message carries its registration\'s expiration and name; a name over 128 characters is cut', async (t) => {
@@ -669,7 +667,7 @@ t.test('expiration and label: each message carries its registration\'s expiratio
   await until(dispatcher, 'settled', allSubmitted(path, 6))
   t.same(sim.requestLog.map((r) => [r.status, r.messages]), [['202', 6]], 'one request for all four registrations')
   const byReference = new Map(sim.accepted.map((a) => [a.reference, a]))
-  const got = rowsOf(path).map((m) => [byReference.get(m.reference)?.expiration, byReference.get(m.reference)?.label])
+  const got = (await rowsOf(path)).map((m) => [byReference.get(m.reference)?.expiration, byReference.get(m.reference)?.label])
   t.same(got, [
     ['P2D', 'tenant-a'], ['P2D', 'tenant-a'],
     ['PT12H', 'tenant-b'], ['PT12H', 'tenant-b'],
@@ -690,12 +688,12 @@ t.test('a bisection never starts a request once its claim has less than half its
   const dispatcher = createDispatcher(t, { store, sender: createSender(t, sim), clock, concurrency: 1, batchSize: 8, leaseMs: 60_000 })
 
   dispatcher.start()
-  await until(dispatcher, 'settled', () => rowsOf(path).every((m) => m.state === 'submitted' || m.state === 'failed'))
+  await until(dispatcher, 'settled', async () => (await rowsOf(path)).every((m) => m.state === 'submitted' || m.state === 'failed'))
   // Each claim gets two requests in before its lease is too short for another, and the split
   // goes on at the next claim where it stopped (it never starts over with the whole request):
   // claim 1: 8 refused, 4 taken; claim 2: 4 refused, 2 refused; claim 3: 1 taken, 1 refused; claim 4: 2 taken.
   t.same(sim.requestLog.map((r) => [r.status, r.messages]), [['403', 8], ['202', 4], ['403', 4], ['403', 2], ['202', 1], ['403', 1], ['202', 2]])
-  t.same(rowsOf(path).filter((m) => m.state === 'failed').map((m) => m.mobile_number), ['4520000005'])
-  t.ok(rowsOf(path).filter((m) => m.state === 'submitted').every((m) => m.attempts === 1), 'each innocent message counted one attempt, however often it went back')
+  t.same((await rowsOf(path)).filter((m) => m.state === 'failed').map((m) => m.mobileNumber), ['4520000005'])
+  t.ok((await rowsOf(path)).filter((m) => m.state === 'submitted').every((m) => m.attempts === 1), 'each innocent message counted one attempt, however often it went back')
   t.ok([...sim.referenceCounts().values()].every((n) => n === 1))
 })

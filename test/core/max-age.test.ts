@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import type { Clock } from '../../src/lib/clock.js'
-import { campaignBody, readDatabase, startStack, until } from '../helper.js'
+import { campaignBody, inspectStoreAt, startStack, until } from '../helper.js'
 
 // SEND_MAX_AGE_SECONDS: a message due for longer than this is ended as Failed/SendTimeout
 // when it is next claimed, and never sent. The service runs on a clock the test moves ahead,
@@ -22,13 +22,13 @@ async function startStackOnMovableClock (t: Test) {
 
 type Stack = Awaited<ReturnType<typeof startStackOnMovableClock>>
 
-const ended = (dbPath: string) => () => readDatabase(dbPath).messages.every((m) => m.state === 'submitted' || m.state === 'failed')
+const ended = (dbPath: string) => async (): Promise<boolean> => (await inspectStoreAt(dbPath)).messages.every((m) => m.state === 'submitted' || m.state === 'failed')
 
 /** The delivery reports Optimove took, once every report queued has reached it (the checks count them). */
 async function reportsAtOptimove ({ optimove, service, dbPath }: Stack): Promise<Array<Record<string, any>>> {
   const taken = () => optimove.received('delivery-report').filter((c) => c.status === 200).map((c) => c.body as Record<string, any>)
-  await until(service.reports, 'settled', () => {
-    const queued = readDatabase(dbPath).reports
+  await until(service.reports, 'settled', async () => {
+    const queued = (await inspectStoreAt(dbPath)).reports
     return queued.every((r) => r.state === 'done') && taken().length >= queued.length
   })
   return taken()
@@ -41,7 +41,7 @@ t.test('a batch first claimed past the max age is failed as SendTimeout and neve
   const dueAt = clock.now() + HOUR_MS
   t.match((await sendCampaign(campaignBody({ recipients: 3, requestId: 'old', scheduledTime: dueAt }))).body, { accepted: 3 })
   t.match((await sendCampaign(campaignBody({ recipients: 2, requestId: 'young', scheduledTime: dueAt + 120_000 }))).body, { accepted: 2 })
-  const [old1, old2, old3, young1, young2] = readDatabase(dbPath).messages.map((m) => m.reference)
+  const [old1, old2, old3, young1, young2] = (await inspectStoreAt(dbPath)).messages.map((m) => m.reference)
 
   // The service sees a day and an hour go by: the old batch has been due for longer than the max age.
   advance(HOUR_MS + MAX_AGE_MS + 1000)
@@ -50,7 +50,7 @@ t.test('a batch first claimed past the max age is failed as SendTimeout and neve
 
   t.same(gateway.accepted.map((m) => m.reference).sort(), [young1, young2].sort(), 'only the young batch reached GatewayAPI')
   t.same(gateway.requestLog.map((r) => r.status), ['202'])
-  t.same(readDatabase(dbPath).messages.map((m) => [m.state, m.final_outcome]), [
+  t.same((await inspectStoreAt(dbPath)).messages.map((m) => [m.state, m.finalOutcome]), [
     ['failed', 'send-timeout'], ['failed', 'send-timeout'], ['failed', 'send-timeout'], ['submitted', null], ['submitted', null]
   ])
   const reports = await reportsAtOptimove(stack)
@@ -69,7 +69,7 @@ t.test('a message whose retries outlast the max age is failed at its next claim 
 
   t.same(gateway.requestLog.map((r) => r.status), ['502'], 'no request after the failed one')
   t.equal(gateway.accepted.length, 0)
-  t.same(readDatabase(dbPath).messages.map((m) => [m.state, m.final_outcome]), [['failed', 'send-timeout'], ['failed', 'send-timeout']])
+  t.same((await inspectStoreAt(dbPath)).messages.map((m) => [m.state, m.finalOutcome]), [['failed', 'send-timeout'], ['failed', 'send-timeout']])
   const reports = await reportsAtOptimove(stack)
   t.same(reports.map((r) => r.type), [{ status: 'Failed', subStatus: 'SendTimeout' }, { status: 'Failed', subStatus: 'SendTimeout' }])
 })

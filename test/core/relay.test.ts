@@ -1,10 +1,10 @@
 import t from 'tap'
 import { request } from 'undici'
 import { apiErrorBody } from '../../src/sim/gatewayapi.js'
-import { campaignBody, logCapture, readDatabase, startStack, until } from '../helper.js'
+import { campaignBody, inspectStoreAt, logCapture, startStack, until } from '../helper.js'
 
-const done = (dbPath: string, n: number) => () => {
-  const { messages } = readDatabase(dbPath)
+const done = (dbPath: string, n: number) => async (): Promise<boolean> => {
+  const { messages } = await inspectStoreAt(dbPath)
   return messages.length === n && messages.every((m) => m.state === 'submitted' || m.state === 'failed')
 }
 
@@ -15,7 +15,7 @@ t.test('a 10,000-recipient campaign reaches GatewayAPI complete: each message on
   await gateway.waitForAccepted(10_000)
   await until(service.dispatcher, 'settled', done(dbPath, 10_000))
 
-  const { messages } = readDatabase(dbPath)
+  const { messages } = await inspectStoreAt(dbPath)
   const counts = gateway.referenceCounts()
   t.equal(gateway.accepted.length, 10_000)
   t.equal(counts.size, 10_000)
@@ -25,10 +25,10 @@ t.test('a 10,000-recipient campaign reaches GatewayAPI complete: each message on
   let mismatches = 0
   messages.forEach((m, i) => {
     const sent = byReference.get(m.reference)
-    if (sent === undefined || sent.sender !== 'Brand' || sent.recipient !== Number(m.mobile_number) || typeof sent.recipient !== 'number' || sent.message !== recipients[i]!.message) mismatches++
+    if (sent === undefined || sent.sender !== 'Brand' || sent.recipient !== Number(m.mobileNumber) || typeof sent.recipient !== 'number' || sent.message !== recipients[i]!.message) mismatches++
   })
   t.equal(mismatches, 0, 'sender, integer recipient, text and reference match for every message')
-  t.ok(messages.every((m) => m.state === 'submitted' && typeof (m as any).provider_message_id === 'string' && (m as any).provider_message_id.length === 26), 'every message stored submitted with its 26-character msg_id')
+  t.ok(messages.every((m) => m.state === 'submitted' && typeof m.providerMessageId === 'string' && m.providerMessageId.length === 26), 'every message stored submitted with its 26-character msg_id')
   t.ok(gateway.requestLog.every((r) => r.messages <= 1000), 'at most 1000 messages per request')
 })
 
@@ -37,7 +37,7 @@ t.test('one message goes to /mobile/single', async (t) => {
   await sendCampaign(campaignBody({ recipients: 1 }))
   await until(service.dispatcher, 'settled', done(dbPath, 1))
   t.equal(gateway.accepted.length, 1)
-  t.equal(readDatabase(dbPath).messages[0]!.state, 'submitted')
+  t.equal((await inspectStoreAt(dbPath)).messages[0]!.state, 'submitted')
 })
 
 t.test('422: exactly the offending messages fail (ProviderRejected), the rest are resent', async (t) => {
@@ -46,9 +46,9 @@ t.test('422: exactly the offending messages fail (ProviderRejected), the rest ar
   gateway.rejectRecipients.add(4520000007)
   await sendCampaign(campaignBody({ recipients: 10 }))
   await until(service.dispatcher, 'settled', done(dbPath, 10))
-  const { messages, reports } = readDatabase(dbPath)
+  const { messages, reports } = await inspectStoreAt(dbPath)
   t.same(messages.map((m) => m.state), ['submitted', 'submitted', 'submitted', 'failed', 'submitted', 'submitted', 'submitted', 'failed', 'submitted', 'submitted'])
-  t.match(messages[3]!.last_error, /recipient: Value error, invalid MSISDN/)
+  t.match(messages[3]!.lastError, /recipient: Value error, invalid MSISDN/)
   t.same(reports.map((r) => r.outcome), ['provider-rejected', 'provider-rejected'])
   t.equal(gateway.accepted.length, 8)
   t.same(gateway.requestLog.map((r) => r.status), ['422', '202'])
@@ -88,13 +88,13 @@ for (const refusal of refusals) {
     t.match(health.body, { status: 'ok', sending: /^halted: provider refused our credentials .*; next try at \d{4}-\d{2}-\d{2}T/ })
     t.match(health.body.sending, refusal.pattern, 'GatewayAPI\'s reason is shown')
     t.equal(await metricValue(service.url, 'bridge_dispatcher_halted'), 1)
-    const { messages } = readDatabase(dbPath)
-    t.same(messages.map((m) => [m.state, (m as any).attempts]), Array(10).fill(['queued', 0]), 'all ten wait, no attempt burnt')
+    const { messages } = await inspectStoreAt(dbPath)
+    t.same(messages.map((m) => [m.state, m.attempts]), Array(10).fill(['queued', 0]), 'all ten wait, no attempt burnt')
     t.equal(logs.lines().filter((l) => l.includes('sending halted')).length, 1, 'one error logged')
 
     gateway.acceptToken()
     await until(service.dispatcher, 'settled', done(dbPath, 10))
-    t.ok(readDatabase(dbPath).messages.every((m) => m.state === 'submitted'), 'all sent once the token works: no restart')
+    t.ok((await inspectStoreAt(dbPath)).messages.every((m) => m.state === 'submitted'), 'all sent once the token works: no restart')
     t.equal(gateway.referenceCounts().size, 10)
     t.ok([...gateway.referenceCounts().values()].every((n) => n === 1))
     const refused = gateway.requestLog.filter((r) => r.status === String(refusal.status))
@@ -103,7 +103,7 @@ for (const refusal of refusals) {
     t.equal(await metricValue(service.url, 'bridge_dispatcher_halted'), 0)
     t.match((await getJson(`${service.url}/health`)).body, { status: 'ok', sending: 'ok' })
     t.equal((await getJson(`${service.url}/ready`)).status, 200)
-    t.equal(readDatabase(dbPath).reports.length, 0, 'nothing failed')
+    t.equal((await inspectStoreAt(dbPath)).reports.length, 0, 'nothing failed')
   })
 }
 
@@ -116,7 +116,7 @@ for (const status of [404, 405, 415]) {
     t.equal((await getJson(`${service.url}/ready`)).status, 200)
     t.match((await getJson(`${service.url}/health`)).body.sending, new RegExp(`^halted: provider configuration error \\(HTTP ${status}\\): check GATEWAYAPI_BASE_URL`))
     await until(service.dispatcher, 'settled', done(dbPath, 3))
-    t.same(readDatabase(dbPath).messages.map((m) => [m.state, (m as any).attempts]), Array(3).fill(['submitted', 1]))
+    t.same((await inspectStoreAt(dbPath)).messages.map((m) => [m.state, m.attempts]), Array(3).fill(['submitted', 1]))
     t.same(gateway.requestLog.map((r) => r.status), [String(status), '202'])
     t.ok(gateway.requestLog[1]!.at - gateway.requestLog[0]!.at >= 950, 'the probe waited for CREDENTIALS_PROBE_SECONDS')
   })
@@ -128,15 +128,15 @@ t.test('a 403 "blacklisted" for one recipient of a 1,000-message request: that m
   gateway.blacklist.add(blacklisted)
   await sendCampaign(campaignBody({ recipients: 1000 }))
   await until(service.dispatcher, 'settled', done(dbPath, 1000))
-  const { messages } = readDatabase(dbPath)
+  const { messages } = await inspectStoreAt(dbPath)
   const failed = messages.filter((m) => m.state === 'failed')
-  t.same(failed.map((m) => [m.mobile_number, m.final_outcome]), [[String(blacklisted), 'provider-rejected']])
+  t.same(failed.map((m) => [m.mobileNumber, m.finalOutcome]), [[String(blacklisted), 'provider-rejected']])
   const counts = gateway.referenceCounts()
   t.equal(counts.size, 999)
   t.ok([...counts.values()].every((n) => n === 1), 'each of the 999 reached GatewayAPI once')
   t.notOk(counts.has(failed[0]!.reference))
   t.equal(gateway.requestLog[0]!.messages, 1000, 'they went as one request first')
-  t.ok(messages.filter((m) => m.state === 'submitted').every((m) => (m as any).attempts === 1), 'the innocent were not charged an attempt')
+  t.ok(messages.filter((m) => m.state === 'submitted').every((m) => m.attempts === 1), 'the innocent were not charged an attempt')
   await until(service.reports, 'settled', () => optimove.received('delivery-report').length === 1)
   const [report] = optimove.received('delivery-report')
   t.match(report!.body, { messageId: failed[0]!.reference, type: { status: 'Failed', subStatus: 'ProviderRejected' }, error: { code: '0x0215', details: 'MSISDN blacklisted' } }, 'the report carries GatewayAPI\'s code and text')
@@ -155,12 +155,12 @@ t.test('insufficient credit: sending pauses for SEND_NO_CREDIT_PAUSE_SECONDS wit
   t.equal(await metricValue(service.url, 'bridge_dispatcher_no_credit'), 1, 'an operator can alert on it')
   t.equal(await metricValue(service.url, 'bridge_dispatcher_paused'), 1)
   t.equal(await metricValue(service.url, 'bridge_dispatcher_halted'), 0, 'a pause is no halt')
-  t.ok(readDatabase(dbPath).messages.every((m) => m.state === 'queued' && (m as any).attempts === 0), 'nothing failed, the attempt refunded')
+  t.ok((await inspectStoreAt(dbPath)).messages.every((m) => m.state === 'queued' && m.attempts === 0), 'nothing failed, the attempt refunded')
 
   gateway.credit = undefined // topped up
   await until(service.dispatcher, 'settled', done(dbPath, 25))
-  const { messages, reports } = readDatabase(dbPath)
-  t.ok(messages.every((m) => m.state === 'submitted' && (m as any).attempts === 1), 'all sent, none failed')
+  const { messages, reports } = await inspectStoreAt(dbPath)
+  t.ok(messages.every((m) => m.state === 'submitted' && m.attempts === 1), 'all sent, none failed')
   t.equal(reports.length, 0, 'no failure report')
   t.ok(gateway.requestLog.slice(1).every((r) => r.at - pausedAt >= 950), 'nothing was sent during the pause')
   t.ok([...gateway.referenceCounts().values()].every((n) => n === 1) && gateway.referenceCounts().size === 25)
@@ -174,7 +174,7 @@ t.test('413: the request is split and its halves sent, each message once', async
   await sendCampaign(campaignBody({ recipients: 1000 }))
   await until(service.dispatcher, 'settled', done(dbPath, 1000))
   t.same(gateway.requestLog.map((r) => [r.status, r.messages]), [['413', 0], ['202', 500], ['202', 500]])
-  t.ok(readDatabase(dbPath).messages.every((m) => m.state === 'submitted' && (m as any).attempts === 1))
+  t.ok((await inspectStoreAt(dbPath)).messages.every((m) => m.state === 'submitted' && m.attempts === 1))
   t.ok([...gateway.referenceCounts().values()].every((n) => n === 1) && gateway.referenceCounts().size === 1000)
 })
 
@@ -200,7 +200,7 @@ t.test('429 with Retry-After pauses the whole dispatcher that long, then everyth
   t.ok(started.every((r) => r.at >= throttledAt + 1000), 'nothing new was sent during the pause')
   t.equal(gateway.referenceCounts().size, 40)
   t.ok([...gateway.referenceCounts().values()].every((n) => n === 1))
-  t.same(readDatabase(dbPath).messages.map((m) => (m as any).attempts), Array(40).fill(1), 'the throttled attempt was not counted')
+  t.same((await inspectStoreAt(dbPath)).messages.map((m) => m.attempts), Array(40).fill(1), 'the throttled attempt was not counted')
   t.equal(service.dispatcher.state().halted, undefined)
 })
 
@@ -225,7 +225,7 @@ t.test('an outage (500s and dropped connections) is outlasted: all delivered onc
   const counts = gateway.referenceCounts()
   t.equal(counts.size, 1000)
   t.ok([...counts.values()].every((n) => n === 1), 'each exactly once: a 500 or a refused connection sent nothing')
-  t.ok(readDatabase(dbPath).messages.every((m) => m.state === 'submitted'))
+  t.ok((await inspectStoreAt(dbPath)).messages.every((m) => m.state === 'submitted'))
 })
 
 t.test('retries exhausted: Failed/SendTimeout with a queued report', async (t) => {
@@ -233,11 +233,11 @@ t.test('retries exhausted: Failed/SendTimeout with a queued report', async (t) =
   gateway.failFor(60_000, { status: 502 })
   await sendCampaign(campaignBody({ recipients: 4 }))
   await until(service.dispatcher, 'settled', done(dbPath, 4))
-  const { messages, reports } = readDatabase(dbPath)
-  t.same(messages.map((m) => [m.state, m.final_outcome]), Array(4).fill(['failed', 'send-timeout']))
-  t.match(messages[0]!.last_error, /gave up after 3 attempts: HTTP 502/)
+  const { messages, reports } = await inspectStoreAt(dbPath)
+  t.same(messages.map((m) => [m.state, m.finalOutcome]), Array(4).fill(['failed', 'send-timeout']))
+  t.match(messages[0]!.lastError, /gave up after 3 attempts: HTTP 502/)
   t.equal(reports.length, 4)
-  t.same(messages.map((m) => (m as any).attempts), [3, 3, 3, 3], 'each message was tried exactly SEND_MAX_ATTEMPTS times')
+  t.same(messages.map((m) => m.attempts), [3, 3, 3, 3], 'each message was tried exactly SEND_MAX_ATTEMPTS times')
   t.ok(gateway.requestCounts.get('502')! >= 3, 'jitter may split the retries over more requests')
 })
 
@@ -260,7 +260,7 @@ t.test('a future scheduledTime holds messages until then', async (t) => {
   await until(gateway, 'accepted', () => gateway.accepted.length === 25)
   const byTime = gateway.requestLog.filter((r) => r.status === '202')
   t.ok(byTime.some((r) => r.at < scheduledTime), 'the unscheduled campaign went at once')
-  const scheduledRefs = new Set(readDatabase(dbPath).messages.slice(0, 20).map((m) => m.reference))
+  const scheduledRefs = new Set((await inspectStoreAt(dbPath)).messages.slice(0, 20).map((m) => m.reference))
   t.equal(scheduledRefs.size, 20)
   const sentBefore = gateway.requestLog.filter((r) => r.status === '202' && r.at < scheduledTime).reduce((n, r) => n + r.messages, 0)
   t.equal(sentBefore, 5, 'only the unscheduled messages were sent before the scheduled time')
@@ -275,7 +275,7 @@ t.test('a Retry-After of a year pauses for SEND_MAX_RETRY_AFTER_SECONDS only, th
   t.equal(first!.status, '429')
   t.equal(second!.status, '202')
   t.ok(second!.at - first!.at >= 1000, `resent after the capped pause (${second!.at - first!.at} ms), not a year later`)
-  t.same(readDatabase(dbPath).messages.map((m) => [m.state, (m as any).attempts]), Array(3).fill(['submitted', 1]))
+  t.same((await inspectStoreAt(dbPath)).messages.map((m) => [m.state, m.attempts]), Array(3).fill(['submitted', 1]))
 })
 
 t.test('a 3xx from GatewayAPI: retried until it answers, no message failed, an error logged', async (t) => {
@@ -284,7 +284,7 @@ t.test('a 3xx from GatewayAPI: retried until it answers, no message failed, an e
   gateway.script({ status: 302, headers: { location: 'https://login.example/' } })
   await sendCampaign(campaignBody({ recipients: 4 }))
   await until(service.dispatcher, 'settled', done(dbPath, 4))
-  const { messages, reports } = readDatabase(dbPath)
+  const { messages, reports } = await inspectStoreAt(dbPath)
   t.same(messages.map((m) => m.state), Array(4).fill('submitted'), 'not failed as refused by the provider')
   t.equal(reports.length, 0, 'no failure report queued for Optimove')
   t.equal(gateway.accepted.length, 4)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { campaignBody, readDatabase, startStack, until } from '../helper.js'
+import { campaignBody, inspectStoreAt, startStack, until } from '../helper.js'
 import { verifyHubSignature } from '../../src/lib/hmac-signature.js'
 
 const reportsOf = (optimove: Awaited<ReturnType<typeof startStack>>['optimove']) =>
@@ -15,7 +15,7 @@ t.test('end to end: campaign → relay → status events → exactly one deliver
   recipients[30]!.message = ''
   t.match((await sendCampaign({ ...body, metadata })).body, { accepted: 997, rejected: 3 })
   await gateway.waitForAccepted(997)
-  await until(service.dispatcher, 'settled', () => readDatabase(dbPath).messages.filter((m) => m.state === 'submitted').length === 997)
+  await until(service.dispatcher, 'settled', async () => (await inspectStoreAt(dbPath)).messages.filter((m) => m.state === 'submitted').length === 997)
 
   // GatewayAPI reports back: mostly DELIVERED, some EXPIRED, some REJECTED with an error,
   // every tenth event twice, and an ENROUTE arriving after the final DELIVERED.
@@ -34,10 +34,10 @@ t.test('end to end: campaign → relay → status events → exactly one deliver
     if (i % 13 === 0) await gateway.postWebhook(gateway.statusEvent(m, 'UNDELIVERABLE'))
     expected.set(m.reference!, status === 'DELIVERED' ? { status: 'Delivered', subStatus: 'Delivered' } : status === 'EXPIRED' ? { status: 'Undelivered', subStatus: 'Expired' } : { status: 'Failed', subStatus: 'Rejected', error: { code: '0x1905', details: 'Unsupported sender' } })
   }
-  const { messages } = readDatabase(dbPath)
+  const { messages } = await inspectStoreAt(dbPath)
   for (const i of [10, 20, 30]) expected.set(messages[i]!.reference, { status: 'Failed', subStatus: 'InvalidRecipient' })
 
-  await until(service.reports, 'settled', () => readDatabase(dbPath).reports.every((r) => r.state === 'done') && reportsOf(optimove).length >= 1000)
+  await until(service.reports, 'settled', async () => (await inspectStoreAt(dbPath)).reports.every((r) => r.state === 'done') && reportsOf(optimove).length >= 1000)
   const reports = reportsOf(optimove)
   t.equal(reports.length, 1000, 'one report per message')
   t.equal(new Set(reports.map((r) => r.messageId)).size, 1000, 'no message reported twice')
@@ -68,7 +68,7 @@ t.test('forged, truncated, stale, future-dated and replayed events: exact answer
   const { optimove, gateway, service, dbPath, sendCampaign } = await startStack(t)
   await sendCampaign(campaignBody({ recipients: 1 }))
   await gateway.waitForAccepted(1)
-  await until(service.dispatcher, 'settled', () => readDatabase(dbPath).messages[0]!.state === 'submitted')
+  await until(service.dispatcher, 'settled', async () => (await inspectStoreAt(dbPath)).messages[0]!.state === 'submitted')
   const m = gateway.accepted[0]!
   const delivered = gateway.statusEvent(m, 'DELIVERED')
   const raw = JSON.stringify(delivered)
@@ -90,7 +90,7 @@ t.test('forged, truncated, stale, future-dated and replayed events: exact answer
   t.same((await gateway.postWebhook(dayOld)).body, { status: 'recorded' })
   t.same((await gateway.postWebhook(dayOld)).body, { status: 'duplicate' })
   t.equal(optimove.received('delivery-report').length, 0, 'none of them produced a report')
-  t.equal(readDatabase(dbPath).messages[0]!.state, 'submitted')
+  t.equal((await inspectStoreAt(dbPath)).messages[0]!.state, 'submitted')
 
   // A type we do not handle is kept whole and answered 200 (message.status.mms would be a status: any channel counts).
   const unknownType = await gateway.postWebhook({ ...delivered, event_id: 'other-1', event_type: 'account.balance.low' })
@@ -107,9 +107,9 @@ t.test('Optimove answers 500 for a while, then recovers: every report arrives on
   optimove.script('delivery-report', ...Array.from({ length: 30 }, () => ({ status: 500, body: { message: 'Internal error', error: 'x' } })))
   await sendCampaign(campaignBody({ recipients: 20 }))
   await gateway.waitForAccepted(20)
-  await until(service.dispatcher, 'settled', () => readDatabase(dbPath).messages.every((m) => m.state === 'submitted'))
+  await until(service.dispatcher, 'settled', async () => (await inspectStoreAt(dbPath)).messages.every((m) => m.state === 'submitted'))
   for (const m of gateway.accepted) await gateway.postWebhook(gateway.statusEvent(m, 'DELIVERED'))
-  await until(service.reports, 'settled', () => readDatabase(dbPath).reports.filter((r) => r.state === 'done').length === 20)
+  await until(service.reports, 'settled', async () => (await inspectStoreAt(dbPath)).reports.filter((r) => r.state === 'done').length === 20)
   const calls = optimove.received('delivery-report')
   t.equal(calls.filter((c) => c.status === 500).length, 30)
   const ok = calls.filter((c) => c.status === 200).map((c) => (c.body as { messageId: string }).messageId)
@@ -122,10 +122,10 @@ t.test('a 400 with a validation body from Optimove parks the report with its rea
   optimove.script('delivery-report', { status: 400, body: { title: 'One or more validation errors occurred.', status: 400, errors: { CampaignId: ['Unknown campaign'] } } })
   await sendCampaign(campaignBody({ recipients: 1 }))
   await gateway.waitForAccepted(1)
-  await until(service.dispatcher, 'settled', () => readDatabase(dbPath).messages[0]!.state === 'submitted')
+  await until(service.dispatcher, 'settled', async () => (await inspectStoreAt(dbPath)).messages[0]!.state === 'submitted')
   await gateway.postWebhook(gateway.statusEvent(gateway.accepted[0]!, 'DELIVERED'))
-  await until(service.reports, 'settled', () => readDatabase(dbPath).reports[0]?.state === 'parked')
-  t.match(readDatabase(dbPath).reports[0], { state: 'parked', last_error: 'HTTP 400: One or more validation errors occurred.; CampaignId: Unknown campaign', attempts: 1 })
+  await until(service.reports, 'settled', async () => (await inspectStoreAt(dbPath)).reports[0]?.state === 'parked')
+  t.match((await inspectStoreAt(dbPath)).reports[0], { state: 'parked', lastError: 'HTTP 400: One or more validation errors occurred.; CampaignId: Unknown campaign', attempts: 1 })
   t.equal(optimove.received('delivery-report').length, 1)
 })
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { request } from 'undici'
-import { campaignBody, logCapture, readDatabase, startStack } from '../helper.js'
+import { campaignBody, inspectStoreAt, logCapture, startStack } from '../helper.js'
 import { openSqliteStore } from '../../src/core/store/sqlite-store.js'
 
 /**
@@ -54,7 +54,7 @@ t.test('two batches of one request are both sent; a retried batch is sent once; 
   const warning = logs.lines().map((l) => JSON.parse(l)).find((l) => /another body/.test(l.msg))
   t.match(warning, { level: 40, registration: 'default', batchId: 'batch-1', requestId: 'request-1' }, 'logged at warn')
 
-  t.equal(readDatabase(dbPath).messages.length, 5, 'neither the retry nor the conflict stored a message')
+  t.equal((await inspectStoreAt(dbPath)).messages.length, 5, 'neither the retry nor the conflict stored a message')
   // A later batch goes through the same queue: once it is sent, anything stored before it would have been too.
   await sendCampaign(batch('request-2', 'batch-1', 30, 1))
   await gateway.waitForAccepted(6)

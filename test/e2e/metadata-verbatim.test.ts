@@ -8,7 +8,7 @@ import { createLogger } from '../../src/logger.js'
 import { startService } from '../../src/service.js'
 import { listenOnLoopback, readBody } from '../../src/sim/http-server.js'
 import { SimOptimove } from '../../src/sim/optimove.js'
-import { campaignBody, readDatabase, simGatewayApi, testConfig, testEnv, until } from '../helper.js'
+import { campaignBody, inspectStoreAt, simGatewayApi, testConfig, testEnv, until } from '../helper.js'
 
 /**
  * A real HTTP server in front of the simulated Optimove that keeps the exact bytes of every
@@ -66,7 +66,7 @@ t.test('metadata Optimove sent comes back byte for byte in every delivery report
   t.same(accepted, { status: 200, body: { message: 'Campaign accepted', batchId: 'batch-v', requestId: 'request-v', accepted: 2, rejected: 1 } })
 
   await gateway.waitForAccepted(2)
-  await until(service.dispatcher, 'settled', () => readDatabase(dbPath).messages.filter((m) => m.state === 'submitted').length === 2)
+  await until(service.dispatcher, 'settled', async () => (await inspectStoreAt(dbPath)).messages.filter((m) => m.state === 'submitted').length === 2)
   for (const m of gateway.accepted) t.same((await gateway.postWebhook(gateway.statusEvent(m, 'DELIVERED'))).body, { status: 'recorded' })
 
   const reports = () => proxy.recorded.filter((r) => r.path.endsWith('/delivery-report'))

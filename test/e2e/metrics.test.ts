@@ -1,6 +1,6 @@
 import t from 'tap'
 import { request } from 'undici'
-import { campaignBody, readDatabase, startStack, until } from '../helper.js'
+import { campaignBody, inspectStoreAt, startStack, until } from '../helper.js'
 
 /** `name{a="x",b="y"} 3` lines → a lookup by name and labels. */
 async function scrape (url: string): Promise<(name: string, labels?: Record<string, string>) => number> {
@@ -27,7 +27,7 @@ t.test('/metrics after a demo-sized run matches what the simulators recorded', a
   await sendCampaign(body)
   await (await request(`${service.url}/api/v1/campaigns/send`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).body.dump()
   await gateway.waitForAccepted(998)
-  await until(service.dispatcher, 'settled', () => readDatabase(dbPath).messages.filter((m) => m.state === 'submitted').length === 998)
+  await until(service.dispatcher, 'settled', async () => (await inspectStoreAt(dbPath)).messages.filter((m) => m.state === 'submitted').length === 998)
   let events = 0
   for (const [i, m] of gateway.accepted.entries()) {
     await gateway.postWebhook(gateway.statusEvent(m, i % 100 === 0 ? 'EXPIRED' : 'DELIVERED'))
@@ -38,7 +38,7 @@ t.test('/metrics after a demo-sized run matches what the simulators recorded', a
   await gateway.postWebhook(replay)
   await gateway.postWebhook(gateway.replyEvent(4520000001, 'STOP'))
   await gateway.postWebhook(replay, { signature: 'v1=' + 'f'.repeat(64) })
-  await until(service.reports, 'settled', () => readDatabase(dbPath).reports.filter((r) => r.state === 'done').length === 1000)
+  await until(service.reports, 'settled', async () => (await inspectStoreAt(dbPath)).reports.filter((r) => r.state === 'done').length === 1000)
   // Settled in the store, not only received by Optimove: the metrics count settlements.
   await until(service.replies, 'settled', async () => (await service.store.stats()).incoming.done === 1)
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import Database from 'better-sqlite3'
 import { gatewayEnvelope } from '../../src/sim/gatewayapi-events.js'
-import { campaignBody, readDatabase, startRegistrationsStack, until, type TenantSpec } from '../helper.js'
+import { campaignBody, inspectStoreAt, startRegistrationsStack, until, type TenantSpec } from '../helper.js'
 
 type Stack = Awaited<ReturnType<typeof startRegistrationsStack>>
 type Tenant = Stack['tenants'][number]
@@ -37,14 +37,17 @@ t.test('a reply for a number whose messages were pruned still reaches the regist
   t.match((await stack.send(a, campaignTo(['4530000001'], 'a-1'))).body, { accepted: 1 })
   t.match((await stack.send(b, campaignTo(['4530000100'], 'b-1'))).body, { accepted: 1 })
   await gateway.waitForAccepted(2)
-  await until(service.dispatcher, 'settled', () => readDatabase(dbPath).messages.every((m) => m.state === 'submitted'))
+  await until(service.dispatcher, 'settled', async () => (await inspectStoreAt(dbPath)).messages.every((m) => m.state === 'submitted'))
   for (const m of gateway.accepted) await gateway.postWebhook(gateway.statusEvent(m, 'DELIVERED'))
-  await until(service.reports, 'settled', () => readDatabase(dbPath).reports.length === 2 && readDatabase(dbPath).reports.every((r) => r.state === 'done'))
+  await until(service.reports, 'settled', async () => {
+    const { reports } = await inspectStoreAt(dbPath)
+    return reports.length === 2 && reports.every((r) => r.state === 'done')
+  })
 
   // Retention: messages older than the cutoff go; the number→registration memory is kept longer.
   const pruned = await service.store.prune(Date.now() + 60_000, Date.now() - 60_000)
   t.match(pruned, { messages: 2, reports: 2, recipients: 0 })
-  t.same(readDatabase(dbPath).messages, [], 'the messages are gone')
+  t.same((await inspectStoreAt(dbPath)).messages, [], 'the messages are gone')
   const db = new Database(dbPath, { readonly: true })
   t.teardown(() => db.close())
   t.same(db.prepare('SELECT msisdn, registration_id FROM recipient_registrations ORDER BY msisdn').all(), [
@@ -65,7 +68,7 @@ t.test('several registrations: the number texted decides when it is known; other
   await stack.send(a, campaignTo(['4540000001'], 'a-1'))
   await stack.send(b, campaignTo(['4540000001'], 'b-1'))
   await gateway.waitForAccepted(2)
-  await until(service.dispatcher, 'settled', () => readDatabase(dbPath).messages.every((m) => m.state === 'submitted'))
+  await until(service.dispatcher, 'settled', async () => (await inspectStoreAt(dbPath)).messages.every((m) => m.state === 'submitted'))
 
   const cases: Array<{ envelope: Record<string, unknown>; to: Record<string, string | undefined>; what: string }> = [
     { what: 'no number texted: every registration that texted the customer', envelope: reply(4540000001, 'fan-out'), to: { 'tenant-a': 'inbound-a', 'tenant-b': '4570000002', 'tenant-c': undefined } },

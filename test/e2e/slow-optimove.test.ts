@@ -5,7 +5,7 @@ import { parseConfig, CAMPAIGN_SEND_PATH } from '../../src/config.js'
 import { createLogger } from '../../src/logger.js'
 import { startService } from '../../src/service.js'
 import { SimOptimove } from '../../src/sim/optimove.js'
-import { readDatabase, simGatewayApi, testEnv, until } from '../helper.js'
+import { inspectStoreAt, simGatewayApi, testEnv, until } from '../helper.js'
 
 const unusableCampaign = (n: number, batchId: string) => ({
   batchId,
@@ -53,7 +53,7 @@ t.test('one registration\'s Optimove trickles its answer: cut at the deadline an
   t.ok(service.reports.inFlightCount >= 1, 'it is still in flight while the others are done')
 
   // At the deadline the slow request is cut and the report retried; it arrives once accepted.
-  await until(service.reports, 'settled', () => readDatabase(`${dir}/bridge.db`).reports.every((r) => r.state === 'done'))
+  await until(service.reports, 'settled', async () => (await inspectStoreAt(`${dir}/bridge.db`)).reports.every((r) => r.state === 'done'))
   const slowCalls = slow.sim.received('delivery-report')
   t.equal(slowCalls.length, 2, 'the cut request was retried once')
   t.equal(new Set(fast.sim.received('delivery-report').map((c) => (c.body as { messageId: string }).messageId)).size, 40, 'each fast report once')

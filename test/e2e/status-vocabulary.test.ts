@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { statusEnvelope } from '../../src/sim/gatewayapi-wire.js'
-import { campaignBody, readDatabase, startStack, until, type StoredMessage } from '../helper.js'
+import { campaignBody, inspectStoreAt, startStack, until } from '../helper.js'
 
 // GatewayAPI's whole status vocabulary, end to end: each status as a message's first final
 // status and as a late one after another final status, and the delivery report Optimove gets.
@@ -52,13 +52,13 @@ t.test('every status as the first final one, and as a late one: the report Optim
   // Two messages per status: one gets it first, the other after another final status.
   await sendCampaign(campaignBody({ recipients: 2 * STATUSES.length }))
   await gateway.waitForAccepted(2 * STATUSES.length)
-  await until(service.dispatcher, 'settled', () => readDatabase(dbPath).messages.every((m) => m.state === 'submitted'))
-  const stored = readDatabase(dbPath).messages
+  await until(service.dispatcher, 'settled', async () => (await inspectStoreAt(dbPath)).messages.every((m) => m.state === 'submitted'))
+  const stored = (await inspectStoreAt(dbPath)).messages
   const accepted = new Map(gateway.accepted.map((m) => [m.reference, m]))
-  const reportRows = (reference: string): number => {
-    const { messages, reports } = readDatabase(dbPath)
-    const id = (messages as Array<StoredMessage & { id: number }>).find((m) => m.reference === reference)!.id
-    return reports.filter((r) => r.message_id === id).length
+  const reportRows = async (reference: string): Promise<number> => {
+    const { messages, reports } = await inspectStoreAt(dbPath)
+    const id = messages.find((m) => m.reference === reference)!.id
+    return reports.filter((r) => r.messageId === id).length
   }
   const post = async (reference: string, status: string): Promise<void> => {
     const message = accepted.get(reference)!
@@ -77,31 +77,31 @@ t.test('every status as the first final one, and as a late one: the report Optim
     await post(first, status)
     const mapped = MAPPING[status] ?? null
     if (mapped === null) {
-      t.equal(reportRows(first), 0, `${status} first: not final, no report queued`)
+      t.equal(await reportRows(first), 0, `${status} first: not final, no report queued`)
       // Still open: the final status that follows is the one reported.
       await post(first, 'DELIVERED')
       expected.set(first, MAPPING.DELIVERED!)
     } else {
-      t.equal(reportRows(first), 1, `${status} first: final, its report queued`)
+      t.equal(await reportRows(first), 1, `${status} first: final, its report queued`)
       expected.set(first, mapped)
     }
 
     const before = firstFinalBefore(status)
     await post(late, before)
     await post(late, status)
-    t.equal(reportRows(late), 1, `${status} after ${before}: still the one report`)
+    t.equal(await reportRows(late), 1, `${status} after ${before}: still the one report`)
     expected.set(late, MAPPING[before]!)
   }
 
   const delivered = () => optimove.received('delivery-report').filter((c) => c.status === 200).map((c) => c.body as Record<string, any>)
   // Every report queued has reached Optimove (however many were queued: the checks below count them).
-  await until(service.reports, 'settled', () => {
-    const queued = readDatabase(dbPath).reports
+  await until(service.reports, 'settled', async () => {
+    const queued = (await inspectStoreAt(dbPath)).reports
     return queued.every((r) => r.state === 'done') && delivered().length >= queued.length
   })
   const reports = delivered()
   t.equal(reports.length, expected.size, 'one report per message, no more')
-  t.equal(readDatabase(dbPath).reports.length, expected.size, 'one report row per message')
+  t.equal((await inspectStoreAt(dbPath)).reports.length, expected.size, 'one report row per message')
   const got = Object.fromEntries(reports.map((r) => [r.messageId, { status: r.type.status, subStatus: r.type.subStatus }]))
   for (const [i, status] of STATUSES.entries()) {
     const first = stored[2 * i]!.reference

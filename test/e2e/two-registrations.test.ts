@@ -7,7 +7,7 @@ import { verifyHubSignature, signHubSignature } from '../../src/lib/hmac-signatu
 import { createLogger } from '../../src/logger.js'
 import { startService } from '../../src/service.js'
 import { SimOptimove } from '../../src/sim/optimove.js'
-import { campaignBody, readDatabase, simGatewayApi, testEnv, until } from '../helper.js'
+import { campaignBody, inspectStoreAt, simGatewayApi, testEnv, until } from '../helper.js'
 
 t.test('two registrations in one process: own key and signature in, own Optimove and credentials out', async (t) => {
   const tenants = await Promise.all(['tenant-a', 'tenant-b'].map(async (name) => ({
@@ -48,7 +48,7 @@ t.test('two registrations in one process: own key and signature in, own Optimove
 
   await gateway.waitForAccepted(5)
   t.same(gateway.accepted.map((m) => m.sender).sort(), ['BrandA', 'BrandA', 'BrandA', 'BrandB', 'BrandB'], 'each registration\'s default sender')
-  await until(service.dispatcher, 'settled', () => readDatabase(`${dir}/bridge.db`).messages.every((m) => m.state === 'submitted'))
+  await until(service.dispatcher, 'settled', async () => (await inspectStoreAt(`${dir}/bridge.db`)).messages.every((m) => m.state === 'submitted'))
   for (const m of gateway.accepted) await gateway.postWebhook(gateway.statusEvent(m, 'DELIVERED'))
   // A reply from a number that only tenant B texted belongs to tenant B.
   await gateway.postWebhook(gateway.replyEvent(4530000100, 'STOP'))

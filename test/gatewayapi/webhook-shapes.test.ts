@@ -1,7 +1,7 @@
 import t from 'tap'
 import Database from 'better-sqlite3'
 import { gatewayEnvelope, rcsLocationReply, rcsTextReply } from '../../src/sim/gatewayapi-events.js'
-import { campaignBody, readDatabase, startStack, until } from '../helper.js'
+import { campaignBody, inspectStoreAt, startStack, until } from '../helper.js'
 
 type Stack = Awaited<ReturnType<typeof startStack>>
 
@@ -26,7 +26,7 @@ async function submitted (t: Parameters<typeof startStack>[0], n: number) {
   const stack = await startStack(t, { INBOUND_TO: 'companyAbc' })
   await stack.sendCampaign(campaignBody({ recipients: n }))
   await stack.gateway.waitForAccepted(n)
-  await until(stack.service.dispatcher, 'settled', () => readDatabase(stack.dbPath).messages.every((m) => m.state === 'submitted'))
+  await until(stack.service.dispatcher, 'settled', async () => (await inspectStoreAt(stack.dbPath)).messages.every((m) => m.state === 'submitted'))
   return stack
 }
 
@@ -132,6 +132,6 @@ t.test('an event we cannot use is answered 200, kept whole and counted; only bad
   t.equal((await gateway.postWebhook(gatewayEnvelope('account.balance.low', {}), { signature: 'v1=' + '0'.repeat(64) })).status, 401)
   const stale = await gateway.postWebhook(gatewayEnvelope('account.balance.low', {}, { timestamp: new Date(Date.now() - 73 * 3600_000) }))
   t.same([stale.status, stale.body.code], [400, 'BAD_REQUEST'], 'an unknown type outside the window is still refused')
-  t.equal(readDatabase(dbPath).messages[0]!.state, 'submitted', 'no unusable event touched the message')
+  t.equal((await inspectStoreAt(dbPath)).messages[0]!.state, 'submitted', 'no unusable event touched the message')
   t.equal(optimove.received('delivery-report').length + optimove.received('incoming-message').length, 0, 'nothing went to Optimove')
 })

@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { Readable } from 'node:stream'
 import { request } from 'undici'
 import { CAMPAIGN_SEND_PATH } from '../../src/config.js'
-import { listenTestApp, readDatabase, spawnInGroup, testConfig } from '../helper.js'
+import { inspectStoreAt, listenTestApp, spawnInGroup, testConfig } from '../helper.js'
 
 const python = spawnSync('python3', ['--version']).status === 0
 
@@ -52,7 +52,7 @@ t.test('a client that writes a 40 MB body before reading (Python urllib) reads t
   const out = await runPython([`${url}${CAMPAIGN_SEND_PATH}`, config.registrations[0]!.aggregatorApiKey, String(40_000_000), 'length'])
   t.equal(out, `413 close {"message":"the body is larger than the limit of ${32 * 1024 * 1024} bytes","code":"PAYLOAD_TOO_LARGE"}`)
   t.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /bridge_campaign_refusals_total\{reason="too-large"\} 1/)
-  t.equal(readDatabase(dbPath).batches.length, 0)
+  t.equal((await inspectStoreAt(dbPath)).batches.length, 0)
 })
 
 t.test('a chunked body (no Content-Length) written whole before reading (Python urllib) reads the 413', { skip: python ? false : 'python3 is not installed' }, async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildTestApp, campaignBody, campaignHeaders, readDatabase, testConfig } from '../helper.js'
+import { buildTestApp, campaignBody, campaignHeaders, inspectStoreAt, testConfig } from '../helper.js'
 import { openSqliteStore } from '../../src/core/store/sqlite-store.js'
 import { CAMPAIGN_SEND_PATH } from '../../src/config.js'
 
@@ -19,16 +19,16 @@ t.test('accepted and durably stored: 200 with counts, every recipient a queued m
   const res = await post(app, raw, campaignHeaders(raw, config))
   t.equal(res.statusCode, 200)
   t.same(res.json(), { message: 'Campaign accepted', batchId: 'batch-1', requestId: 'request-1', accepted: 3, rejected: 0 })
-  const db = readDatabase(dbPath)
+  const db = await inspectStoreAt(dbPath)
   t.equal(db.batches.length, 1)
-  t.same(db.messages.map((m) => [m.mobile_number, m.customer_id, m.state]), [
+  t.same(db.messages.map((m) => [m.mobileNumber, m.customerId, m.state]), [
     ['4520000000', 'customer-0', 'queued'],
     ['4520000001', 'customer-1', 'queued'],
     ['4520000002', 'customer-2', 'queued']
   ])
   t.equal(new Set(db.messages.map((m) => m.reference)).size, 3, 'each message has its own reference')
   // scheduledTime is in the past relative to the clock: send now.
-  t.equal(db.messages[0]!.next_attempt_at, fixedClock.now())
+  t.equal(db.messages[0]!.nextAttemptAt, fixedClock.now())
 })
 
 t.test('a 10,000-recipient campaign is stored whole; the same request again is a duplicate', async (t) => {
@@ -42,7 +42,7 @@ t.test('a 10,000-recipient campaign is stored whole; the same request again is a
   const again = await post(app, raw, campaignHeaders(raw, config))
   t.equal(again.statusCode, 200)
   t.same(again.json(), { ...first.json(), duplicate: true })
-  t.equal(readDatabase(dbPath).messages.length, 10_000)
+  t.equal((await inspectStoreAt(dbPath)).messages.length, 10_000)
 })
 
 t.test('the key is (requestId, batchId): another batch of the request is new; the same batch with another body is a counted conflict', async (t) => {
@@ -58,7 +58,7 @@ t.test('the key is (requestId, batchId): another batch of the request is new; th
   t.equal(conflict.statusCode, 200)
   t.equal(conflict.json().duplicate, true)
   t.equal(conflict.json().accepted, 2, 'counts are those of the first acceptance')
-  t.equal(readDatabase(dbPath).messages.length, 7)
+  t.equal((await inspectStoreAt(dbPath)).messages.length, 7)
   const metrics = await metricsText(app)
   t.match(metrics, /bridge_campaign_conflicts_total\{registration="default"\} 1/)
   t.match(metrics, /bridge_campaigns_total\{registration="default",outcome="duplicate"\} 1/)
@@ -76,7 +76,7 @@ t.test('without requestId the batchId is the key; without both, the body hash', 
     answers.push((await post(app, raw, campaignHeaders(raw, config))).json().duplicate === true)
   }
   t.same(answers, [false, true, false, true, false])
-  t.equal(readDatabase(dbPath).batches.length, 3)
+  t.equal((await inspectStoreAt(dbPath)).batches.length, 3)
 })
 
 t.test('an auto reply (empty batchId, brandId, campaignId) is accepted', async (t) => {
@@ -87,7 +87,7 @@ t.test('an auto reply (empty batchId, brandId, campaignId) is accepted', async (
   const res = await post(app, raw, campaignHeaders(raw, config))
   t.equal(res.statusCode, 200)
   t.equal(res.json().batchId, '')
-  t.equal(readDatabase(dbPath).messages.length, 1)
+  t.equal((await inspectStoreAt(dbPath)).messages.length, 1)
 })
 
 t.test('unknown fields are tolerated and metadata is kept verbatim, unknown fields included', async (t) => {
@@ -97,7 +97,7 @@ t.test('unknown fields are tolerated and metadata is kept verbatim, unknown fiel
   const raw = JSON.stringify({ ...body, metadata, somethingNew: 'x', recipients: [{ ...(body.recipients as object[])[0], extra: 1 }] })
   const res = await post(app, raw, campaignHeaders(raw, config))
   t.equal(res.statusCode, 200)
-  t.same(JSON.parse(readDatabase(dbPath).batches[0]!.metadata), metadata)
+  t.same(JSON.parse((await inspectStoreAt(dbPath)).batches[0]!.metadataJson), metadata)
 })
 
 t.test('metadata is stored byte for byte: big integers, 1e400, duplicate keys, whitespace and escapes as sent', async (t) => {
@@ -109,7 +109,7 @@ t.test('metadata is stored byte for byte: big integers, 1e400, duplicate keys, w
   t.same(JSON.parse(raw).metadata.text, 'quote " backslash \\ ünï 😀', 'the test body is what it claims')
   const res = await post(app, raw, campaignHeaders(raw, config))
   t.equal(res.statusCode, 200)
-  t.equal(readDatabase(dbPath).batches[0]!.metadata, metadata)
+  t.equal((await inspectStoreAt(dbPath)).batches[0]!.metadataJson, metadata)
 })
 
 t.test('metadata 10,000 levels deep is accepted and stored whole (no recursion anywhere)', async (t) => {
@@ -120,7 +120,7 @@ t.test('metadata 10,000 levels deep is accepted and stored whole (no recursion a
   const raw = `{"batchId":"b","metadata":${metadata},"recipients":${recipients},"extra":${deep}}`
   const res = await post(app, raw, campaignHeaders(raw, config))
   t.equal(res.statusCode, 200)
-  t.equal(readDatabase(dbPath).batches[0]!.metadata, metadata)
+  t.equal((await inspectStoreAt(dbPath)).batches[0]!.metadataJson, metadata)
 })
 
 t.test('400: metadata over METADATA_LIMIT_BYTES is refused as invalid; exactly at the limit it is accepted', async (t) => {
@@ -142,10 +142,10 @@ t.test('400: metadata over METADATA_LIMIT_BYTES is refused as invalid; exactly a
     errors: { Metadata: ['The Metadata field is 1026 bytes; at most 1024 bytes are accepted.'] }
   })
   t.match(await metricsText(app), /bridge_campaign_refusals_total\{reason="invalid"\} 1/)
-  t.equal(readDatabase(dbPath).batches.length, 0, 'nothing stored')
+  t.equal((await inspectStoreAt(dbPath)).batches.length, 0, 'nothing stored')
   const atLimit = body(metadataOf(1024), 'at-limit')
   t.equal((await post(app, atLimit, campaignHeaders(atLimit, config))).statusCode, 200)
-  t.equal(readDatabase(dbPath).batches[0]!.metadata, metadataOf(1024))
+  t.equal((await inspectStoreAt(dbPath)).batches[0]!.metadataJson, metadataOf(1024))
 })
 
 t.test('400: a 30 MB metadata under the body limit is refused and nothing is stored', async (t) => {
@@ -157,7 +157,7 @@ t.test('400: a 30 MB metadata under the body limit is refused and nothing is sto
   t.equal(res.statusCode, 400)
   t.same(Object.keys(res.json().errors), ['Metadata'])
   t.match(res.json().errors.Metadata[0], /at most 65536 bytes/)
-  const db = readDatabase(dbPath)
+  const db = await inspectStoreAt(dbPath)
   t.same([db.batches.length, db.messages.length, db.reports.length], [0, 0, 0], 'nothing stored')
 })
 
@@ -166,14 +166,14 @@ t.test('a future scheduledTime holds the messages until then', async (t) => {
   const later = fixedClock.now() + 3_600_000
   const raw = JSON.stringify(campaignBody({ recipients: 2, scheduledTime: later }))
   await post(app, raw, campaignHeaders(raw, config))
-  t.same(readDatabase(dbPath).messages.map((m) => m.next_attempt_at), [later, later])
+  t.same((await inspectStoreAt(dbPath)).messages.map((m) => m.nextAttemptAt), [later, later])
 })
 
 t.test('the sender falls back to the registration SENDER_ID when the campaign has none', async (t) => {
   const { app, config, dbPath } = buildTestApp(t)
   const raw = JSON.stringify({ ...campaignBody({ recipients: 1 }), senderId: '' })
   await post(app, raw, campaignHeaders(raw, config))
-  t.equal(readDatabase(dbPath).batches[0]!.sender_id, config.registrations[0]!.senderId)
+  t.equal((await inspectStoreAt(dbPath)).batches[0]!.senderId, config.registrations[0]!.senderId)
 })
 
 t.test('a campaign sender GatewayAPI would refuse: accepted, every message failed as InvalidSender and reported', async (t) => {
@@ -182,9 +182,9 @@ t.test('a campaign sender GatewayAPI would refuse: accepted, every message faile
   const res = await post(app, raw, campaignHeaders(raw, config))
   t.equal(res.statusCode, 200)
   t.match(res.json(), { accepted: 0, rejected: 2 })
-  const db = readDatabase(dbPath)
-  t.same(db.messages.map((m) => [m.state, m.final_outcome]), [['failed', 'invalid-sender'], ['failed', 'invalid-sender']])
-  t.match(db.messages[0]!.last_error, /sender id "Brand With Far Too Many Letters" is not 3-18 characters/)
+  const db = await inspectStoreAt(dbPath)
+  t.same(db.messages.map((m) => [m.state, m.finalOutcome]), [['failed', 'invalid-sender'], ['failed', 'invalid-sender']])
+  t.match(db.messages[0]!.lastError, /sender id "Brand With Far Too Many Letters" is not 3-18 characters/)
   t.equal(db.reports.length, 2)
 })
 
@@ -193,8 +193,8 @@ t.test('a sender GatewayAPI takes at a risk of replacement (spaces, over 11 lett
   const raw = JSON.stringify({ ...campaignBody({ recipients: 2 }), senderId: 'Brand With Spaces' })
   const res = await post(app, raw, campaignHeaders(raw, config))
   t.match(res.json(), { accepted: 2, rejected: 0 })
-  const db = readDatabase(dbPath)
-  t.equal(db.batches[0]!.sender_id, 'Brand With Spaces')
+  const db = await inspectStoreAt(dbPath)
+  t.equal(db.batches[0]!.senderId, 'Brand With Spaces')
   t.same(db.messages.map((m) => m.state), ['queued', 'queued'])
 })
 
@@ -209,15 +209,15 @@ t.test('unusable recipients are accepted as failed messages with a reason and a 
   const res = await post(app, raw, campaignHeaders(raw, config))
   t.equal(res.statusCode, 200)
   t.match(res.json(), { accepted: 2, rejected: 2 })
-  const db = readDatabase(dbPath)
-  t.same(db.messages.map((m) => [m.state, m.final_outcome, m.mobile_number]), [
+  const db = await inspectStoreAt(dbPath)
+  t.same(db.messages.map((m) => [m.state, m.finalOutcome, m.mobileNumber]), [
     ['queued', null, '4520000000'],
     ['failed', 'invalid-recipient', 'not a number'],
     ['failed', 'invalid-recipient', '4520000002'],
     ['queued', null, '4520000003']
   ])
-  t.match(db.messages[1]!.last_error, /mobile number/)
-  t.match(db.messages[2]!.last_error, /empty/)
+  t.match(db.messages[1]!.lastError, /mobile number/)
+  t.match(db.messages[2]!.lastError, /empty/)
   t.equal(db.reports.length, 2, 'each failed message has its delivery report queued in the same transaction')
   t.same(db.reports.map((r) => r.outcome), ['invalid-recipient', 'invalid-recipient'])
 })
@@ -247,7 +247,7 @@ t.test('401: missing, malformed or wrong signature', async (t) => {
     t.equal(res.statusCode, 401, String(signature))
     t.same(res.json(), { message: `x-hub-signature refused: ${reason}`, code: 'UNAUTHORIZED' })
   }
-  t.equal(readDatabase(dbPath).batches.length, 0, 'nothing stored')
+  t.equal((await inspectStoreAt(dbPath)).batches.length, 0, 'nothing stored')
 })
 
 t.test('400: invalid JSON, in Optimove\'s validation-error shape', async (t) => {
@@ -270,7 +270,7 @@ t.test('wrong types are no longer 400s: each bad recipient fails alone; a non-ar
   const res = await post(app, raw, campaignHeaders(raw, config))
   t.equal(res.statusCode, 200)
   t.match(res.json(), { batchId: '', accepted: 3, rejected: 2 })
-  t.same(readDatabase(dbPath).messages.map((m) => m.final_outcome), [null, null, null, 'invalid-recipient', 'invalid-recipient'])
+  t.same((await inspectStoreAt(dbPath)).messages.map((m) => m.finalOutcome), [null, null, null, 'invalid-recipient', 'invalid-recipient'])
 
   const notArray = JSON.stringify({ ...campaignBody(), recipients: { mobileNumber: '4520000001' } })
   const refused = await post(app, notArray, campaignHeaders(notArray, config))
@@ -301,7 +301,7 @@ t.test('413: a body over the configured limit names that limit, closes the conne
   t.same(res.json(), { message: 'the body is larger than the limit of 2048 bytes', code: 'PAYLOAD_TOO_LARGE' })
   t.equal(res.headers.connection, 'close')
   t.match(await metricsText(app), /bridge_campaign_refusals_total\{reason="too-large"\} 1/)
-  t.equal(readDatabase(dbPath).batches.length, 0, 'nothing stored')
+  t.equal((await inspectStoreAt(dbPath)).batches.length, 0, 'nothing stored')
 })
 
 t.test('415: a body that is not JSON, text/plain included', async (t) => {
@@ -315,7 +315,7 @@ t.test('415: a body that is not JSON, text/plain included', async (t) => {
   const json = JSON.stringify(campaignBody())
   const untyped = await post(app, json, campaignHeaders(json, config, { 'content-type': undefined }))
   t.equal(untyped.statusCode, 415, 'a body without a content type')
-  t.equal(readDatabase(dbPath).batches.length, 0, 'nothing stored')
+  t.equal((await inspectStoreAt(dbPath)).batches.length, 0, 'nothing stored')
 })
 
 t.test('503: the store is unavailable, so Optimove may retry', async (t) => {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { SimOptimove } from '../../src/sim/optimove.js'
-import { campaignBody, freePort, readDatabase, spawnService, testEnv } from '../helper.js'
+import { campaignBody, freePort, inspectStoreAt, spawnService, testEnv } from '../helper.js'
 
 t.test('SIGKILL right after the 200 loses nothing of the batch', async (t) => {
   const env = testEnv()
@@ -22,9 +22,9 @@ t.test('SIGKILL right after the 200 loses nothing of the batch', async (t) => {
   t.same(await first.exited, { code: null, signal: 'SIGKILL' })
 
   // What is on disk after the kill, read as an operator would.
-  const afterKill = readDatabase(dbPath)
+  const afterKill = await inspectStoreAt(dbPath)
   t.equal(afterKill.messages.length, 10_000, 'every message of the batch survived the kill')
-  t.same(afterKill.messages.map((m) => m.customer_id), (body.recipients as Array<{ customerId: string }>).map((r) => r.customerId))
+  t.same(afterKill.messages.map((m) => m.customerId), (body.recipients as Array<{ customerId: string }>).map((r) => r.customerId))
 
   // The restarted service sees the batch: Optimove's retry of it is a duplicate.
   const second = spawnService(serviceEnv)
@@ -37,5 +37,5 @@ t.test('SIGKILL right after the 200 loses nothing of the batch', async (t) => {
   t.equal(retried.status, 200)
   t.equal(retried.body.duplicate, true)
   t.equal(retried.body.accepted, 10_000)
-  t.equal(readDatabase(dbPath).messages.length, 10_000)
+  t.equal((await inspectStoreAt(dbPath)).messages.length, 10_000)
 })

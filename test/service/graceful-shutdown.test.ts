@@ -1,5 +1,5 @@
 import t from 'tap'
-import { campaignBody, childStack, readDatabase, until } from '../helper.js'
+import { campaignBody, childStack, inspectStoreAt, until } from '../helper.js'
 
 t.test('SIGTERM during a relay: exits within the grace period; after restart every message is delivered and reported once', async (t) => {
   const graceMs = 5000
@@ -16,7 +16,7 @@ t.test('SIGTERM during a relay: exits within the grace period; after restart eve
   const tookMs = Date.now() - signalledAt
   t.ok(tookMs < graceMs, `stopped in ${tookMs} ms, within the ${graceMs} ms grace period`)
   t.ok(first.logs.some((l) => l.msg === 'stopped'), 'in-flight work drained before exit')
-  const afterStop = readDatabase(dbPath).messages
+  const afterStop = (await inspectStoreAt(dbPath)).messages
   t.equal(afterStop.filter((m) => m.state === 'sending').length, 0, 'no message left in flight: every request that was sent is recorded')
   t.equal(afterStop.filter((m) => m.state === 'submitted').length, gateway.accepted.length)
   t.ok(gateway.accepted.length < 3000, `${gateway.accepted.length} sent before the stop`)

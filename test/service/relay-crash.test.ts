@@ -1,5 +1,5 @@
 import t from 'tap'
-import { campaignBody, childStack, readDatabase, until } from '../helper.js'
+import { campaignBody, childStack, inspectStoreAt, until } from '../helper.js'
 
 t.test('SIGKILL in the middle of relaying 20,000 messages: after restart none is lost, duplicates bounded', async (t) => {
   const concurrency = 4
@@ -32,7 +32,7 @@ t.test('SIGKILL in the middle of relaying 20,000 messages: after restart none is
   second.child.kill('SIGTERM')
   t.same(await second.exited, { code: 0, signal: null })
 
-  const { messages } = readDatabase(dbPath)
+  const { messages } = await inspectStoreAt(dbPath)
   t.equal(messages.length, 20_000)
   const counts = gateway.referenceCounts()
   t.ok(messages.every((m) => (counts.get(m.reference) ?? 0) >= 1), 'every stored message reached GatewayAPI at least once')

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { campaignBody, childStack, readDatabase, until } from '../helper.js'
+import { campaignBody, childStack, inspectStoreAt, until } from '../helper.js'
 
 t.test('Optimove down, our process killed meanwhile: after restart every report arrives exactly once', async (t) => {
   const { optimove, gateway, dbPath, spawn } = await childStack(t, { REPORT_RETRY_BASE_MS: '5', REPORT_RETRY_MAX_MS: '20', REPORT_TIMEOUT_MS: '1000' })
@@ -23,5 +23,5 @@ t.test('Optimove down, our process killed meanwhile: after restart every report 
   t.same(await second.exited, { code: 0, signal: null })
   t.equal(accepted().length, 50)
   t.equal(new Set(accepted()).size, 50, 'each message reported exactly once')
-  t.ok(readDatabase(dbPath).reports.every((r) => r.state === 'done'))
+  t.ok((await inspectStoreAt(dbPath)).reports.every((r) => r.state === 'done'))
 })
