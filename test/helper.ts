@@ -2,7 +2,6 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Writable } from 'node:stream'
-import Database from 'better-sqlite3'
 import type { Test } from 'tap'
 import { buildApp } from '../src/app.js'
 import { once } from 'node:events'
@@ -115,19 +114,6 @@ export function campaignHeaders (raw: string, config: Config, overrides: Record<
   return Object.fromEntries(Object.entries(headers).filter((e): e is [string, string] => e[1] !== undefined))
 }
 
-export interface StoredMessage {
-  reference: string
-  mobile_number: string
-  /** The number exactly as Optimove sent it, when it differs from `mobile_number`. */
-  given_number: string | null
-  customer_id: string
-  body: string
-  state: string
-  next_attempt_at: number
-  final_outcome: string | null
-  last_error: string | null
-}
-
 /**
  * What the store in a database file holds, read through the store's own interface (its
  * inspection role), as an operator's tool would: never with SQL, so a test reads the same
@@ -139,20 +125,6 @@ export async function inspectStoreAt (path: string): Promise<StoreContents> {
     return await store.inspect()
   } finally {
     await store.close()
-  }
-}
-
-/** Reads what a SQLite database file holds, from outside the store, as an operator would. */
-export function readDatabase (path: string): { batches: Array<Record<string, any>>; messages: StoredMessage[]; reports: Array<Record<string, any>> } {
-  const db = new Database(path, { readonly: true })
-  try {
-    return {
-      batches: db.prepare('SELECT * FROM batches ORDER BY id').all() as Array<Record<string, any>>,
-      messages: db.prepare('SELECT * FROM messages ORDER BY id').all() as StoredMessage[],
-      reports: db.prepare('SELECT * FROM reports ORDER BY id').all() as Array<Record<string, any>>
-    }
-  } finally {
-    db.close()
   }
 }
 

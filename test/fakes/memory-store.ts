@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import type { FinalOutcome } from '../../src/core/outcomes.js'
 import type {
-  AcceptResult, BatchRecord, ClaimedMessage, MessageRecord, MessageState, NewBatch, OutboxName, OutboxSettlement, OutboxState,
-  PendingIncoming, PendingReport, PruneResult, ReportRecord, Store, StoreContents, StoreStats, WebhookEvent
+  AcceptResult, BatchRecord, ClaimedMessage, IncomingRecord, MessageRecord, MessageState, NewBatch, OutboxName, OutboxSettlement, OutboxState,
+  PendingIncoming, PendingReport, PruneResult, RecipientRecord, ReportRecord, Store, StoreContents, StoreStats, WebhookEvent, WebhookEventRecord
 } from '../../src/core/store/store.js'
 
 /**
@@ -73,7 +73,17 @@ interface Incoming extends OutboxRow {
   sentAt: number
 }
 
-interface RememberedEvent { eventId: string; messageId: number | null; receivedAt: number }
+interface RememberedEvent {
+  eventId: string
+  eventType: string
+  messageId: number | null
+  status: string | null
+  statusAt: number | null
+  errorCode: string | null
+  errorDetails: string | null
+  raw: string | null
+  receivedAt: number
+}
 
 export function openMemoryStore (): Store {
   let closed = false
@@ -101,6 +111,9 @@ export function openMemoryStore (): Store {
 
   const findBatch = (registrationId: string, key: string, ids?: { requestId: string; batchId: string }): Batch | undefined =>
     batches.find((b) => b.registrationId === registrationId && b.idempotencyKey === key && (ids === undefined || (b.requestId === ids.requestId && b.batchId === ids.batchId)))
+
+  const remembered = (event: WebhookEvent): RememberedEvent =>
+    ({ eventId: event.eventId, eventType: event.eventType, messageId: null, status: null, statusAt: null, errorCode: null, errorDetails: null, raw: null, receivedAt: event.receivedAt })
 
   const settle = (message: Message, attempt: number | undefined): boolean =>
     attempt === undefined ? message.state === 'queued' || message.state === 'sending' : message.state === 'sending' && message.attempts === attempt
@@ -209,7 +222,7 @@ export function openMemoryStore (): Store {
     recordWebhookEvent: (event: WebhookEvent) => tx(() => {
       if (events.has(event.eventId)) return 'duplicate' as const
       if (event.kind === 'inbound') {
-        events.set(event.eventId, { eventId: event.eventId, messageId: null, receivedAt: event.receivedAt })
+        events.set(event.eventId, { ...remembered(event), messageId: null })
         for (const route of event.routes) {
           const id = nextId()
           incoming.set(id, { id, registrationId: route.registrationId, state: 'pending', attempts: 0, nextAttemptAt: event.receivedAt, lastError: null, createdAt: event.receivedAt, from: event.from, to: route.to, text: event.text, sentAt: event.sentAt })
@@ -217,13 +230,16 @@ export function openMemoryStore (): Store {
         return 'new' as const
       }
       if (event.kind === 'unusable') {
-        events.set(event.eventId, { eventId: event.eventId, messageId: null, receivedAt: event.receivedAt })
+        // The reason goes where a status's error details would, as in the SQLite adapter.
+        events.set(event.eventId, { ...remembered(event), messageId: null, errorDetails: event.reason, raw: event.raw })
         return 'new' as const
       }
       const all = [...messages.values()]
       const message = (event.reference === null ? undefined : all.find((m) => m.reference === event.reference)) ??
         (event.providerMessageId === null ? undefined : all.find((m) => m.providerMessageId === event.providerMessageId))
-      events.set(event.eventId, { eventId: event.eventId, messageId: message?.id ?? null, receivedAt: event.receivedAt })
+      events.set(event.eventId, {
+        ...remembered(event), messageId: message?.id ?? null, status: event.status, statusAt: event.statusAt, errorCode: event.error?.code ?? null, errorDetails: event.error?.details ?? null
+      })
       if (message === undefined) return 'unknown-message' as const
       // A final state is reported once; later or out-of-order events only join the history.
       if (event.outcome !== undefined && message.state !== 'final' && message.state !== 'failed') {
@@ -325,7 +341,13 @@ export function openMemoryStore (): Store {
           errorCode: r.errorCode, errorDetails: r.errorDetails, state: r.state, attempts: r.attempts, nextAttemptAt: r.nextAttemptAt,
           // A claimed row's lease ends when it is due again.
           leaseUntil: r.state === 'sending' ? r.nextAttemptAt : null, lastError: r.lastError, createdAt: r.createdAt
-        }))
+        })),
+        incoming: first(incoming.values()).map((r): IncomingRecord => ({
+          id: String(r.id), registrationId: r.registrationId, from: r.from, to: r.to, text: r.text, sentAt: r.sentAt, state: r.state, attempts: r.attempts,
+          nextAttemptAt: r.nextAttemptAt, leaseUntil: r.state === 'sending' ? r.nextAttemptAt : null, lastError: r.lastError, createdAt: r.createdAt
+        })),
+        webhookEvents: [...events.values()].slice(0, limit).map((e): WebhookEventRecord => ({ ...e, messageId: e.messageId === null ? null : String(e.messageId) })),
+        recipients: [...recipients].flatMap(([msisdn, known]) => [...known].map(([registrationId, lastSentAt]): RecipientRecord => ({ msisdn, registrationId, lastSentAt }))).slice(0, limit)
       }
     }),
     stats: () => tx((): StoreStats => {

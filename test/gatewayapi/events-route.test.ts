@@ -1,6 +1,5 @@
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
-import Database from 'better-sqlite3'
 import { parseConfig } from '../../src/config.js'
 import { GATEWAYAPI_EVENTS_PATH } from '../../src/gatewayapi/events-route.js'
 import { openSqliteStore } from '../../src/core/store/sqlite-store.js'
@@ -33,14 +32,8 @@ async function twoRegistrations (t: Parameters<typeof listenTestApp>[0]) {
     const raw = JSON.stringify(envelope)
     return sendWebhook(`${listening.url}${GATEWAYAPI_EVENTS_PATH}`, raw, signGatewaySignature(raw, config.gatewayapi.webhookSecret))
   }
-  const incoming = () => {
-    const db = new Database(dbPath, { readonly: true })
-    try {
-      return db.prepare('SELECT registration_id, from_number, to_address, body FROM incoming_messages ORDER BY id').all()
-    } finally {
-      db.close()
-    }
-  }
+  /** The replies queued for Optimove, as the store holds them. */
+  const incoming = async () => (await real.inspect()).incoming.map(({ registrationId, from, to, text }) => ({ registrationId, from, to, text }))
   return { ...listening, faults, post, incoming }
 }
 
@@ -51,11 +44,11 @@ t.test('a store error while routing a reply is a 503 (GatewayAPI retries), never
   faults.lookup = true
   const refused = await post(reply('r-1'))
   t.same(refused, { status: 503, body: { message: 'the reply could not be routed; retry later', code: 'SERVICE_UNAVAILABLE' } })
-  t.same(incoming(), [], 'nothing queued, not even for the first registration')
+  t.same(await incoming(), [], 'nothing queued, not even for the first registration')
 
   faults.lookup = false
   t.same((await post(reply('r-1'))).body, { status: 'recorded' }, 'GatewayAPI\'s retry is taken once the store answers')
-  t.same(incoming(), [{ registration_id: 'a', from_number: '4512345678', to_address: 'BrandA', body: 'STOP' }], 'nobody texted the number: the first registration')
+  t.same(await incoming(), [{ registrationId: 'a', from: '4512345678', to: 'BrandA', text: 'STOP' }], 'nobody texted the number: the first registration')
 })
 
 t.test('a reply whose number texted is known needs no lookup: a store that cannot look up does not stop it', async (t) => {
@@ -63,7 +56,7 @@ t.test('a reply whose number texted is known needs no lookup: a store that canno
   faults.lookup = true
   const envelope = gatewayEnvelope('user-message.text.sms', { sender: 4512345678, recipient: 'BrandB', content: { message: 'hi' } })
   t.same((await post(envelope)).body, { status: 'recorded' })
-  t.same(incoming(), [{ registration_id: 'b', from_number: '4512345678', to_address: 'BrandB', body: 'hi' }])
+  t.same(await incoming(), [{ registrationId: 'b', from: '4512345678', to: 'BrandB', text: 'hi' }])
 })
 
 t.test('a store error while recording is a 503, for replies, statuses and unusable events alike', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import Database from 'better-sqlite3'
+import type { WebhookEventRecord } from '../../src/core/store/store.js'
 import { gatewayEnvelope, rcsLocationReply, rcsTextReply } from '../../src/sim/gatewayapi-events.js'
 import { campaignBody, inspectStoreAt, startStack, until } from '../helper.js'
 
@@ -11,14 +11,9 @@ const reportsByReference = (optimove: Stack['optimove']) => new Map(optimove.rec
 
 const repliesOf = (optimove: Stack['optimove']) => optimove.received('incoming-message').flatMap((c) => (c.body as any).messages as Array<Record<string, string>>)
 
-/** What `webhook_events` holds for an event id, read as an operator would. */
-function storedEvent (dbPath: string, eventId: string): Record<string, any> | undefined {
-  const db = new Database(dbPath, { readonly: true })
-  try {
-    return db.prepare('SELECT * FROM webhook_events WHERE event_id = ?').get(eventId) as Record<string, any> | undefined
-  } finally {
-    db.close()
-  }
+/** What the store remembers of an event id, read as an operator would. */
+async function storedEvent (dbPath: string, eventId: string): Promise<WebhookEventRecord | undefined> {
+  return (await inspectStoreAt(dbPath)).webhookEvents.find((e) => e.eventId === eventId)
 }
 
 /** A stack with `n` messages sent and waiting for their status. */
@@ -113,14 +108,13 @@ t.test('an event we cannot use is answered 200, kept whole and counted; only bad
     t.same(await gateway.postWebhook(undefined, { raw: u.raw }), { status: 200, body: { status: 'duplicate' } }, `${u.what}: its replay`)
   }
   for (const u of unusable.filter((x) => x.eventId !== undefined)) {
-    const row = storedEvent(dbPath, u.eventId!)!
+    const row = (await storedEvent(dbPath, u.eventId!))!
     t.equal(row.raw, u.raw, `${u.what}: kept byte for byte, replayable`)
-    t.match(row.error_details, u.reason, `${u.what}: with the reason`)
+    t.match(row.errorDetails, u.reason, `${u.what}: with the reason`)
   }
-  const db = new Database(dbPath, { readonly: true })
-  t.teardown(() => db.close())
-  t.same(db.prepare("SELECT raw FROM webhook_events WHERE event_id LIKE 'body-sha256:%'").all(), [{ raw: '[1,2,3]' }])
-  t.equal((db.prepare('SELECT COUNT(*) AS n FROM webhook_events WHERE raw IS NOT NULL').get() as { n: number }).n, unusable.length, 'one row each, replays included')
+  const { webhookEvents } = await inspectStoreAt(dbPath)
+  t.same(webhookEvents.filter((e) => e.eventId.startsWith('body-sha256:')).map((e) => ({ raw: e.raw })), [{ raw: '[1,2,3]' }])
+  t.equal(webhookEvents.filter((e) => e.raw !== null).length, unusable.length, 'one row each, replays included')
 
   const metrics = await service.metrics.registry.getSingleMetricAsString('bridge_webhook_events_total')
   const counted = [...metrics.matchAll(/outcome="unusable"} (\d+)/g)].reduce((n, x) => n + Number(x[1]), 0)

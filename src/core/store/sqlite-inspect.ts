@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
 import type { FinalOutcome } from '../outcomes.js'
-import type { BatchRecord, MessageRecord, MessageState, OutboxState, ReportRecord, StoreContents } from './store.js'
+import type { BatchRecord, IncomingRecord, MessageRecord, MessageState, OutboxState, RecipientRecord, ReportRecord, StoreContents, WebhookEventRecord } from './store.js'
 
 interface BatchRow {
   id: number; registration_id: string; idempotency_key: string; batch_id: string; request_id: string; sender_id: string
@@ -17,15 +17,54 @@ interface ReportRow {
   last_error: string | null; created_at: number
 }
 
+interface IncomingRow {
+  id: number; registration_id: string; from_number: string; to_address: string; body: string; sent_at: number; state: OutboxState
+  attempts: number; next_attempt_at: number; lease_until: number | null; last_error: string | null; created_at: number
+}
+interface WebhookEventRow {
+  event_id: string; event_type: string; message_id: number | null; status: string | null; status_at: number | null
+  error_code: string | null; error_details: string | null; raw: string | null; received_at: number
+}
+interface RecipientRow { msisdn: string; registration_id: string; last_sent_at: number }
+
 /** The inspection role of the SQLite store: its rows, oldest first, in the port's words. */
 export function createInspectQueries (db: Database.Database): (limit: number) => StoreContents {
   const batches = db.prepare<[number], BatchRow>('SELECT * FROM batches ORDER BY id LIMIT ?')
   const messages = db.prepare<[number], MessageRow>('SELECT * FROM messages ORDER BY id LIMIT ?')
   const reports = db.prepare<[number], ReportRow>('SELECT * FROM reports ORDER BY id LIMIT ?')
+  const incoming = db.prepare<[number], IncomingRow>('SELECT * FROM incoming_messages ORDER BY id LIMIT ?')
+  const events = db.prepare<[number], WebhookEventRow>('SELECT * FROM webhook_events ORDER BY rowid LIMIT ?')
+  const recipients = db.prepare<[number], RecipientRow>('SELECT * FROM recipient_registrations ORDER BY rowid LIMIT ?')
   const read = db.transaction((limit: number): StoreContents => ({
     batches: batches.all(limit).map(batchRecord),
     messages: messages.all(limit).map(messageRecord),
-    reports: reports.all(limit).map(reportRecord)
+    reports: reports.all(limit).map(reportRecord),
+    incoming: incoming.all(limit).map((r): IncomingRecord => ({
+      id: String(r.id),
+      registrationId: r.registration_id,
+      from: r.from_number,
+      to: r.to_address,
+      text: r.body,
+      sentAt: r.sent_at,
+      state: r.state,
+      attempts: r.attempts,
+      nextAttemptAt: r.next_attempt_at,
+      leaseUntil: r.lease_until,
+      lastError: r.last_error,
+      createdAt: r.created_at
+    })),
+    webhookEvents: events.all(limit).map((e): WebhookEventRecord => ({
+      eventId: e.event_id,
+      eventType: e.event_type,
+      messageId: e.message_id === null ? null : String(e.message_id),
+      status: e.status,
+      statusAt: e.status_at,
+      errorCode: e.error_code,
+      errorDetails: e.error_details,
+      raw: e.raw,
+      receivedAt: e.received_at
+    })),
+    recipients: recipients.all(limit).map((r): RecipientRecord => ({ msisdn: r.msisdn, registrationId: r.registration_id, lastSentAt: r.last_sent_at }))
   }))
   return (limit) => read(limit)
 }

@@ -108,14 +108,21 @@ export interface MaintenanceStore {
 
 /** What an operator (and a test) reads of the store: its rows in our words, never its SQL. */
 export interface InspectionStore {
-  /** Batches, messages and delivery reports, each in the order they were stored; at most `limit` of each (default all). */
+  /** Every kind of row, each in the order it was stored; at most `limit` of each (default all). */
   inspect(options?: { limit?: number }): Promise<StoreContents>
 }
 
 export interface StoreContents {
   batches: BatchRecord[]
   messages: MessageRecord[]
+  /** The delivery-report outbox. */
   reports: ReportRecord[]
+  /** The outbox of customer replies: one row per registration a reply goes to. */
+  incoming: IncomingRecord[]
+  /** The webhook events remembered (replay memory, status history, unusable events kept whole). */
+  webhookEvents: WebhookEventRecord[]
+  /** Which registrations texted a number, and when last (replies find their tenant by it). */
+  recipients: RecipientRecord[]
 }
 
 export interface BatchRecord {
@@ -169,6 +176,42 @@ export interface ReportRecord {
   leaseUntil: number | null
   lastError: string | null
   createdAt: number
+}
+
+export interface IncomingRecord {
+  id: string
+  registrationId: string
+  from: string
+  to: string
+  text: string
+  sentAt: number
+  state: OutboxState
+  attempts: number
+  nextAttemptAt: number
+  leaseUntil: number | null
+  lastError: string | null
+  createdAt: number
+}
+
+export interface WebhookEventRecord {
+  eventId: string
+  eventType: string
+  /** The message a status event was about, when it was found. */
+  messageId: string | null
+  status: string | null
+  statusAt: number | null
+  errorCode: string | null
+  /** A status's error details, or why an unusable event could not be used. */
+  errorDetails: string | null
+  /** An unusable event's body, byte for byte. */
+  raw: string | null
+  receivedAt: number
+}
+
+export interface RecipientRecord {
+  msisdn: string
+  registrationId: string
+  lastSentAt: number
 }
 
 export type MessageState = 'queued' | 'sending' | 'submitted' | 'final' | 'failed'

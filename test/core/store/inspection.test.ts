@@ -14,7 +14,7 @@ for (const [name, open] of ADAPTERS) {
   t.test(`${name}: batches, messages and reports as stored, then as they change`, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
-    t.same(await store.inspect(), { batches: [], messages: [], reports: [] }, 'an empty store')
+    t.same(await store.inspect(), { batches: [], messages: [], reports: [], incoming: [], webhookEvents: [], recipients: [] }, 'an empty store')
     await store.acceptCampaign(batch, messages)
 
     const first = await store.inspect()
@@ -35,6 +35,29 @@ for (const [name, open] of ADAPTERS) {
 
     await store.markSubmitted([{ id: claimed!.id, attempt: 1, providerMessageId: 'p-1' }], 3000)
     t.match((await store.inspect()).messages[0], { state: 'submitted', providerMessageId: 'p-1', leaseUntil: null, updatedAt: 3000 })
+  })
+
+  t.test(`${name}: webhook events remembered, replies queued per registration, the recipient memory`, async (t) => {
+    const store = await open(t.testdir())
+    t.teardown(() => store.close())
+    await store.acceptCampaign(batch, messages.slice(0, 1))
+    const [message] = (await store.inspect()).messages
+    await store.recordWebhookEvent({ kind: 'status', eventId: 'e-status', eventType: 'message.status_updated', receivedAt: 5000, reference: message!.reference, providerMessageId: null, status: 'UNDELIVERABLE', statusAt: 4000, outcome: 'undeliverable', error: { code: '1007', details: 'no route' } })
+    await store.recordWebhookEvent({ kind: 'unusable', eventId: 'e-odd', eventType: 'unknown', receivedAt: 5100, reason: 'the envelope has no event_type', raw: '{"odd":true}' })
+    await store.recordWebhookEvent({ kind: 'inbound', eventId: 'e-reply', eventType: 'user-message.text.sms', receivedAt: 5200, from: '4512345678', text: 'STOP', sentAt: 5150, routes: [{ registrationId: 'tenant', to: 'Brand' }, { registrationId: 'other', to: '1204' }] })
+
+    const seen = await store.inspect()
+    t.same(seen.webhookEvents, [
+      { eventId: 'e-status', eventType: 'message.status_updated', messageId: message!.id, status: 'UNDELIVERABLE', statusAt: 4000, errorCode: '1007', errorDetails: 'no route', raw: null, receivedAt: 5000 },
+      { eventId: 'e-odd', eventType: 'unknown', messageId: null, status: null, statusAt: null, errorCode: null, errorDetails: 'the envelope has no event_type', raw: '{"odd":true}', receivedAt: 5100 },
+      { eventId: 'e-reply', eventType: 'user-message.text.sms', messageId: null, status: null, statusAt: null, errorCode: null, errorDetails: null, raw: null, receivedAt: 5200 }
+    ])
+    t.match(seen.incoming, [
+      { registrationId: 'tenant', from: '4512345678', to: 'Brand', text: 'STOP', sentAt: 5150, state: 'pending', attempts: 0, leaseUntil: null, lastError: null },
+      { registrationId: 'other', from: '4512345678', to: '1204', text: 'STOP', sentAt: 5150, state: 'pending' }
+    ])
+    t.same(seen.recipients, [{ msisdn: '4512345678', registrationId: 'tenant', lastSentAt: 900 }], 'the number the campaign texted, and by whom')
+    t.match(seen.messages[0], { state: 'final', finalOutcome: 'undeliverable' })
   })
 
   t.test(`${name}: limit bounds each list, oldest first`, async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { openSqliteStore } from '../../../src/core/store/sqlite-store.js'
 import type { Store } from '../../../src/core/store/store.js'
-import { readDatabase } from '../../helper.js'
+import { readDatabase } from './sqlite-rows.js'
 import { Pruner } from '../../../src/core/pruner.js'
 import { createLogger } from '../../../src/logger.js'
 

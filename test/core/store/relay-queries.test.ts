@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { Worker } from 'node:worker_threads'
 import { openSqliteStore } from '../../../src/core/store/sqlite-store.js'
 import type { NewBatch, NewMessage, Store } from '../../../src/core/store/store.js'
-import { readDatabase, type StoredMessage } from '../../helper.js'
+import { readDatabase, type StoredMessage } from './sqlite-rows.js'
 
 // Contract tests of the relay side of the store (leases, submissions, retries, failures)
 // on a real SQLite file. Every time is an explicit `now`: nothing here reads the wall clock.
@@ -240,7 +240,9 @@ const { parentPort, workerData } = require('node:worker_threads')
 ;(async () => {
   const { tsImport } = await import(workerData.tsx)
   const { openSqliteStore } = await tsImport(workerData.storeModule, workerData.parent)
-  const store = openSqliteStore({ path: workerData.path })
+  // A generous lock budget: this test is about exclusive claims, not about how long a lock is waited for
+  // (a loaded machine can starve a thread past the default budget).
+  const store = openSqliteStore({ path: workerData.path, busyTimeoutMs: 30000 })
   const gate = workerData.gate
   // Start together: wait until both threads have opened their connection.
   Atomics.add(gate, 0, 1)

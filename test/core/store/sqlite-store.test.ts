@@ -3,7 +3,7 @@ import Database from 'better-sqlite3'
 import { openSqliteStore, sqlitePathFromUrl } from '../../../src/core/store/sqlite-store.js'
 import { MIGRATIONS } from '../../../src/core/store/migrations.js'
 import type { NewBatch, NewMessage } from '../../../src/core/store/store.js'
-import { readDatabase } from '../../helper.js'
+import { readDatabase } from './sqlite-rows.js'
 
 function batch (key: string, overrides: Partial<NewBatch> = {}): NewBatch {
   return { registrationId: 'tenant-a', idempotencyKey: key, batchId: 'b', requestId: 'r', senderId: 'Brand', metadataJson: '{"campaignId":"c","x":[1]}', scheduledAt: 1000, receivedAt: 900, ...overrides }

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { openThreadedStore } from '../../../src/core/store/threaded-store.js'
-import { campaignBody, readDatabase, startStack, until } from '../../helper.js'
+import { campaignBody, startStack, until } from '../../helper.js'
+import { readDatabase } from './sqlite-rows.js'
 
 const batch = { registrationId: 'r', idempotencyKey: 'k', batchId: 'b', requestId: 'q', senderId: 'Brand', metadataJson: '{"a":1}', scheduledAt: 1000, receivedAt: 1000 }
 const messages = Array.from({ length: 3 }, (_, i) => ({ mobileNumber: `452000000${i}`, customerId: `c${i}`, text: `t${i}` }))
