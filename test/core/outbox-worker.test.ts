@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
-import { once } from 'node:events'
-import { OutboxWorker, type DeliveryResult } from '../../src/core/outbox-worker.js'
+import { EventEmitter, once } from 'node:events'
+import { OutboxWorker, type DeliveryResult, type OutboxWorkerOptions } from '../../src/core/outbox-worker.js'
 import type { OutboxState, PendingReport, Store } from '../../src/core/store/store.js'
 import { systemClock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/logger.js'
@@ -50,7 +50,11 @@ function handPeer () {
 }
 
 function worker (store: Store, deliver: (items: PendingReport[]) => Promise<DeliveryResult>, options: { concurrency: number; claimSize: number }) {
-  return new OutboxWorker<PendingReport>({
+  return new OutboxWorker<PendingReport>(workerOptions(store, deliver, options))
+}
+
+function workerOptions (store: Store, deliver: (items: PendingReport[]) => Promise<DeliveryResult>, options: { concurrency: number; claimSize: number }): OutboxWorkerOptions<PendingReport> {
+  return {
     outbox: 'reports',
     store,
     clock: systemClock,
@@ -63,7 +67,7 @@ function worker (store: Store, deliver: (items: PendingReport[]) => Promise<Deli
     // Long: the test wakes the loop, it never waits for the poll.
     idlePollMs: 600_000,
     ...options
-  })
+  }
 }
 
 /** The store's delivery reports by state. */
@@ -71,6 +75,45 @@ const statesOf = async (store: Store): Promise<Record<OutboxState, number>> => (
 const only = (counts: Partial<Record<OutboxState, number>>): Record<OutboxState, number> => ({ pending: 0, sending: 0, done: 0, parked: 0, ...counts })
 
 function outboxWorkerTests (adapter: string, open: (dir: string) => Promise<Store>, storeWithReports: (t: Test, n: number) => Promise<Store>): void {
+
+  /** A store whose claims are announced on `claims` (with how many rows each found), so a test knows the worker looked. */
+  const watched = async (t: Test) => {
+    const store = await open(t.testdir())
+    t.teardown(() => store.close())
+    const claims = new EventEmitter<{ claimed: [rows: number] }>()
+    const watching: Store = { ...store, claimReports: async (...args) => { const rows = await store.claimReports(...args); claims.emit('claimed', rows.length); return rows } }
+    const addReports = (key: string, n: number) => store.acceptCampaign({ registrationId: 'r', idempotencyKey: key, batchId: 'b', requestId: 'q', senderId: 'Brand', metadataJson: '{}', scheduledAt: Date.now(), receivedAt: Date.now() }, unusable(n))
+    return { store, watching, claims, addReports }
+  }
+
+  t.test(`${adapter}: wake() sends what was stored after the worker went idle, without waiting for the idle poll`, async (t) => {
+    const { store, watching, claims, addReports } = await watched(t)
+    const peer = handPeer()
+    const w = worker(watching, peer.deliver, { concurrency: 2, claimSize: 4 })
+    const lookedOnce = once(claims, 'claimed')
+    w.start()
+    t.same(await lookedOnce, [0], 'it looked and found nothing')
+    await addReports('later', 2)
+    w.wake() // the idle poll is ten minutes: only the wake-up can bring these
+    for (const reference of await peer.arrivals(2)) peer.answer(reference)
+    while ((await statesOf(store)).done < 2) await once(w, 'settled')
+    await w.stop()
+    t.same(await statesOf(store), only({ done: 2 }))
+  })
+
+  t.test(`${adapter}: with nobody waking it, the idle poll's timer finds what was stored meanwhile`, async (t) => {
+    const { store, watching, claims, addReports } = await watched(t)
+    const peer = handPeer()
+    const w = new OutboxWorker<PendingReport>({ ...workerOptions(watching, peer.deliver, { concurrency: 2, claimSize: 4 }), idlePollMs: 20 })
+    const lookedOnce = once(claims, 'claimed')
+    w.start()
+    await lookedOnce
+    await addReports('later', 2)
+    for (const reference of await peer.arrivals(2)) peer.answer(reference)
+    while ((await statesOf(store)).done < 2) await once(w, 'settled')
+    await w.stop()
+    t.same(await statesOf(store), only({ done: 2 }))
+  })
 
   t.test(`${adapter}: a slow request does not hold up the others: each request is settled when its own answer comes`, async (t) => {
     const store = await storeWithReports(t, 6)
