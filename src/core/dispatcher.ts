@@ -5,6 +5,7 @@ import type { Clock } from '../lib/clock.js'
 import type { MessageSender, OutgoingMessage, SendOutcome } from './message-sender.js'
 import { byNamedRecipients, halves, providerLabel } from './request-splitter.js'
 import { SENDING_OK, type SendingStatus } from './sending-status.js'
+import { SplitParts } from './split-parts.js'
 import type { ClaimedMessage, FailedMessage, RelayStore, RescheduledMessage } from './store/store.js'
 import { WorkLoop, type LoopEvents } from './work-loop.js'
 
@@ -49,6 +50,8 @@ export interface DispatcherOptions {
   registrations?: ReadonlyArray<{ id: string; expiration?: string }>
   /** Told whenever sending halts, pauses or resumes, for `/health`. */
   onSendingChange?: (status: SendingStatus) => void
+  /** Messages remembered as parts of split requests at most (default 100,000). */
+  maxRememberedParts?: number
 }
 
 /** The longest `Retry-After` pause when none is configured: one hour. */
@@ -88,8 +91,8 @@ interface Claim { messages: ClaimedMessage[]; probe: boolean }
 
 const STOPPED = 'not sent: the dispatcher stopped'
 
-/** Messages remembered as parts of split requests at most; beyond it the memory is dropped (only a split starts over). */
-const MAX_REMEMBERED_PARTS = 100_000
+/** Messages remembered as parts of split requests at most, when not configured; beyond it the memory is dropped (only a split starts over). */
+export const DEFAULT_MAX_REMEMBERED_PARTS = 100_000
 
 /**
  * Moves due messages from the store to the provider: claims them with a lease, keeps at
@@ -109,14 +112,8 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
   private halted: { reason: string; since: number } | undefined
   private nextProbeAt = 0
   private lastStatus = JSON.stringify(SENDING_OK)
-  /**
-   * Parts of split requests that went back to the queue unsent (message id → part): when
-   * claimed again, each part is sent on its own, so that a split goes on where it stopped
-   * instead of starting over with the whole request (which could go on forever when every
-   * claim's lease runs short after a few requests).
-   */
-  private readonly parts = new Map<string, number>()
-  private partCount = 0
+  /** Parts of split requests that went back to the queue unsent: a split goes on where it stopped. */
+  private readonly parts: SplitParts<ClaimedMessage>
   private readonly random: () => number
   private readonly maxRetryAfterMs: number
   private readonly probeMs: number
@@ -132,6 +129,7 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
     const expirations = new Map<string, string>()
     for (const r of o.registrations ?? []) if (r.expiration !== undefined) expirations.set(r.id, r.expiration)
     this.expirations = expirations
+    this.parts = new SplitParts(o.maxRememberedParts ?? DEFAULT_MAX_REMEMBERED_PARTS)
     this.loop = new WorkLoop<Claim>({
       name: 'dispatcher',
       logger: o.logger,
@@ -246,29 +244,7 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
       this.emit('settled', { outcome: 'expired', rows: expired.length })
     }
     if (sendable.length === 0) return
-    await this.relay(this.partsOf(sendable), now, probe)
-  }
-
-  /** A claim's messages as the requests to send: the parts remembered (see `parts`) each on its own, the others together. */
-  private partsOf (messages: ClaimedMessage[]): ClaimedMessage[][] {
-    if (this.parts.size === 0) return [messages]
-    const groups = new Map<number | undefined, ClaimedMessage[]>()
-    for (const m of messages) {
-      const part = this.parts.get(m.id)
-      this.parts.delete(m.id)
-      const group = groups.get(part)
-      if (group === undefined) groups.set(part, [m])
-      else group.push(m)
-    }
-    return [...groups.values()]
-  }
-
-  private rememberParts (parts: ClaimedMessage[][]): void {
-    if (this.parts.size > MAX_REMEMBERED_PARTS) this.parts.clear()
-    for (const part of parts) {
-      const id = ++this.partCount
-      for (const m of part) this.parts.set(m.id, id)
-    }
+    await this.relay(this.parts.requestsOf(sendable), now, probe)
   }
 
   /**
@@ -286,7 +262,7 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
       const hold = this.holdOf(claimedAt, first, probe)
       if (hold !== undefined) {
         const rest = [part, ...parts]
-        if (rest.length > 1) this.rememberParts(rest)
+        if (rest.length > 1) this.parts.remember(rest)
         await this.o.store.reschedule(rest.flat().map((m) => ({ ...fenced(m), at: hold.at })), hold.why, this.o.clock.now(), { refundAttempt: true })
         return
       }
