@@ -170,9 +170,14 @@ export class WorkLoop<U> {
     clearTimeout(this.timer)
     this.timer = undefined
     if (!this.started || (!afterFailure && this.inFlight.size >= this.o.concurrency)) return
-    const idle = this.o.clock.now() + this.o.idlePollMs
-    let at: number | null = idle
-    if (this.o.nextWakeAt !== undefined) at = await this.o.nextWakeAt(afterFailure, this.inFlight.size).catch(() => idle)
+    let at: number | null = this.o.clock.now() + this.o.idlePollMs
+    if (this.o.nextWakeAt !== undefined) {
+      try {
+        at = await this.o.nextWakeAt(afterFailure, this.inFlight.size)
+      } catch {
+        // Then the idle poll.
+      }
+    }
     if (!this.started || at === null) return
     // Clamped to setTimeout's range: a far `at` wakes early and re-arms, never overflows.
     this.timer = setBoundedTimeout(() => this.wake(), at - this.o.clock.now())

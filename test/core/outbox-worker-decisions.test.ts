@@ -251,3 +251,103 @@ t.test('a longer pause is never shortened by a shorter one: the registration and
   await worker.stop()
   t.equal(await dueAt(store, clock.at + 59_999), 0)
 })
+
+t.test('a row claimed exactly half its lease ago is still sent; its reason when later: claimed too long ago', async (t) => {
+  for (const [waitedMs, sentCount] of [[5000, 3], [5001, 1]] as const) {
+    const { store, clock, start } = await setup(t, { r: 3 })
+    let release: () => void = () => undefined
+    const sent: string[] = []
+    const worker = start({
+      concurrency: 1,
+      leaseMs: 10_000,
+      deliver: async ([report]) => {
+        sent.push(report!.id)
+        if (sent.length === 1) await new Promise<void>((resolve) => { release = resolve })
+        return { kind: 'done' }
+      }
+    })
+    while (sent.length < 1) await new Promise((resolve) => setImmediate(resolve))
+    clock.at += waitedMs
+    release()
+    await settledAll(store, worker)
+    await worker.stop()
+    t.equal(sent.length, sentCount, `${waitedMs} ms after the claim of a 10 s lease`)
+    if (sentCount === 1) t.same((await store.inspect()).reports.map((r) => r.lastError), [null, 'claimed too long ago to be sent inside its lease', 'claimed too long ago to be sent inside its lease'])
+  }
+})
+
+t.test('claimLimitBytes bounds each claim; without it, a claim takes claimSize rows', async (t) => {
+  for (const [limit, perClaim] of [[1, [1, 1, 1]], [undefined, [3]]] as const) {
+    const { store, start } = await setup(t, { r: 3 })
+    const claimed: number[] = []
+    const worker = start({
+      claimSize: 8,
+      ...(limit === undefined ? {} : { claimLimitBytes: limit }),
+      claim: async (now, n, leaseMs, maxBytes, excluded) => {
+        const rows = await store.claimReports(now, n, leaseMs, maxBytes, excluded)
+        if (rows.length > 0) claimed.push(rows.length)
+        return rows
+      },
+      deliver: async () => ({ kind: 'done' })
+    })
+    while ((await store.stats()).reports.done < 3) await once(worker, 'settled')
+    t.same(claimed, perClaim, `claimLimitBytes ${String(limit)}: rows per claim`)
+  }
+})
+
+t.test('the settled events: each outcome with its rows', async (t) => {
+  const { store, start, settlements } = await setup(t, { r: 3 })
+  let n = 0
+  const worker = start({ concurrency: 3, deliver: async () => ++n === 1 ? { kind: 'park', reason: 'HTTP 400' } : { kind: 'done' } })
+  await settledAll(store, worker)
+  t.same(settlements.sort((a, b) => a.outcome.localeCompare(b.outcome)), [{ outcome: 'done', rows: 2 }, { outcome: 'parked', rows: 1 }])
+})
+
+t.test('answers are written a claim\'s worth at a time: with claims of two, four answers at once make two writes of two', async (t) => {
+  const { store, start } = await setup(t, { r: 4 })
+  const writes: number[] = []
+  const counting: Store = { ...store, settleOutbox: async (outbox, s, now) => { writes.push((s.done ?? []).length); return store.settleOutbox(outbox, s, now) } }
+  const worker = start({ store: counting, concurrency: 4, claimSize: 2, deliver: async () => ({ kind: 'done' }) })
+  await settledAll(store, worker)
+  t.same(writes, [2, 2])
+})
+
+t.test('a settlement the store refuses is logged; its rows stay leased (to come back after the lease), no settled event', async (t) => {
+  const { store, start, settlements } = await setup(t, { r: 1 })
+  const { logger, lines } = capturedLog()
+  const failing: Store = { ...store, settleOutbox: async () => { throw new Error('SQLITE_IOERR') } }
+  const worker = start({ store: failing, logger, deliver: async () => ({ kind: 'done' }) })
+  while (!lines().some((l) => l.msg.startsWith('settling outbox rows failed'))) await new Promise((resolve) => setImmediate(resolve))
+  await worker.stop()
+  t.match(lines().filter((l) => l.level === LEVEL.error), [{ msg: 'settling outbox rows failed; they will be retried after their lease', outbox: 'reports', err: { message: 'SQLITE_IOERR' } }])
+  t.same(settlements, [])
+  t.equal((await store.stats()).reports.sending, 1)
+})
+
+t.test('a probe answered with a retry keeps the registration probing (one request at a time); only a success resumes it', async (t) => {
+  const { store, clock, start } = await setup(t, { r: 3 })
+  let answer: DeliveryResult = { kind: 'pause', reason: 'HTTP 429', retryAfterMs: 1000, alert: false }
+  const worker = start({ concurrency: 3, deliver: async () => answer })
+  await settledAll(store, worker)
+  clock.at += 1000
+  answer = { kind: 'retry', reason: 'HTTP 500' }
+  worker.wake()
+  await once(worker, 'settled')
+  t.match(worker.pausedRegistrations(), [{ registration: 'r', state: 'probing' }], 'the probe failed: still probing')
+  await worker.stop()
+})
+
+t.test('the line when a registration\'s pause begins names the outbox, the registration and the reason', async (t) => {
+  const { store, start } = await setup(t, { r: 1 })
+  const { logger, lines } = capturedLog()
+  const worker = start({ logger, deliver: async () => ({ kind: 'pause', reason: 'HTTP 401', alert: true }) })
+  await settledAll(store, worker)
+  t.match(lines().filter((l) => l.level === LEVEL.error), [{ outbox: 'reports', registration: 'r', reason: 'HTTP 401' }])
+})
+
+t.test('rows of a paused registration waiting in a claim go back with the pause as their reason', async (t) => {
+  const { store, start } = await setup(t, { r: 3 })
+  const worker = start({ concurrency: 1, claimSize: 3, deliver: async () => ({ kind: 'pause', reason: 'HTTP 429', retryAfterMs: 60_000, alert: false }) })
+  await settledAll(store, worker)
+  t.same((await store.inspect()).reports.map((r) => r.lastError), ['HTTP 429', 'registration paused', 'registration paused'])
+})

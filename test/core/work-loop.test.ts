@@ -254,3 +254,61 @@ t.test('nextWakeAt null: no timer; the end of a unit wakes the loop instead', as
   await h.waitFor('started', () => h.record.started.length === 2)
   t.same(h.record.started, ['a', 'b'])
 })
+
+/** Timers pending in this process now. */
+const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+
+t.test('no timer is left behind: none while every slot is busy, none when a running unit will wake the loop, none after stop()', async (t) => {
+  const before = timers()
+  const full = harness({ concurrency: 1 })
+  full.queue.push('a')
+  full.loop.start()
+  await full.waitFor('started', () => full.record.started.length === 1)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(timers(), before, 'every slot busy: the end of a unit wakes the loop, no timer')
+  full.finish('a')
+  await full.waitFor('ended', () => full.record.ended.length === 1)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(timers(), before + 1, 'idle: the idle poll armed')
+  await full.loop.stop()
+  t.equal(timers(), before, 'stopped: no timer left')
+
+  const asked = harness({ nextWakeAt: async () => null })
+  asked.loop.start()
+  await asked.waitFor('claimed', () => asked.record.claims.length === 1)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(timers(), before, 'nextWakeAt null: no timer')
+  await asked.loop.stop()
+})
+
+t.test('after a failed claim the owner is told (afterFailure), and a failing nextWakeAt leaves the idle poll', async (t) => {
+  const asked: boolean[] = []
+  let calls = 0
+  const h = harness({
+    claim: async () => { if (++calls === 1) throw new Error('database is locked'); return [] },
+    nextWakeAt: async (afterFailure) => {
+      asked.push(afterFailure)
+      h.events.emit('asked')
+      throw new Error('store unreachable')
+    },
+    idlePollMs: 5
+  })
+  h.loop.start()
+  // Only the idle poll brings the second round: the failing nextWakeAt must have left it armed.
+  await h.waitFor('asked', () => asked.length === 2)
+  t.same(asked, [true, false])
+})
+
+t.test('handing back fails: logged, and stop() still resolves', async (t) => {
+  const h = harness({
+    concurrency: 1,
+    claim: async () => h.record.claims.push(1) === 1 ? ['a', 'b'] : [],
+    release: async () => { throw new Error('store closed') }
+  })
+  h.loop.start()
+  await h.waitFor('started', () => h.record.started.length === 1)
+  const stopping = h.loop.stop()
+  h.finish('a')
+  await stopping
+  t.match(h.log.lines().map((l) => JSON.parse(l) as Record<string, unknown>), [{ msg: 'handing back claimed work failed; it comes back after its lease', loop: 'test', err: { message: 'store closed' } }])
+})
