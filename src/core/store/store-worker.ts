@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { openSqliteStore, type SqliteStoreOptions } from './sqlite-store.js'
 import type { PendingReport, Store } from './store.js'
 import { packShared } from './shared-text.js'
+import { errorShape } from './store-error.js'
 
 /** The worker side of the threaded store: the SQLite adapter, answering calls posted by the main thread. */
 const store = openSqliteStore(workerData as SqliteStoreOptions)
@@ -14,7 +15,7 @@ parentPort!.on('message', ({ id, method, args }: Call) => {
       parentPort!.postMessage({ id, result: method === 'claimReports' ? packShared(result as PendingReport[]) : result })
       if (method === 'close') parentPort!.close()
     },
-    (err: Error & { code?: unknown }) => parentPort!.postMessage({ id, error: { name: err.name, message: err.message, code: err.code } })
+    (err: unknown) => parentPort!.postMessage({ id, error: errorShape(err) })
   )
 })
 parentPort!.postMessage({ ready: true })

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads'
 import type { SqliteStoreOptions } from './sqlite-store.js'
 import type { PendingReport, Store } from './store.js'
 import { unpackShared, type PackedRows } from './shared-text.js'
+import { errorFromShape, type ErrorShape } from './store-error.js'
 
 type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void }
 
@@ -33,12 +34,12 @@ export async function openThreadedStore (options: SqliteStoreOptions): Promise<S
     worker.once('message', () => resolve())
     worker.once('error', reject)
   })
-  worker.on('message', (reply: { id: number; result?: unknown; error?: { name: string; message: string; code?: unknown } }) => {
+  worker.on('message', (reply: { id: number; result?: unknown; error?: ErrorShape }) => {
     const p = pending.get(reply.id)
     if (p === undefined) return
     pending.delete(reply.id)
-    // The error's code (SQLITE_BUSY, ...) survives the thread boundary.
-    if (reply.error !== undefined) p.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name, code: reply.error.code }))
+    // The error's code (SQLITE_BUSY, ...) and its causes survive the thread boundary.
+    if (reply.error !== undefined) p.reject(errorFromShape(reply.error))
     else p.resolve(reply.result)
   })
   worker.on('error', (err) => failAll(err))

@@ -3,10 +3,10 @@ import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
-import { childStack, killGroup, spawnInGroup } from '../helper.js'
+import { childStack, killGroup, spawnInGroup } from '../../helper.js'
 
 const LOCK_MS = 20_000
-const HOLDER = fileURLToPath(new URL('../fixtures/hold-sqlite-lock.mjs', import.meta.url))
+const HOLDER = fileURLToPath(new URL('../../fixtures/hold-sqlite-lock.mjs', import.meta.url))
 
 t.test('another process holds the SQLite write lock for 20 s: /health stays prompt, a GatewayAPI event is answered within 2 s', async (t) => {
   const { gateway, dbPath, spawn: spawnService, url } = await childStack(t)
