@@ -25,8 +25,8 @@ export interface GatewayApiClientOptions {
  */
 export const GATEWAYAPI_RESPONSE_LIMIT_BYTES = 1024 * 1024
 
-// Errors raised before a byte of the request could reach GatewayAPI: safe to resend.
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
+/** The errors raised before a byte of the request could reach GatewayAPI: safe to resend, nothing was sent. */
+export const NOT_SENT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
 
 /**
  * GatewayAPI's Mobile Message API as a MessageSender: one undici Pool for its origin,
@@ -79,7 +79,7 @@ export function createGatewayApiClient (options: GatewayApiClientOptions): Messa
       const raw = (err as { code?: unknown }).code
       // Our own deadline aborts with a DOMException (numeric code): name it by its name.
       const code = typeof raw === 'string' ? raw : (err as Error).name
-      return { kind: 'transient', reason: `${code}: ${(err as Error).message}`, ambiguous: !NOT_SENT.has(code) }
+      return { kind: 'transient', reason: `${code}: ${(err as Error).message}`, ambiguous: !NOT_SENT_ERRORS.has(code) }
     }
 
     if (status === 200 || status === 202) return { kind: 'sent', providerIds: providerIdsOf(body, single) }

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net'
 import t from 'tap'
 import type { Test } from 'tap'
 import { request } from 'undici'
-import { createGatewayApiClient, GATEWAYAPI_RESPONSE_LIMIT_BYTES, type GatewayApiClientOptions } from '../../src/gatewayapi/send-client.js'
+import { createGatewayApiClient, GATEWAYAPI_RESPONSE_LIMIT_BYTES, NOT_SENT_ERRORS, type GatewayApiClientOptions } from '../../src/gatewayapi/send-client.js'
 import type { OutgoingMessage, SendOutcome } from '../../src/core/message-sender.js'
 import { apiErrorBody } from '../../src/sim/gatewayapi.js'
 import { simGatewayApi, testEnv } from '../helper.js'
@@ -446,4 +446,100 @@ t.test('a 3xx without a Location header says so', async (t) => {
   const { sim, client } = await setup(t)
   sim.script({ status: 301 })
   t.strictSame(await client.send(messages(1)), { kind: 'transient', reason: 'HTTP 301 redirect to (no Location header): check GATEWAYAPI_BASE_URL', ambiguous: false, alert: true })
+})
+
+/** A GatewayAPI stand-in answering every request with `answer` (after reading the request), closed at teardown. */
+async function answering (t: Test, answer: (res: import('node:http').ServerResponse) => void): Promise<string> {
+  const server = createServer((req, res) => {
+    req.resume()
+    req.on('end', () => answer(res))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => {
+    server.closeAllConnections()
+    server.close(() => resolve())
+  }))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) => (res: import('node:http').ServerResponse) => {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers })
+  res.end(body === undefined ? '' : JSON.stringify(body))
+}
+
+t.test('the errors that mean nothing reached GatewayAPI: refused, unknown or unreachable host, connect timeout', async (t) => {
+  t.same([...NOT_SENT_ERRORS].sort(), ['EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'UND_ERR_CONNECT_TIMEOUT'])
+  t.notOk(NOT_SENT_ERRORS.has('UND_ERR_SOCKET'), 'a dropped connection may have carried the request')
+})
+
+t.test('every request asks for JSON and says it sends JSON, with our token', async (t) => {
+  const { client, requests } = await setup(t)
+  await client.send(messages(2))
+  t.match(requests[0]!.headers, { accept: 'application/json', 'content-type': 'application/json', authorization: `Token ${TOKEN}` })
+})
+
+t.test('a 200 is sent like a 202; a 201 or 204 is neither sent nor a redirect, but refused', async (t) => {
+  const ok = clientFor(t, await answering(t, json(200, { responses: [{ msg_id: 'A', reference: 'ref-0' }, null, { msg_id: 7, reference: 'ref-1' }] })))
+  t.strictSame(await ok.send(messages(2)), { kind: 'sent', providerIds: new Map([['ref-0', 'A'], ['ref-1', null]]) }, 'a null entry skipped, a non-string id read as none')
+  for (const status of [201, 204]) {
+    const odd = clientFor(t, await answering(t, json(status, undefined)))
+    t.strictSame(await odd.send(messages(2)), { kind: 'refused', status, reason: 'no body' }, `${status}`)
+  }
+})
+
+t.test('a 202 to /mobile/multi with no body at all: sent, with no provider ids', async (t) => {
+  const client = clientFor(t, await answering(t, json(202, undefined)))
+  t.strictSame(await client.send(messages(2)), { kind: 'sent', providerIds: new Map() })
+})
+
+t.test('a 202 whose body breaks off: still sent (the status said so), with no provider ids', async (t) => {
+  const client = clientFor(t, await answering(t, (res) => {
+    res.writeHead(202, { 'content-type': 'application/json', 'content-length': '1000' })
+    res.write('{"responses": [')
+    setImmediate(() => res.destroy())
+  }))
+  t.strictSame(await client.send(messages(2)), { kind: 'sent', providerIds: new Map() })
+})
+
+t.test('a 300 is a redirect too; a Location of any length is cut to 300 characters in the reason', async (t) => {
+  const location = `https://elsewhere.example/${'x'.repeat(400)}`
+  const client = clientFor(t, await answering(t, json(300, undefined, { location })))
+  const outcome = await client.send(messages(1))
+  t.strictSame(outcome, { kind: 'transient', reason: `HTTP 300 redirect to ${location.slice(0, 300)}: check GATEWAYAPI_BASE_URL`, ambiguous: false, alert: true })
+})
+
+t.test('a refusal\'s reason: its text body as given, "no body" when empty, JSON cut to 300 characters', async (t) => {
+  const text = clientFor(t, await answering(t, (res) => { res.writeHead(400, { 'content-type': 'text/plain' }); res.end('Bad thing happened') }))
+  t.strictSame(await text.send(messages(2)), { kind: 'refused', status: 400, reason: 'Bad thing happened' })
+  const empty = clientFor(t, await answering(t, json(400, undefined)))
+  t.strictSame(await empty.send(messages(2)), { kind: 'refused', status: 400, reason: 'no body' })
+  const long = { message: 'y'.repeat(500) }
+  const big = clientFor(t, await answering(t, json(400, long)))
+  t.strictSame(await big.send(messages(2)), { kind: 'refused', status: 400, reason: JSON.stringify(long).slice(0, 300) })
+})
+
+t.test('items are blamed only by a 422: a 400 with the same body is refused', async (t) => {
+  const body = { detail: [{ loc: ['body', 'messages', 0, 'recipient'], msg: 'bad', type: 'value_error' }] }
+  const client = clientFor(t, await answering(t, json(400, body)))
+  t.strictSame(await client.send(messages(2)), { kind: 'refused', status: 400, reason: JSON.stringify(body) })
+})
+
+t.test('a credentials or account code means unauthorized whatever the status; a recipient code without words is reported with the body', async (t) => {
+  for (const [code, what] of [['0x0211', 'credentials'], ['0x0219', 'account']] as const) {
+    const body = { code, message: `${what} refused` }
+    const client = clientFor(t, await answering(t, json(400, body)))
+    t.strictSame(await client.send(messages(2)), { kind: 'unauthorized', status: 400, reason: JSON.stringify(body) }, `${what} (${code}) with a 400`)
+  }
+  const wordless = { code: '0x0215' }
+  const client = clientFor(t, await answering(t, json(403, wordless)))
+  t.match(await client.send(messages(2)), { kind: 'rejected', status: 403, code: '0x0215', reason: JSON.stringify(wordless) })
+})
+
+t.test('after close(), a send reaches nobody: the closed pool refuses it as a transient failure', async (t) => {
+  const { sim } = await setup(t)
+  const client = createGatewayApiClient({ baseUrl: sim.url, token: TOKEN, connections: 1, connectTimeoutMs: 1000, requestTimeoutMs: 2000 })
+  await client.send(messages(1))
+  await client.close()
+  const outcome = await client.send(messages(1))
+  t.match(outcome, { kind: 'transient', reason: /^UND_ERR_(CLOSED|DESTROYED)/ })
+  t.equal(sim.accepted.length, 1, 'only the send before close() arrived')
 })
