@@ -30,22 +30,9 @@ interface Batch {
   bodyHash: string | null
 }
 
-interface Message {
+interface Message extends Omit<MessageRecord, 'id' | 'batchId' | 'createdAt'> {
   id: number
   batch: Batch
-  reference: string
-  mobileNumber: string
-  givenNumber: string | null
-  customerId: string
-  text: string
-  state: MessageState
-  attempts: number
-  nextAttemptAt: number
-  leaseUntil: number | null
-  providerMessageId: string | null
-  finalOutcome: FinalOutcome | null
-  lastError: string | null
-  updatedAt: number
 }
 
 interface OutboxRow {
@@ -73,16 +60,8 @@ interface Incoming extends OutboxRow {
   sentAt: number
 }
 
-interface RememberedEvent {
-  eventId: string
-  eventType: string
+interface RememberedEvent extends Omit<WebhookEventRecord, 'messageId'> {
   messageId: number | null
-  status: string | null
-  statusAt: number | null
-  errorCode: string | null
-  errorDetails: string | null
-  raw: string | null
-  receivedAt: number
 }
 
 export function openMemoryStore (): Store {

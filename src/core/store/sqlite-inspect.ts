@@ -46,12 +46,7 @@ export function createInspectQueries (db: Database.Database): (limit: number) =>
       to: r.to_address,
       text: r.body,
       sentAt: r.sent_at,
-      state: r.state,
-      attempts: r.attempts,
-      nextAttemptAt: r.next_attempt_at,
-      leaseUntil: r.lease_until,
-      lastError: r.last_error,
-      createdAt: r.created_at
+      ...leaseFields(r)
     })),
     webhookEvents: events.all(limit).map((e): WebhookEventRecord => ({
       eventId: e.event_id,
@@ -67,6 +62,11 @@ export function createInspectQueries (db: Database.Database): (limit: number) =>
     recipients: recipients.all(limit).map((r): RecipientRecord => ({ msisdn: r.msisdn, registrationId: r.registration_id, lastSentAt: r.last_sent_at }))
   }))
   return (limit) => read(limit)
+}
+
+/** The bookkeeping every leased row has (messages and both outboxes), in the port's words. */
+function leaseFields<S> (row: { state: S; attempts: number; next_attempt_at: number; lease_until: number | null; last_error: string | null; created_at: number }) {
+  return { state: row.state, attempts: row.attempts, nextAttemptAt: row.next_attempt_at, leaseUntil: row.lease_until, lastError: row.last_error, createdAt: row.created_at }
 }
 
 function batchRecord (b: BatchRow): BatchRecord {
@@ -94,14 +94,9 @@ function messageRecord (m: MessageRow): MessageRecord {
     givenNumber: m.given_number,
     customerId: m.customer_id,
     text: m.body,
-    state: m.state,
-    attempts: m.attempts,
-    nextAttemptAt: m.next_attempt_at,
-    leaseUntil: m.lease_until,
+    ...leaseFields(m),
     providerMessageId: m.provider_message_id,
     finalOutcome: m.final_outcome,
-    lastError: m.last_error,
-    createdAt: m.created_at,
     updatedAt: m.updated_at
   }
 }
@@ -115,11 +110,6 @@ function reportRecord (r: ReportRow): ReportRecord {
     statusAt: r.status_at,
     errorCode: r.error_code,
     errorDetails: r.error_details,
-    state: r.state,
-    attempts: r.attempts,
-    nextAttemptAt: r.next_attempt_at,
-    leaseUntil: r.lease_until,
-    lastError: r.last_error,
-    createdAt: r.created_at
+    ...leaseFields(r)
   }
 }

@@ -125,18 +125,9 @@ export interface StoreContents {
   recipients: RecipientRecord[]
 }
 
-export interface BatchRecord {
+/** A stored batch: what intake was given (its key as stored), and what it made of the recipients. */
+export interface BatchRecord extends Omit<NewBatch, 'legacyIdempotencyKeys' | 'bodyHash'> {
   id: string
-  registrationId: string
-  idempotencyKey: string
-  /** Optimove's batch and request ids. */
-  batchId: string
-  requestId: string
-  senderId: string
-  /** The campaign's `metadata`, byte for byte as received. */
-  metadataJson: string
-  scheduledAt: number
-  receivedAt: number
   accepted: number
   rejected: number
 }
@@ -162,14 +153,10 @@ export interface MessageRecord {
   updatedAt: number
 }
 
-export interface ReportRecord {
+/** What every outbox row has: its registration, and where it stands in its delivery to Optimove. */
+export interface OutboxRecord {
   id: string
-  messageId: string
   registrationId: string
-  outcome: FinalOutcome
-  statusAt: number
-  errorCode: string | null
-  errorDetails: string | null
   state: OutboxState
   attempts: number
   nextAttemptAt: number
@@ -178,19 +165,19 @@ export interface ReportRecord {
   createdAt: number
 }
 
-export interface IncomingRecord {
-  id: string
-  registrationId: string
+export interface ReportRecord extends OutboxRecord {
+  messageId: string
+  outcome: FinalOutcome
+  statusAt: number
+  errorCode: string | null
+  errorDetails: string | null
+}
+
+export interface IncomingRecord extends OutboxRecord {
   from: string
   to: string
   text: string
   sentAt: number
-  state: OutboxState
-  attempts: number
-  nextAttemptAt: number
-  leaseUntil: number | null
-  lastError: string | null
-  createdAt: number
 }
 
 export interface WebhookEventRecord {
