@@ -97,16 +97,12 @@ export function createGatewayApiClient (options: GatewayApiClientOptions): Messa
   return { send, close: () => pool.close() }
 }
 
-/** One MobileMessageRequest: `recipient` a JSON integer, `expiration` and `label` only when the message has them. */
+/**
+ * One MobileMessageRequest: `recipient` a JSON integer; `expiration` and `label` only when the
+ * message has them (an undefined member is left out of the JSON).
+ */
 function toRequestItem (m: OutgoingMessage): Record<string, unknown> {
-  return {
-    sender: m.senderId,
-    recipient: Number(m.msisdn),
-    message: m.text,
-    reference: m.reference,
-    ...(m.expiration === undefined ? {} : { expiration: m.expiration }),
-    ...(m.label === undefined ? {} : { label: m.label })
-  }
+  return { sender: m.senderId, recipient: Number(m.msisdn), message: m.text, reference: m.reference, expiration: m.expiration, label: m.label }
 }
 
 /**
@@ -126,15 +122,12 @@ function refusalOf (status: number, body: unknown, messages: OutgoingMessage[], 
     return { kind: 'misconfigured', status, reason: `check GATEWAYAPI_BASE_URL and any proxy in the way: ${describe(body)}` }
   }
   if (status === 422) {
-    const blamed = invalidItemsOf(body, single)
-    if (blamed.size > 0) {
-      const invalid = new Map<string, string>()
-      for (const [index, reason] of blamed) {
-        const message = messages[index]
-        if (message !== undefined) invalid.set(message.reference, reason)
-      }
-      if (invalid.size > 0) return { kind: 'invalid', invalid }
+    const invalid = new Map<string, string>()
+    for (const [index, reason] of invalidItemsOf(body, single)) {
+      const message = messages[index]
+      if (message !== undefined) invalid.set(message.reference, reason)
     }
+    if (invalid.size > 0) return { kind: 'invalid', invalid }
   }
   const error = readApiError(body)
   const meaning = classifyApiError(error.codeNumber, error.text)
