@@ -139,7 +139,10 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
       mayClaim: (running) => this.mayClaim(running),
       claim: () => this.claim(),
       run: ({ messages, probe }) => this.dispatch(messages, probe),
-      release: (claims) => this.o.store.reschedule(claims.flatMap((c) => c.messages).map((m) => ({ ...fenced(m), at: this.o.clock.now() })), STOPPED, this.o.clock.now(), { refundAttempt: true }),
+      release: (claims) => {
+        const now = this.o.clock.now()
+        return this.o.store.reschedule(claims.flatMap((c) => c.messages).map((m) => ({ ...fenced(m), at: now })), STOPPED, now, { refundAttempt: true })
+      },
       nextWakeAt: (afterFailure, running) => this.nextWakeAt(afterFailure, running)
     })
   }
@@ -230,7 +233,8 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
     if (now < notBefore) return notBefore
     const idle = now + this.o.idlePollMs
     if (afterFailure) return idle
-    const due = await this.o.store.nextDueAt().catch(() => undefined)
+    // A store that does not answer leaves the idle poll: the loop's own fallback.
+    const due = await this.o.store.nextDueAt()
     return due === undefined ? idle : Math.min(idle, due)
   }
 

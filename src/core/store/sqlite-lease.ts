@@ -3,9 +3,9 @@ import type Database from 'better-sqlite3'
 /**
  * The one way the SQLite store leases rows, for the relay and both outboxes alike. A leased
  * row is `sending`, its attempt counted, and due again at its lease's end: if its owner dies,
- * the row is simply due again, and the next claim takes it (`CLAIM_ORDER`).
+ * the row is simply due again, and the next claim takes it (`claimOrder`).
  */
-export const LEASE_ASSIGNMENTS = "state = 'sending', attempts = attempts + 1, next_attempt_at = @leaseUntil, lease_until = @leaseUntil"
+const LEASE_ASSIGNMENTS = "state = 'sending', attempts = attempts + 1, next_attempt_at = @leaseUntil, lease_until = @leaseUntil"
 
 /** A claim's order: leases that ran out first (their rows have waited longest), then rows waiting in `waiting`. */
 export function claimOrder (waiting: string): readonly [string, string] {
