@@ -16,6 +16,10 @@ export interface Config {
   registrations: Registration[]
   gatewayapi: { baseUrl: string; token: string; webhookSecret: string }
   databaseUrl: string
+  /** PostgreSQL: connections at most, per process (each replica has its own pool). */
+  databasePoolSize: number
+  /** PostgreSQL: the server cancels a statement (or a transaction left idle) that runs longer. */
+  databaseStatementTimeoutMs: number
   campaignBodyLimitBytes: number
   /** Bounds on what one caller can make the HTTP server hold. */
   http: HttpLimits
@@ -88,6 +92,9 @@ export { ConfigError }
 
 const wholeNumber = () => z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
 const positiveInt = (fallback: number) => wholeNumber().pipe(z.number().min(1, 'must be at least 1')).default(fallback)
+/** A SQLite file (`sqlite:<path>`, `file:<path>`, a bare path, `sqlite::memory:`) or a PostgreSQL URL. */
+const SQLITE_URL = /^(sqlite:|file:)?[^:]+$|^sqlite::memory:$/
+const POSTGRES_URL = /^postgres(ql)?:\/\//i
 const SINGLE_REGISTRATION = ['OPTIMOVE_BASE_URL', 'OPTIMOVE_APP_API_KEY', 'OPTIMOVE_SHARED_SECRET', 'AGGREGATOR_API_KEY', 'SENDER_ID'] as const
 
 const envSchema = z.object({
@@ -105,7 +112,11 @@ const envSchema = z.object({
   GATEWAYAPI_BASE_URL: httpUrl.default('https://messaging.gatewayapi.com'),
   GATEWAYAPI_TOKEN: secret,
   GATEWAYAPI_WEBHOOK_SECRET: secret,
-  DATABASE_URL: z.string().regex(/^(sqlite:|file:)?[^:]+$|^sqlite::memory:$/, 'must be sqlite:<path> or a file path').default('sqlite:./data/bridge.db'),
+  DATABASE_URL: z.string()
+    .refine((url) => SQLITE_URL.test(url) || (POSTGRES_URL.test(url) && URL.canParse(url)), 'must be sqlite:<path>, a file path, or a postgres:// (postgresql://) URL')
+    .default('sqlite:./data/bridge.db'),
+  DATABASE_POOL_SIZE: positiveInt(10).pipe(z.number().max(1000, 'must be at most 1000')),
+  DATABASE_STATEMENT_TIMEOUT_MS: positiveInt(30_000),
   CAMPAIGN_BODY_LIMIT_BYTES: positiveInt(32 * 1024 * 1024),
   METADATA_LIMIT_BYTES: positiveInt(64 * 1024),
   WEBHOOK_BODY_LIMIT_BYTES: positiveInt(64 * 1024),
@@ -200,6 +211,8 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
         }, defaults)],
     gatewayapi: { baseUrl: withoutTrailingSlash(e.GATEWAYAPI_BASE_URL), token: e.GATEWAYAPI_TOKEN, webhookSecret: e.GATEWAYAPI_WEBHOOK_SECRET },
     databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
     campaignBodyLimitBytes: e.CAMPAIGN_BODY_LIMIT_BYTES,
     http: {
       webhookBodyLimitBytes: e.WEBHOOK_BODY_LIMIT_BYTES,
@@ -250,6 +263,21 @@ export function configSecrets (config: Config): string[] {
   return [
     config.gatewayapi.token,
     config.gatewayapi.webhookSecret,
-    ...config.registrations.flatMap((r) => [r.appApiKey, r.sharedSecret, r.aggregatorApiKey])
+    ...config.registrations.flatMap((r) => [r.appApiKey, r.sharedSecret, r.aggregatorApiKey]),
+    ...databasePassword(config.databaseUrl)
   ]
+}
+
+/** The password of a PostgreSQL URL, as written and as meant (percent-decoded), when it has one. */
+function databasePassword (url: string): string[] {
+  if (!POSTGRES_URL.test(url)) return []
+  const written = new URL(url).password
+  if (written === '') return []
+  let meant = written
+  try {
+    meant = decodeURIComponent(written)
+  } catch {
+    // Not percent-encoded text: the driver reads it as written.
+  }
+  return meant === written ? [written] : [written, meant]
 }

@@ -65,12 +65,18 @@ export interface ServiceDeps {
   random?: () => number
 }
 
-/** Opens the store (with migrations) the configuration names. */
-export function openConfiguredStore (config: Config): Promise<Store> {
+/**
+ * Opens the store (with migrations) the configuration names. A PostgreSQL connection that drops
+ * while idle is logged (its code and reason, never the URL) and replaced by the pool.
+ */
+export function openConfiguredStore (config: Config, logger?: Logger): Promise<Store> {
   return openStore(config.databaseUrl, {
     recipientIndex: config.registrations.length > 1,
     threaded: config.storeThread,
-    busyTimeoutMs: config.storeBusyTimeoutMs
+    busyTimeoutMs: config.storeBusyTimeoutMs,
+    poolSize: config.databasePoolSize,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
+    onConnectionError: (err) => logger?.warn({ code: (err as { code?: unknown }).code, reason: err.message }, 'a database connection dropped; the pool opens another when needed')
   })
 }
 
@@ -205,7 +211,7 @@ export function createService (config: Config, deps: ServiceDeps & { store: Stor
 
 /** Opens the configured store (unless one is given), builds the service and starts it. */
 export async function startService (config: Config, deps: ServiceDeps): Promise<StartedService> {
-  const store = deps.store ?? await openConfiguredStore(config)
+  const store = deps.store ?? await openConfiguredStore(config, deps.logger)
   return createService(config, { ...deps, store }).start()
 }
 

@@ -158,7 +158,12 @@ const MALFORMED: Array<[string, string]> = [
   ['HANDSHAKE_MAX_ATTEMPTS', 'many'],
   // Shorter than the 72 h webhook age: a replayed event could outlive its memory.
   ['RETENTION_DAYS', '2'],
-  ['STORE_THREAD', 'yes']
+  ['STORE_THREAD', 'yes'],
+  ['DATABASE_URL', 'mysql://db.example/bridge'],
+  ['DATABASE_URL', 'postgres://[not-a-host/bridge'],
+  ['DATABASE_POOL_SIZE', '0'],
+  ['DATABASE_POOL_SIZE', '1001'],
+  ['DATABASE_STATEMENT_TIMEOUT_MS', 'soon']
 ]
 
 for (const [variable, value] of MALFORMED) {
@@ -198,6 +203,24 @@ t.test('an error does not echo the offending value', async (t) => {
   const err = configErrorOf(t, testEnv({ OPTIMOVE_BASE_URL: leaky }))
   if (err === undefined) return
   t.notMatch(err.message, 'hunter2', 'a password in a URL stays out of the message')
+})
+
+t.test('a PostgreSQL DATABASE_URL, with its pool size and statement timeout (defaults 10 and 30 s)', async (t) => {
+  const defaults = parseConfig(testEnv({ DATABASE_URL: 'postgresql://bridge@db.internal:5432/bridge?sslmode=verify-full' }))
+  t.equal(defaults.databaseUrl, 'postgresql://bridge@db.internal:5432/bridge?sslmode=verify-full')
+  t.same([defaults.databasePoolSize, defaults.databaseStatementTimeoutMs], [10, 30_000])
+  const set = parseConfig(testEnv({ DATABASE_URL: 'postgres://db.internal/bridge', DATABASE_POOL_SIZE: '25', DATABASE_STATEMENT_TIMEOUT_MS: '5000' }))
+  t.same([set.databasePoolSize, set.databaseStatementTimeoutMs], [25, 5000])
+})
+
+t.test('a DATABASE_URL password is a secret, and a refused URL does not echo it', async (t) => {
+  const config = parseConfig(testEnv({ DATABASE_URL: 'postgres://bridge:s3cr%40t-pw@db.internal/bridge' }))
+  const secrets = configSecrets(config)
+  t.ok(secrets.includes('s3cr%40t-pw'), 'as written in the URL')
+  t.ok(secrets.includes('s3cr@t-pw'), 'and as meant')
+  t.same(configSecrets(parseConfig(testEnv({ DATABASE_URL: 'postgres://bridge@db.internal/bridge' }))).length, secrets.length - 2, 'no password, no secret')
+  const err = configErrorOf(t, testEnv({ DATABASE_URL: 'postgres://bridge:hunter2@[bad/bridge' }))
+  if (err !== undefined) t.notMatch(err.message, 'hunter2')
 })
 
 t.test('configSecrets lists every secret and nothing else', async (t) => {

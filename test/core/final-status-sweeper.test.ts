@@ -1,9 +1,9 @@
 import t from 'tap'
 import { FinalStatusSweeper } from '../../src/core/final-status-sweeper.js'
 import { openSqliteStore } from '../../src/core/store/sqlite-store.js'
-import { openThreadedStore } from '../../src/core/store/threaded-store.js'
 import type { Store } from '../../src/core/store/store.js'
 import { createLogger } from '../../src/logger.js'
+import { CONTRACT_ADAPTERS } from './store/adapters.js'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
@@ -11,14 +11,9 @@ const T0 = 1_700_000_000_000
 const batch = (registrationId: string, key: string) => ({ registrationId, idempotencyKey: key, batchId: key, requestId: key, senderId: 'Brand', metadataJson: '{}', scheduledAt: T0, receivedAt: T0 })
 const messages = (n: number) => Array.from({ length: n }, (_, i) => ({ mobileNumber: `452000000${i}`, customerId: `c${i}`, text: 't' }))
 
-const adapters: Array<[string, (path: string) => Promise<Store>]> = [
-  ['SQLite', async (path) => openSqliteStore({ path })],
-  ['SQLite on its own thread', (path) => openThreadedStore({ path })]
-]
-
-for (const [name, open] of adapters) {
-  t.test(`${name}: a message sent and never given a status is reported once, at expiration plus grace; a late status changes nothing`, async (t) => {
-    const store = await open(`${t.testdir()}/bridge.db`)
+for (const [name, open, options] of CONTRACT_ADAPTERS) {
+  t.test(`${name}: a message sent and never given a status is reported once, at expiration plus grace; a late status changes nothing`, options, async (t) => {
+    const store = await open(t.testdir())
     t.teardown(() => store.close())
     let now = T0
     const sweeper = new FinalStatusSweeper({
@@ -56,6 +51,28 @@ for (const [name, open] of adapters) {
     t.equal(await store.recordWebhookEvent({ kind: 'status', eventId: 'late', eventType: 'message.status.sms', receivedAt: now, reference: late.reference, providerMessageId: null, status: 'DELIVERED', statusAt: now, outcome: 'delivered' }), 'new')
     t.same(await store.claimReports(now + 1, 100, 60_000), [], 'no second report')
     t.match(await store.stats(), { messages: { final: 4, submitted: 0 }, reports: { sending: 4 } })
+  })
+}
+
+for (const [name, open, options] of CONTRACT_ADAPTERS) {
+  t.test(`${name}: endUnconfirmed ends every overdue message, past one chunk, and reports each with its reason`, options, async (t) => {
+    const store = await open(t.testdir())
+    t.teardown(() => store.close())
+    await store.acceptCampaign(batch('short', 'a'), Array.from({ length: 1500 }, (_, i) => ({ mobileNumber: `4520${String(i).padStart(6, '0')}`, customerId: `c${i}`, text: 't' })))
+    await store.acceptCampaign(batch('gone', 'b'), messages(2))
+    const sent = await store.claimDue(T0, 2000, 60_000)
+    await store.markSubmitted(sent.map((m) => ({ id: m.id, attempt: m.attempts, providerMessageId: null })), T0 + 1)
+
+    t.equal(await store.endUnconfirmed([{ registrationId: 'short', submittedBefore: T0 + 1 }], T0 + 1, T0 + 10), 0, 'not before the cutoff')
+    t.equal(await store.endUnconfirmed([{ registrationId: 'short', submittedBefore: T0 + 2 }], T0 + 1, T0 + 10), 1500, 'the listed registration\'s, in chunks')
+    t.equal(await store.endUnconfirmed([{ registrationId: 'short', submittedBefore: T0 + 2 }], T0 + 2, T0 + 20), 2, 'then the others\' by their own cutoff')
+    const { messages: ended, reports } = await store.inspect()
+    t.ok(ended.every((m) => m.state === 'final' && m.finalOutcome === 'no-final-status' && m.lastError === 'no final status from the provider before its expiration and grace'))
+    t.same(ended.map((m) => m.updatedAt).filter((at) => at === T0 + 20).length, 2)
+    t.equal(reports.length, 1502)
+    t.ok(reports.every((r) => r.outcome === 'no-final-status' && r.state === 'pending' && r.errorCode === null &&
+      r.errorDetails === 'no final status from the provider before its expiration and grace'))
+    t.same(reports.filter((r) => r.statusAt === T0 + 20).map((r) => r.registrationId), ['gone', 'gone'], 'each report for its message\'s registration')
   })
 }
 

@@ -63,8 +63,9 @@ function workerOptions (store: Store, deliver: (items: PendingReport[]) => Promi
     deliver,
     perRequest: 1,
     leaseMs: 60_000,
-    backoff: { baseMs: 1, capMs: 5 },
-    // Long: the test wakes the loop, it never waits for the poll.
+    // Long: a retried row stays pending until the test is over (no test here waits for a retry's
+    // time), and the test wakes the loop, it never waits for the poll.
+    backoff: { baseMs: 60_000, capMs: 60_000 },
     idlePollMs: 600_000,
     ...options
   }

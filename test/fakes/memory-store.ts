@@ -4,16 +4,14 @@ import type {
   AcceptResult, BatchRecord, ClaimedMessage, IncomingRecord, MessageRecord, MessageState, NewBatch, OutboxName, OutboxSettlement, OutboxState,
   PendingIncoming, PendingReport, PruneResult, RecipientRecord, ReportRecord, Store, StoreContents, StoreStats, WebhookEvent, WebhookEventRecord
 } from '../../src/core/store/store.js'
+import { OUTBOX_ROW_OVERHEAD_BYTES as ROW_OVERHEAD_BYTES } from '../../src/core/store/outbox-weight.js'
+import { NO_FINAL_STATUS_REASON as NO_FINAL_STATUS } from '../../src/core/store/no-final-status.js'
 
 /**
  * The store port in memory, for loop tests that need no database: the same contract as the
  * SQLite adapter (the contract suite runs against both), nothing durable. Every method acts at
  * once and resolves on the next microtask, as one transaction would.
  */
-
-/** What a claimed outbox row costs besides its large text, as in the SQLite adapter. */
-const ROW_OVERHEAD_BYTES = 512
-const NO_FINAL_STATUS = 'no final status from the provider before its expiration and grace'
 
 interface Batch {
   id: number
@@ -287,7 +285,8 @@ export function openMemoryStore (): Store {
     }),
 
     registrationsOfRecipient: (msisdn) => tx(() => [...(recipients.get(msisdn) ?? new Map<string, number>())]
-      .sort(([a, x], [b, y]) => y - x || a.localeCompare(b)).map(([registration]) => registration)),
+      // Ties in binary order, as the SQL adapters compare names.
+      .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0)).map(([registration]) => registration)),
 
     endUnconfirmed: (cutoffs, otherwise, now) => tx(() => {
       const before = new Map(cutoffs.map((c) => [c.registrationId, c.submittedBefore]))

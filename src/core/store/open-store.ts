@@ -1,15 +1,40 @@
 import type { Store } from './store.js'
 import { openSqliteStore, sqlitePathFromUrl } from './sqlite-store.js'
 import { openThreadedStore } from './threaded-store.js'
+import { isPostgresUrl, openPgStore } from './pg-store.js'
+
+export interface OpenStoreOptions {
+  recipientIndex?: boolean
+  /** SQLite only: run the store on a worker thread of its own. */
+  threaded?: boolean
+  /** SQLite only: how long a call waits for another process's lock. */
+  busyTimeoutMs?: number
+  /** PostgreSQL only: connections at most, per process. */
+  poolSize?: number
+  /** PostgreSQL only: the server cancels a statement that runs longer. */
+  statementTimeoutMs?: number
+  /** PostgreSQL only: told of a pooled connection that failed while idle (the pool opens another). */
+  onConnectionError?: (err: Error) => void
+}
 
 /**
- * Opens the store a DATABASE_URL names (SQLite today; the port allows others), on a worker
- * thread of its own when `threaded`.
+ * Opens the store a DATABASE_URL names: PostgreSQL for `postgres://` and `postgresql://`
+ * URLs, SQLite otherwise (on a worker thread of its own when `threaded`).
  */
-export async function openStore (databaseUrl: string, options: { recipientIndex?: boolean; threaded?: boolean; busyTimeoutMs?: number } = {}): Promise<Store> {
+export async function openStore (databaseUrl: string, options: OpenStoreOptions = {}): Promise<Store> {
+  const recipientIndex = options.recipientIndex === undefined ? {} : { recipientIndex: options.recipientIndex }
+  if (isPostgresUrl(databaseUrl)) {
+    return openPgStore({
+      url: databaseUrl,
+      ...recipientIndex,
+      ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+      ...(options.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: options.statementTimeoutMs }),
+      ...(options.onConnectionError === undefined ? {} : { onConnectionError: options.onConnectionError })
+    })
+  }
   const sqlite = {
     path: sqlitePathFromUrl(databaseUrl),
-    ...(options.recipientIndex === undefined ? {} : { recipientIndex: options.recipientIndex }),
+    ...recipientIndex,
     ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs })
   }
   return options.threaded === true ? openThreadedStore(sqlite) : openSqliteStore(sqlite)

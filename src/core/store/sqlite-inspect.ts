@@ -1,31 +1,9 @@
 import type Database from 'better-sqlite3'
-import type { FinalOutcome } from '../outcomes.js'
-import type { BatchRecord, IncomingRecord, MessageRecord, MessageState, OutboxState, RecipientRecord, ReportRecord, StoreContents, WebhookEventRecord } from './store.js'
-
-interface BatchRow {
-  id: number; registration_id: string; idempotency_key: string; batch_id: string; request_id: string; sender_id: string
-  metadata: string; scheduled_at: number; received_at: number; accepted_count: number; rejected_count: number
-}
-interface MessageRow {
-  id: number; batch_id: number; reference: string; mobile_number: string; given_number: string | null; customer_id: string
-  body: string; state: MessageState; attempts: number; next_attempt_at: number; lease_until: number | null
-  provider_message_id: string | null; final_outcome: FinalOutcome | null; last_error: string | null; created_at: number; updated_at: number
-}
-interface ReportRow {
-  id: number; message_id: number; registration_id: string; outcome: FinalOutcome; status_at: number; error_code: string | null
-  error_details: string | null; state: OutboxState; attempts: number; next_attempt_at: number; lease_until: number | null
-  last_error: string | null; created_at: number
-}
-
-interface IncomingRow {
-  id: number; registration_id: string; from_number: string; to_address: string; body: string; sent_at: number; state: OutboxState
-  attempts: number; next_attempt_at: number; lease_until: number | null; last_error: string | null; created_at: number
-}
-interface WebhookEventRow {
-  event_id: string; event_type: string; message_id: number | null; status: string | null; status_at: number | null
-  error_code: string | null; error_details: string | null; raw: string | null; received_at: number
-}
-interface RecipientRow { msisdn: string; registration_id: string; last_sent_at: number }
+import type { StoreContents } from './store.js'
+import {
+  batchRecord, incomingRecord, messageRecord, recipientRecord, reportRecord, webhookEventRecord,
+  type BatchRow, type IncomingRow, type MessageRow, type RecipientRow, type ReportRow, type WebhookEventRow
+} from './stored-records.js'
 
 /** The inspection role of the SQLite store: its rows, oldest first, in the port's words. */
 export function createInspectQueries (db: Database.Database): (limit: number) => StoreContents {
@@ -39,77 +17,9 @@ export function createInspectQueries (db: Database.Database): (limit: number) =>
     batches: batches.all(limit).map(batchRecord),
     messages: messages.all(limit).map(messageRecord),
     reports: reports.all(limit).map(reportRecord),
-    incoming: incoming.all(limit).map((r): IncomingRecord => ({
-      id: String(r.id),
-      registrationId: r.registration_id,
-      from: r.from_number,
-      to: r.to_address,
-      text: r.body,
-      sentAt: r.sent_at,
-      ...leaseFields(r)
-    })),
-    webhookEvents: events.all(limit).map((e): WebhookEventRecord => ({
-      eventId: e.event_id,
-      eventType: e.event_type,
-      messageId: e.message_id === null ? null : String(e.message_id),
-      status: e.status,
-      statusAt: e.status_at,
-      errorCode: e.error_code,
-      errorDetails: e.error_details,
-      raw: e.raw,
-      receivedAt: e.received_at
-    })),
-    recipients: recipients.all(limit).map((r): RecipientRecord => ({ msisdn: r.msisdn, registrationId: r.registration_id, lastSentAt: r.last_sent_at }))
+    incoming: incoming.all(limit).map(incomingRecord),
+    webhookEvents: events.all(limit).map(webhookEventRecord),
+    recipients: recipients.all(limit).map(recipientRecord)
   }))
   return (limit) => read(limit)
-}
-
-/** The bookkeeping every leased row has (messages and both outboxes), in the port's words. */
-function leaseFields<S> (row: { state: S; attempts: number; next_attempt_at: number; lease_until: number | null; last_error: string | null; created_at: number }) {
-  return { state: row.state, attempts: row.attempts, nextAttemptAt: row.next_attempt_at, leaseUntil: row.lease_until, lastError: row.last_error, createdAt: row.created_at }
-}
-
-function batchRecord (b: BatchRow): BatchRecord {
-  return {
-    id: String(b.id),
-    registrationId: b.registration_id,
-    idempotencyKey: b.idempotency_key,
-    batchId: b.batch_id,
-    requestId: b.request_id,
-    senderId: b.sender_id,
-    metadataJson: b.metadata,
-    scheduledAt: b.scheduled_at,
-    receivedAt: b.received_at,
-    accepted: b.accepted_count,
-    rejected: b.rejected_count
-  }
-}
-
-function messageRecord (m: MessageRow): MessageRecord {
-  return {
-    id: String(m.id),
-    batchId: String(m.batch_id),
-    reference: m.reference,
-    mobileNumber: m.mobile_number,
-    givenNumber: m.given_number,
-    customerId: m.customer_id,
-    text: m.body,
-    ...leaseFields(m),
-    providerMessageId: m.provider_message_id,
-    finalOutcome: m.final_outcome,
-    updatedAt: m.updated_at
-  }
-}
-
-function reportRecord (r: ReportRow): ReportRecord {
-  return {
-    id: String(r.id),
-    messageId: String(r.message_id),
-    registrationId: r.registration_id,
-    outcome: r.outcome,
-    statusAt: r.status_at,
-    errorCode: r.error_code,
-    errorDetails: r.error_details,
-    ...leaseFields(r)
-  }
 }

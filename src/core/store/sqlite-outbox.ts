@@ -1,12 +1,10 @@
 import type Database from 'better-sqlite3'
-import type { FinalOutcome } from '../outcomes.js'
 import { claimOrder, leaseStatement } from './sqlite-lease.js'
+import { pendingIncomingOf, pendingReportOf, type IncomingRow, type ReportRow } from './outbox-rows.js'
 import type { OutboxName, OutboxSettlement, PendingIncoming, PendingReport } from './store.js'
+import { OUTBOX_ROW_OVERHEAD_BYTES } from './outbox-weight.js'
 
 const TABLES: Record<OutboxName, string> = { reports: 'reports', incoming: 'incoming_messages' }
-
-/** What a claimed row costs besides its large text (metadata, reply text): ids, numbers, the body's frame. */
-export const OUTBOX_ROW_OVERHEAD_BYTES = 512
 
 interface Candidate { id: number; part: number | string; bytes: number }
 
@@ -79,28 +77,12 @@ export function createOutboxQueries (db: Database.Database) {
         metadataJson = metadataOf.get(r.batch_id)!.metadata
         metadata.set(r.batch_id, metadataJson)
       }
-      return {
-        id: String(id),
-        registrationId: r.registration_id,
-        attempts,
-        outcome: r.outcome as FinalOutcome,
-        statusAt: r.status_at,
-        error: r.error_code === null && r.error_details === null ? null : { code: r.error_code, details: r.error_details },
-        reference: r.reference,
-        providerMessageId: r.provider_message_id,
-        mobileNumber: r.mobile_number,
-        customerId: r.customer_id,
-        batchId: r.optimove_batch_id,
-        requestId: r.request_id,
-        senderId: r.sender_id,
-        metadataJson
-      }
+      return pendingReportOf(id, attempts, r, metadataJson)
     })
   })
   const claimIncoming = db.transaction((now: number, limit: number, leaseMs: number, maxBytes: number, excluded: readonly string[]): PendingIncoming[] =>
     claim('incoming', now, limit, leaseMs, maxBytes, excluded).map(({ id, attempts }) => {
-      const r = incomingDetails.get(id)!
-      return { id: String(id), registrationId: r.registration_id, attempts, from: r.from_number, to: r.to_address, text: r.body, sentAt: r.sent_at }
+      return pendingIncomingOf(id, attempts, incomingDetails.get(id)!)
     }))
 
   return {
@@ -117,28 +99,4 @@ export function createOutboxQueries (db: Database.Database) {
     }),
     tables: TABLES
   }
-}
-
-interface ReportRow {
-  registration_id: string
-  outcome: string
-  status_at: number
-  error_code: string | null
-  error_details: string | null
-  reference: string
-  provider_message_id: string | null
-  mobile_number: string
-  customer_id: string
-  batch_id: number
-  optimove_batch_id: string
-  request_id: string
-  sender_id: string
-}
-
-interface IncomingRow {
-  registration_id: string
-  from_number: string
-  to_address: string
-  body: string
-  sent_at: number
 }

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3'
 import { createReportQueue } from './sqlite-report-queue.js'
+import { NO_FINAL_STATUS_REASON as NO_FINAL_STATUS } from './no-final-status.js'
 
 /**
  * Ends messages that GatewayAPI took but never gave a final status: `submitted` ones sent
@@ -7,8 +8,6 @@ import { createReportQueue } from './sqlite-report-queue.js'
  * their report is queued in the same transaction. A final status that arrives later only joins
  * the history (the message is already final). Works in chunks, oldest first.
  */
-const NO_FINAL_STATUS = 'no final status from the provider before its expiration and grace'
-
 export function createSweepQueries (db: Database.Database) {
   const overdue = db.prepare<[{ before: number; registration: string; limit: number }], { id: number }>(`
     SELECT m.id FROM messages m JOIN batches b ON b.id = m.batch_id

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ADAPTERS } from './adapters.js'
+import { CONTRACT_ADAPTERS } from './adapters.js'
 import type { Store, WebhookEvent } from '../../../src/core/store/store.js'
 
 // recordWebhookEvent through the store's interface only: what a caller sees is the answer, the
@@ -19,8 +19,8 @@ const status = (eventId: string, fields: Partial<WebhookEvent & { kind: 'status'
   kind: 'status', eventId, eventType: 'message.status_updated', receivedAt: 5000, reference: null, providerMessageId: null, status: 'DELIVERED', statusAt: 4000, outcome: 'delivered', ...fields
 } as WebhookEvent)
 
-for (const [name, open] of ADAPTERS) {
-  t.test(`${name}: a final status ends its message once and queues one report with its facts`, async (t) => {
+for (const [name, open, options] of CONTRACT_ADAPTERS) {
+  t.test(`${name}: a final status ends its message once and queues one report with its facts`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     const [ref] = await submitted(store, 1)
@@ -35,7 +35,7 @@ for (const [name, open] of ADAPTERS) {
     t.same((await store.stats()).messages, { queued: 0, sending: 0, submitted: 0, final: 1, failed: 0 })
   })
 
-  t.test(`${name}: a status found by provider id when its reference is absent or unknown`, async (t) => {
+  t.test(`${name}: a status found by provider id when its reference is absent or unknown`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     const refs = await submitted(store, 2)
@@ -46,7 +46,7 @@ for (const [name, open] of ADAPTERS) {
     t.same(reports.map((r) => [r.reference, r.outcome]).sort(), [[refs[0], 'expired'], [refs[1], 'delivered']])
   })
 
-  t.test(`${name}: a final status without an error reports none; a status that is not final reports nothing`, async (t) => {
+  t.test(`${name}: a final status without an error reports none; a status that is not final reports nothing`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     const [a, b] = await submitted(store, 2)
@@ -60,7 +60,7 @@ for (const [name, open] of ADAPTERS) {
     t.equal(report?.error, null, 'no error code or details')
   })
 
-  t.test(`${name}: an error code without details, and details without a code, are reported as given`, async (t) => {
+  t.test(`${name}: an error code without details, and details without a code, are reported as given`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     const [a, b] = await submitted(store, 2)
@@ -70,7 +70,7 @@ for (const [name, open] of ADAPTERS) {
     t.same(reports.map((r) => [r.reference, r.error]).sort(), [[a, { code: '0x0A01', details: null }], [b, { code: null, details: 'refused by the network' }]].sort())
   })
 
-  t.test(`${name}: an event for no message we know is remembered as such, and its replay is a duplicate`, async (t) => {
+  t.test(`${name}: an event for no message we know is remembered as such, and its replay is a duplicate`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     await submitted(store, 1)
@@ -80,7 +80,7 @@ for (const [name, open] of ADAPTERS) {
     t.same(await store.claimReports(6000, 10, 60_000), [])
   })
 
-  t.test(`${name}: a message we already failed is not ended again by a status`, async (t) => {
+  t.test(`${name}: a message we already failed is not ended again by a status`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     await store.acceptCampaign(batch, [{ mobileNumber: '4510000000', customerId: 'c0', text: 'hi' }])
@@ -91,7 +91,7 @@ for (const [name, open] of ADAPTERS) {
     t.same(reports.map((r) => r.outcome), ['send-timeout'], 'the failure\'s report only')
   })
 
-  t.test(`${name}: a reply is queued once for each registration it belongs to; its replay queues nothing`, async (t) => {
+  t.test(`${name}: a reply is queued once for each registration it belongs to; its replay queues nothing`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     const reply: WebhookEvent = { kind: 'inbound', eventId: 'm1', eventType: 'user-message.text.sms', receivedAt: 5000, from: '4510000000', text: 'STOP', sentAt: 4000, routes: [{ registrationId: 'r1', to: 'Brand' }, { registrationId: 'r2', to: '1204' }] }
@@ -104,7 +104,7 @@ for (const [name, open] of ADAPTERS) {
     ], 'due at once, one per registration')
   })
 
-  t.test(`${name}: an unusable event is remembered once`, async (t) => {
+  t.test(`${name}: an unusable event is remembered once`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     const unusable: WebhookEvent = { kind: 'unusable', eventId: 'u1', eventType: 'message.unheard_of', receivedAt: 5000, reason: 'unknown event type', raw: '{"type":"message.unheard_of"}' }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ADAPTERS } from './adapters.js'
+import { CONTRACT_ADAPTERS } from './adapters.js'
 
 // What an operator reads of the store, through its interface: every row in our words, in the
 // order stored, the same from every adapter.
@@ -10,8 +10,8 @@ const messages = [
   { mobileNumber: 'bad', customerId: 'c2', text: 'never sent', failure: { outcome: 'invalid-recipient' as const, reason: 'not a number' } }
 ]
 
-for (const [name, open] of ADAPTERS) {
-  t.test(`${name}: batches, messages and reports as stored, then as they change`, async (t) => {
+for (const [name, open, options] of CONTRACT_ADAPTERS) {
+  t.test(`${name}: batches, messages and reports as stored, then as they change`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     t.same(await store.inspect(), { batches: [], messages: [], reports: [], incoming: [], webhookEvents: [], recipients: [] }, 'an empty store')
@@ -37,7 +37,7 @@ for (const [name, open] of ADAPTERS) {
     t.match((await store.inspect()).messages[0], { state: 'submitted', providerMessageId: 'p-1', leaseUntil: null, updatedAt: 3000 })
   })
 
-  t.test(`${name}: webhook events remembered, replies queued per registration, the recipient memory`, async (t) => {
+  t.test(`${name}: webhook events remembered, replies queued per registration, the recipient memory`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     await store.acceptCampaign(batch, messages.slice(0, 1))
@@ -60,7 +60,27 @@ for (const [name, open] of ADAPTERS) {
     t.match(seen.messages[0], { state: 'final', finalOutcome: 'undeliverable' })
   })
 
-  t.test(`${name}: limit bounds each list, oldest first`, async (t) => {
+  t.test(`${name}: each status joins its message's history; a retried or parked row keeps its last error`, options, async (t) => {
+    const store = await open(t.testdir())
+    t.teardown(() => store.close())
+    await store.acceptCampaign(batch, [messages[1]!, messages[0]!])
+    const [claimed] = await store.claimDue(1000, 1, 60_000)
+    await store.markSubmitted([{ id: claimed!.id, attempt: claimed!.attempts, providerMessageId: 'gw-1' }], 1100)
+    await store.recordWebhookEvent({ kind: 'status', eventId: 'e1', eventType: 'message.status_updated', receivedAt: 2000, reference: null, providerMessageId: 'gw-1', status: 'UNDELIVERABLE', statusAt: 1900, outcome: 'undeliverable', error: { code: '0x0A05', details: 'absent subscriber' } })
+    await store.recordWebhookEvent({ kind: 'status', eventId: 'e2', eventType: 'message.status_updated', receivedAt: 2000, reference: 'nobody', providerMessageId: null, status: 'DELIVERED', statusAt: 1900, outcome: 'delivered' })
+    const [r1, r2] = await store.claimReports(3000, 10, 60_000)
+    await store.settleOutbox('reports', { retry: [{ id: r1!.id, at: 9000 }], error: 'HTTP 503' }, 3100)
+    await store.settleOutbox('reports', { parked: [r2!.id], error: 'HTTP 400' }, 3100)
+
+    const seen = await store.inspect()
+    t.same(seen.webhookEvents.map(({ eventId, messageId, status, errorCode, errorDetails }) => ({ eventId, messageId, status, errorCode, errorDetails })), [
+      { eventId: 'e1', messageId: claimed!.id, status: 'UNDELIVERABLE', errorCode: '0x0A05', errorDetails: 'absent subscriber' },
+      { eventId: 'e2', messageId: null, status: 'DELIVERED', errorCode: null, errorDetails: null }
+    ])
+    t.same(seen.reports.map((r) => [r.state, r.lastError, r.leaseUntil]).sort(), [['parked', 'HTTP 400', null], ['pending', 'HTTP 503', null]])
+  })
+
+  t.test(`${name}: limit bounds each list, oldest first`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     await store.acceptCampaign(batch, Array.from({ length: 5 }, (_, i) => ({ mobileNumber: `451234567${i}`, customerId: `c${i}`, text: `text ${i}` })))

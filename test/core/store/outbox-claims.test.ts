@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ADAPTERS } from './adapters.js'
+import { CONTRACT_ADAPTERS } from './adapters.js'
 import type { NewMessage, Store } from '../../../src/core/store/store.js'
 
 const unusable = (n: number): NewMessage[] => Array.from({ length: n }, (_, i) => ({
@@ -8,8 +8,8 @@ const unusable = (n: number): NewMessage[] => Array.from({ length: n }, (_, i) =
 const metadataOf = (kb: number, tag: string) => JSON.stringify({ tag, pad: 'x'.repeat(kb * 1024) })
 const batch = (key: string, metadataJson: string) => ({ registrationId: 'r', idempotencyKey: key, batchId: key, requestId: key, senderId: 'Brand', metadataJson, scheduledAt: 1000, receivedAt: 1000 })
 
-for (const [name, open] of ADAPTERS) {
-  t.test(`${name}: an outbox claim is bounded by bytes as well as rows`, async (t) => {
+for (const [name, open, options] of CONTRACT_ADAPTERS) {
+  t.test(`${name}: an outbox claim is bounded by bytes as well as rows`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     // Ten campaigns, each with 60 KiB of metadata and one report queued.
@@ -25,7 +25,7 @@ for (const [name, open] of ADAPTERS) {
     t.equal(rest.length, 6, 'without a byte budget, the row limit alone bounds the claim')
   })
 
-  t.test(`${name}: the reports of one campaign count its metadata once and share one copy of it`, async (t) => {
+  t.test(`${name}: the reports of one campaign count its metadata once and share one copy of it`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     const metadata = metadataOf(60, 'shared')
@@ -38,7 +38,7 @@ for (const [name, open] of ADAPTERS) {
     t.equal(distinct.size, 1)
   })
 
-  t.test(`${name}: replies are bounded by their texts' bytes`, async (t) => {
+  t.test(`${name}: replies are bounded by their texts' bytes`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     for (let i = 0; i < 5; i++) {
@@ -47,7 +47,7 @@ for (const [name, open] of ADAPTERS) {
     t.equal((await store.claimIncoming(2000, 100, 60_000, 64 * 1024)).length, 2, 'two 30 KiB replies fit in 64 KiB')
   })
 
-  t.test(`${name}: a claim holds one copy of a campaign's metadata, not one per report`, async (t) => {
+  t.test(`${name}: a claim holds one copy of a campaign's metadata, not one per report`, options, async (t) => {
     // Within one thread, strings are shared by reference: 128 reports of a 1 MiB metadata must
     // not cost 128 MiB. Measured through the heap, since string identity is not observable.
     const store = await open(t.testdir())

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { OUTBOX_ROW_OVERHEAD_BYTES } from '../../../src/core/store/sqlite-outbox.js'
-import { ADAPTERS } from './adapters.js'
+import { OUTBOX_ROW_OVERHEAD_BYTES } from '../../../src/core/store/outbox-weight.js'
+import { CONTRACT_ADAPTERS } from './adapters.js'
 import type { Store, WebhookEvent } from '../../../src/core/store/store.js'
 
 // The outboxes and the relay's claims through the store's interface only: what is claimed,
@@ -10,8 +10,8 @@ const batch = { registrationId: 'r', idempotencyKey: 'k', batchId: 'b', requestI
 const unusable = (n: number) => Array.from({ length: n }, (_, i) => ({ mobileNumber: `bad-${i}`, customerId: `c${i}`, text: 't', failure: { outcome: 'invalid-recipient' as const, reason: `bad number ${i}` } }))
 const reply = (i: number, text: string, receivedAt = 1000): WebhookEvent => ({ kind: 'inbound', eventId: `m${i}`, eventType: 'user-message.text.sms', receivedAt, from: `451000000${i}`, text, sentAt: receivedAt, routes: [{ registrationId: 'r', to: 'Brand' }] })
 
-for (const [name, open] of ADAPTERS) {
-  t.test(`${name}: settled rows: done never again, retried at their time, parked never again`, async (t) => {
+for (const [name, open, options] of CONTRACT_ADAPTERS) {
+  t.test(`${name}: settled rows: done never again, retried at their time, parked never again`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     await store.acceptCampaign(batch, unusable(3))
@@ -28,7 +28,7 @@ for (const [name, open] of ADAPTERS) {
     t.same(await store.claimReports(1e12, 10, 60_000), [], 'done and parked rows never come back')
   })
 
-  t.test(`${name}: a settlement of a row no longer leased changes nothing`, async (t) => {
+  t.test(`${name}: a settlement of a row no longer leased changes nothing`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     await store.acceptCampaign(batch, unusable(1))
@@ -39,7 +39,7 @@ for (const [name, open] of ADAPTERS) {
     t.same((await store.stats()).reports, { pending: 0, sending: 0, done: 1, parked: 0 })
   })
 
-  t.test(`${name}: replies settle the same way`, async (t) => {
+  t.test(`${name}: replies settle the same way`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     for (let i = 0; i < 3; i++) await store.recordWebhookEvent(reply(i, `text ${i}`))
@@ -49,7 +49,7 @@ for (const [name, open] of ADAPTERS) {
     t.same((await store.claimIncoming(3000, 10, 60_000)).map((r) => r.text), ['text 1'])
   })
 
-  t.test(`${name}: expired leases come first, and a claim never exceeds its limit`, async (t) => {
+  t.test(`${name}: expired leases come first, and a claim never exceeds its limit`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     await store.acceptCampaign(batch, unusable(4))
@@ -61,7 +61,7 @@ for (const [name, open] of ADAPTERS) {
     t.equal(claimed[1]!.attempts, 1, 'then the oldest pending row')
   })
 
-  t.test(`${name}: a claim takes rows up to exactly its byte budget`, async (t) => {
+  t.test(`${name}: a claim takes rows up to exactly its byte budget`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     const text = 'y'.repeat(1000)
@@ -71,7 +71,7 @@ for (const [name, open] of ADAPTERS) {
     t.equal((await store.claimIncoming(2000, 10, 60_000, weight - 1)).length, 1, 'at least one row, however small the budget')
   })
 
-  t.test(`${name}: a report carries its error as given: a code, details, both or neither`, async (t) => {
+  t.test(`${name}: a report carries its error as given: a code, details, both or neither`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     await store.acceptCampaign(batch, [{ mobileNumber: '4510000000', customerId: 'c0', text: 'hi' }, { mobileNumber: '4510000001', customerId: 'c1', text: 'hi' }])
@@ -87,7 +87,7 @@ for (const [name, open] of ADAPTERS) {
     ])
   })
 
-  t.test(`${name}: the relay's claim takes expired leases first and never exceeds its limit`, async (t) => {
+  t.test(`${name}: the relay's claim takes expired leases first and never exceeds its limit`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     await store.acceptCampaign(batch, Array.from({ length: 4 }, (_, i) => ({ mobileNumber: `451000000${i}`, customerId: `c${i}`, text: 'hi' })))
@@ -99,8 +99,8 @@ for (const [name, open] of ADAPTERS) {
   })
 }
 
-for (const [name, open] of ADAPTERS) {
-  t.test(`${name}: a late answer to a claim whose lease ran out changes nothing; the newer claim settles`, async (t) => {
+for (const [name, open, options] of CONTRACT_ADAPTERS) {
+  t.test(`${name}: a late answer to a claim whose lease ran out changes nothing; the newer claim settles`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     await store.acceptCampaign(batch, [{ mobileNumber: '4510000000', customerId: 'c0', text: 'hi' }])
@@ -123,7 +123,7 @@ for (const [name, open] of ADAPTERS) {
     t.equal(await store.nextDueAt(), undefined, 'nothing waits')
   })
 
-  t.test(`${name}: a message still queued may be failed without a claim; one already ended may not`, async (t) => {
+  t.test(`${name}: a message still queued may be failed without a claim; one already ended may not`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
     await store.acceptCampaign(batch, [{ mobileNumber: '4510000000', customerId: 'c0', text: 'hi' }])
