@@ -9,9 +9,9 @@ export const BENCH = {
   webhookSecret: 'bench-webhook-secret'
 }
 
-/** The service's config for a benchmark on loopback, quiet, with these variables on top. */
-export function benchConfig (overrides: Record<string, string | undefined> = {}): Config {
-  return parseConfig({
+/** The service's environment for a benchmark on loopback, quiet, with these variables on top. */
+export function benchEnv (overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'silent',
@@ -26,5 +26,10 @@ export function benchConfig (overrides: Record<string, string | undefined> = {})
     // STORE_THREAD=true npm run bench:… measures the store on its own thread.
     STORE_THREAD: process.env.STORE_THREAD,
     ...overrides
-  })
+  }
+}
+
+/** The service's config for a benchmark on loopback (see benchEnv). */
+export function benchConfig (overrides: Record<string, string | undefined> = {}): Config {
+  return parseConfig(benchEnv(overrides))
 }

@@ -1,0 +1,51 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import { benchEnv } from './bench-config.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+
+/** One service process of a benchmark, as it is deployed (`src/main.ts`, configured by its environment). */
+export interface Replica {
+  url: string
+  child: ChildProcess
+  stderr: () => string
+  /** SIGTERM (a graceful stop), SIGKILL after 30 s; resolves when it has exited. */
+  stop: () => Promise<void>
+}
+
+const running = new Set<ChildProcess>()
+// A benchmark that fails or is interrupted leaves no service behind.
+process.once('exit', () => { for (const child of running) killGroup(child, 'SIGKILL') })
+
+function killGroup (child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal)
+  } catch {}
+}
+
+/** Starts the service on 127.0.0.1:`port` with the benchmark's credentials and these variables on top. */
+export function spawnReplica (port: number, env: Record<string, string>): Replica {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { PATH: process.env.PATH, ...benchEnv({ PORT: String(port), LOG_LEVEL: 'warn', PUBLIC_URL: `http://127.0.0.1:${port}`, ...env }) }
+  })
+  running.add(child)
+  let stderr = ''
+  child.stderr!.on('data', (chunk) => { stderr += String(chunk) })
+  const exited = once(child, 'exit').finally(() => running.delete(child))
+  return {
+    url: `http://127.0.0.1:${port}`,
+    child,
+    stderr: () => stderr,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      killGroup(child, 'SIGTERM')
+      const late = setTimeout(() => killGroup(child, 'SIGKILL'), 30_000)
+      await exited
+      clearTimeout(late)
+    }
+  }
+}

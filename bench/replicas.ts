@@ -1,0 +1,114 @@
+/**
+ * Replicas benchmark: 1, 2 and 3 service processes (`src/main.ts`, as deployed) on one
+ * PostgreSQL database, relaying to the simulated GatewayAPI of this process.
+ * For each count: a fresh schema, the replicas started, every campaign posted (round robin
+ * across the replicas) with a schedule a few seconds ahead, so that the relay starts when intake
+ * is over; then msgs/s from the scheduled time until the simulator has every message, and a
+ * check that each reached it exactly once. Prints one JSON line.
+ * Usage: DATABASE_URL=postgres://… npm run bench:replicas [-- --messages 100000 --batch 10000 --replicas 1,2,3 --lead-ms 10000]
+ */
+import { randomBytes } from 'node:crypto'
+import { parseArgs } from 'node:util'
+import pg from 'pg'
+import { request } from 'undici'
+import { BENCH } from './bench-config.js'
+import { SimGatewayApi } from '../src/sim/gatewayapi.js'
+import { SimOptimove } from '../src/sim/optimove.js'
+import { freeLoopbackPort } from '../src/sim/http-server.js'
+import { spawnReplica, type Replica } from './replica-process.js'
+
+const { values } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '100000' },
+    batch: { type: 'string', default: '10000' },
+    replicas: { type: 'string', default: '1,2,3' },
+    'lead-ms': { type: 'string', default: '10000' }
+  }
+})
+const total = Number(values.messages)
+const perCampaign = Number(values.batch)
+const counts = values.replicas.split(',').map(Number)
+const leadMs = Number(values['lead-ms'])
+const databaseUrl = process.env.DATABASE_URL ?? ''
+if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
+  process.stderr.write('bench:replicas needs DATABASE_URL=postgres://… (a database it may create schemas in)\n')
+  process.exit(2)
+}
+const text = (i: number): string => `Hi customer ${i}, 20% off everything in store and online until Sunday night. Reply STOP to opt out.`
+
+/** Runs `sql` on a connection of its own. */
+async function onDatabase (sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 })
+  await client.connect()
+  try {
+    await client.query(sql)
+  } finally {
+    await client.end()
+  }
+}
+
+/** Polls `/ready` until it answers 200 (a benchmark may poll; a test may not). */
+async function ready (replica: Replica): Promise<void> {
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    const answer = await request(`${replica.url}/ready`).then(async (res) => { await res.body.dump(); return res.statusCode }, () => 0)
+    if (answer === 200) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`replica ${replica.url} not ready within 60 s; its stderr: ${replica.stderr()}`)
+}
+
+async function run (replicaCount: number): Promise<{ replicas: number; msgsPerSecond: number; intakeMs: number; intakeOverran: boolean }> {
+  const schema = `bench_replicas_${replicaCount}_${randomBytes(4).toString('hex')}`
+  await onDatabase(`CREATE SCHEMA ${schema}`)
+  const schemaUrl = new URL(databaseUrl)
+  schemaUrl.searchParams.set('options', `-c search_path=${schema}`)
+  const optimove = await new SimOptimove({ appApiKey: BENCH.appApiKey, sharedSecret: BENCH.sharedSecret }).start()
+  const sim = await new SimGatewayApi({ token: BENCH.gatewayToken, lean: true }).start()
+  const replicas: Replica[] = []
+  try {
+    for (let i = 0; i < replicaCount; i++) {
+      replicas.push(spawnReplica(await freeLoopbackPort(), {
+        DATABASE_URL: schemaUrl.href,
+        OPTIMOVE_BASE_URL: optimove.baseUrl,
+        GATEWAYAPI_BASE_URL: sim.url
+      }))
+    }
+    await Promise.all(replicas.map(ready))
+    const startAt = Date.now() + leadMs
+    const started = performance.now()
+    for (let c = 0; c * perCampaign < total; c++) {
+      const replica = replicas[c % replicas.length]!
+      const res = await optimove.sendCampaign({
+        batchId: `bench-${c}`,
+        requestId: `bench-${c}`,
+        senderId: 'Bench',
+        metadata: { appId: 1, campaignId: `c${c}`, scheduledTime: startAt, tenantId: 1 },
+        recipients: Array.from({ length: Math.min(perCampaign, total - c * perCampaign) }, (_, i) => ({ message: text(i), mobileNumber: String(4520000000 + c * perCampaign + i), customerId: `c${i}` }))
+      }, { url: `${replica.url}/api/v1/campaigns/send`, apiKey: BENCH.aggregatorApiKey })
+      if (res.status !== 200) throw new Error(`intake: HTTP ${res.status}`)
+    }
+    const intakeMs = performance.now() - started
+    await sim.waitForAccepted(total)
+    const seconds = (Date.now() - startAt) / 1000
+    const counted = sim.referenceCounts()
+    const twice = [...counted.values()].filter((n) => n > 1).length
+    if (counted.size !== total || twice > 0) throw new Error(`${replicaCount} replicas: ${counted.size} distinct of ${total}, ${twice} sent more than once`)
+    return { replicas: replicaCount, msgsPerSecond: Math.round(total / seconds), intakeMs: Math.round(intakeMs), intakeOverran: intakeMs > leadMs }
+  } finally {
+    await Promise.all(replicas.map((r) => r.stop()))
+    await sim.close()
+    await optimove.close()
+    await onDatabase(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+  }
+}
+
+const results = []
+for (const n of counts) results.push(await run(n))
+const one = results.find((r) => r.replicas === 1)
+console.log(JSON.stringify({
+  bench: 'replicas',
+  store: 'postgresql',
+  messages: total,
+  results: results.map((r) => ({ ...r, ratioToOne: one === undefined ? null : Math.round((r.msgsPerSecond / one.msgsPerSecond) * 100) / 100 }))
+}))
