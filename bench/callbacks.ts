@@ -5,12 +5,10 @@
  *  (2) the delivery reports they caused, forwarded to the simulated Optimove — reports/s.
  * Prints one JSON line. Usage: npm run bench:callbacks [-- --events 20000 --concurrency 64]
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
 import { BENCH, benchConfig } from './bench-config.js'
+import { benchDatabase } from './bench-database.js'
 import { GATEWAYAPI_EVENTS_PATH } from '../src/gatewayapi/events-route.js'
 import { signGatewaySignature } from '../src/lib/hmac-signature.js'
 import { createLogger } from '../src/logger.js'
@@ -23,13 +21,13 @@ const total = Number(values.events)
 const concurrency = Number(values.concurrency)
 const SECRET = BENCH.webhookSecret
 
-const dir = mkdtempSync(join(tmpdir(), 'bench-callbacks-'))
+const database = benchDatabase('callbacks')
 const optimove = await new SimOptimove({ appApiKey: BENCH.appApiKey, sharedSecret: BENCH.sharedSecret }).start()
 const gateway = await new SimGatewayApi({ token: BENCH.gatewayToken, lean: true }).start()
 const config = benchConfig({
   OPTIMOVE_BASE_URL: optimove.baseUrl,
   GATEWAYAPI_BASE_URL: gateway.url,
-  DATABASE_URL: `sqlite:${join(dir, 'bridge.db')}`,
+  DATABASE_URL: await database.fresh(),
   ...(process.env.REPORT_CONCURRENCY ? { REPORT_CONCURRENCY: process.env.REPORT_CONCURRENCY } : {})
 })
 const service = await startService(config, { logger: createLogger('silent') })
@@ -84,6 +82,7 @@ const sorted = [...latencies].sort((a, b) => a - b)
 const pct = (p: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! * 10) / 10
 console.log(JSON.stringify({
   bench: 'callbacks',
+  store: database.store,
   events: total,
   concurrency,
   eventsPerSecond: Math.round(total / ingestSeconds),
@@ -97,4 +96,4 @@ console.log(JSON.stringify({
 await service.stop()
 await gateway.close()
 await optimove.close()
-rmSync(dir, { recursive: true, force: true })
+await database.cleanUp()

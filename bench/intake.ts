@@ -4,13 +4,11 @@
  * Prints one JSON line: latency percentiles per batch and stored rows per second.
  * Usage: npm run bench:intake [-- --batches 100 --recipients 10000 --concurrency 1]
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { request } from 'undici'
 import { buildApp } from '../src/app.js'
 import { BENCH, benchConfig } from './bench-config.js'
+import { benchDatabase } from './bench-database.js'
 import { createLogger } from '../src/logger.js'
 import { openStore } from '../src/core/store/open-store.js'
 import { signHubSignature } from '../src/lib/hmac-signature.js'
@@ -28,9 +26,9 @@ const recipients = Number(values.recipients)
 const concurrency = Number(values.concurrency)
 const warmup = Number(values.warmup)
 
-const dir = mkdtempSync(join(tmpdir(), 'bench-intake-'))
+const database = benchDatabase('intake')
 const config = benchConfig()
-const store = await openStore(`sqlite:${join(dir, 'bridge.db')}`, { threaded: config.storeThread })
+const store = await openStore(await database.fresh(), { threaded: config.storeThread })
 const app = buildApp(config, { store, logger: createLogger('silent') })
 const address = await app.listen({ host: '127.0.0.1', port: 0 })
 
@@ -78,6 +76,7 @@ const pct = (p: number): number => Math.round(sorted[Math.min(sorted.length - 1,
 const stats = await store.stats()
 console.log(JSON.stringify({
   bench: 'intake',
+  store: database.store,
   batches,
   recipientsPerBatch: recipients,
   concurrency,
@@ -90,4 +89,4 @@ console.log(JSON.stringify({
 }))
 await app.close()
 await store.close()
-rmSync(dir, { recursive: true, force: true })
+await database.cleanUp()

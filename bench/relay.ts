@@ -3,14 +3,12 @@
  *  (a) ceiling: a bare undici loop posting the same /mobile/multi bodies with the same concurrency;
  *  (b) the service: 100,000 messages from campaign intake (HTTP, signed) to the simulator.
  * Prints one JSON line: msgs/s of both, their ratio, and peak RSS.
- * Usage: npm run bench:relay [-- --messages 100000 --batch 10000]
+ * Usage: [DATABASE_URL=postgres://…] npm run bench:relay [-- --messages 100000 --batch 10000]
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
 import { BENCH, benchConfig } from './bench-config.js'
+import { benchDatabase } from './bench-database.js'
 import { createLogger } from '../src/logger.js'
 import { startService } from '../src/service.js'
 import { SimGatewayApi } from '../src/sim/gatewayapi.js'
@@ -25,8 +23,8 @@ const text = (i: number): string => `Hi customer ${i}, 20% off everything in sto
 let peakRss = 0
 const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }, 20)
 
-const dir = mkdtempSync(join(tmpdir(), 'bench-relay-'))
-const config = benchConfig({ DATABASE_URL: `sqlite:${join(dir, 'bridge.db')}` })
+const database = benchDatabase('relay')
+const config = benchConfig()
 const { concurrency, batchSize } = config.send
 
 /** (a) The ceiling: what the simulator takes from a loop that does nothing else. */
@@ -64,7 +62,7 @@ async function ceiling (): Promise<number> {
 async function service (mode: 'end-to-end' | 'relay-only'): Promise<{ rate: number; intakeMs: number }> {
   const optimove = await new SimOptimove({ appApiKey: BENCH.appApiKey, sharedSecret: BENCH.sharedSecret }).start()
   const sim = await new SimGatewayApi({ token: TOKEN, lean: true }).start()
-  const svc = await startService({ ...config, registrations: config.registrations.map((r) => ({ ...r, optimoveBaseUrl: optimove.baseUrl })), gatewayapi: { ...config.gatewayapi, baseUrl: sim.url } }, { logger: createLogger('silent') })
+  const svc = await startService({ ...config, databaseUrl: await database.fresh(), registrations: config.registrations.map((r) => ({ ...r, optimoveBaseUrl: optimove.baseUrl })), gatewayapi: { ...config.gatewayapi, baseUrl: sim.url } }, { logger: createLogger('silent') })
   await svc.handshakes
   const url = `${svc.url}/api/v1/campaigns/send`
   if (mode === 'relay-only') await svc.dispatcher.stop()
@@ -99,13 +97,13 @@ async function service (mode: 'end-to-end' | 'relay-only'): Promise<{ rate: numb
 const endToEnd = await service('end-to-end')
 peakRss = Math.max(peakRss, process.memoryUsage().rss)
 const servicePeakRss = peakRss
-rmSync(dir, { recursive: true, force: true })
 const relayOnly = await service('relay-only')
 const ceilingRate = await ceiling()
 clearInterval(sampler)
-rmSync(dir, { recursive: true, force: true })
+await database.cleanUp()
 console.log(JSON.stringify({
   bench: 'relay',
+  store: database.store,
   messages: total,
   concurrency,
   batchSize,

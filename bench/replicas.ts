@@ -7,15 +7,14 @@
  * check that each reached it exactly once. Prints one JSON line.
  * Usage: DATABASE_URL=postgres://… npm run bench:replicas [-- --messages 100000 --batch 10000 --replicas 1,2,3 --lead-ms 10000]
  */
-import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import pg from 'pg'
 import { request } from 'undici'
 import { BENCH } from './bench-config.js'
 import { SimGatewayApi } from '../src/sim/gatewayapi.js'
 import { SimOptimove } from '../src/sim/optimove.js'
 import { freeLoopbackPort } from '../src/sim/http-server.js'
 import { spawnReplica, type Replica } from './replica-process.js'
+import { benchDatabase } from './bench-database.js'
 
 const { values } = parseArgs({
   options: {
@@ -29,23 +28,12 @@ const total = Number(values.messages)
 const perCampaign = Number(values.batch)
 const counts = values.replicas.split(',').map(Number)
 const leadMs = Number(values['lead-ms'])
-const databaseUrl = process.env.DATABASE_URL ?? ''
-if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
+const database = benchDatabase('replicas')
+if (database.store !== 'postgresql') {
   process.stderr.write('bench:replicas needs DATABASE_URL=postgres://… (a database it may create schemas in)\n')
   process.exit(2)
 }
 const text = (i: number): string => `Hi customer ${i}, 20% off everything in store and online until Sunday night. Reply STOP to opt out.`
-
-/** Runs `sql` on a connection of its own. */
-async function onDatabase (sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 })
-  await client.connect()
-  try {
-    await client.query(sql)
-  } finally {
-    await client.end()
-  }
-}
 
 /** Polls `/ready` until it answers 200 (a benchmark may poll; a test may not). */
 async function ready (replica: Replica): Promise<void> {
@@ -59,17 +47,14 @@ async function ready (replica: Replica): Promise<void> {
 }
 
 async function run (replicaCount: number): Promise<{ replicas: number; msgsPerSecond: number; intakeMs: number; intakeOverran: boolean }> {
-  const schema = `bench_replicas_${replicaCount}_${randomBytes(4).toString('hex')}`
-  await onDatabase(`CREATE SCHEMA ${schema}`)
-  const schemaUrl = new URL(databaseUrl)
-  schemaUrl.searchParams.set('options', `-c search_path=${schema}`)
+  const databaseUrl = await database.fresh()
   const optimove = await new SimOptimove({ appApiKey: BENCH.appApiKey, sharedSecret: BENCH.sharedSecret }).start()
   const sim = await new SimGatewayApi({ token: BENCH.gatewayToken, lean: true }).start()
   const replicas: Replica[] = []
   try {
     for (let i = 0; i < replicaCount; i++) {
       replicas.push(spawnReplica(await freeLoopbackPort(), {
-        DATABASE_URL: schemaUrl.href,
+        DATABASE_URL: databaseUrl,
         OPTIMOVE_BASE_URL: optimove.baseUrl,
         GATEWAYAPI_BASE_URL: sim.url
       }))
@@ -99,12 +84,15 @@ async function run (replicaCount: number): Promise<{ replicas: number; msgsPerSe
     await Promise.all(replicas.map((r) => r.stop()))
     await sim.close()
     await optimove.close()
-    await onDatabase(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
   }
 }
 
 const results = []
-for (const n of counts) results.push(await run(n))
+try {
+  for (const n of counts) results.push(await run(n))
+} finally {
+  await database.cleanUp()
+}
 const one = results.find((r) => r.replicas === 1)
 console.log(JSON.stringify({
   bench: 'replicas',

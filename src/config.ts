@@ -40,6 +40,8 @@ export interface Config {
   prune: { retentionMs: number; intervalMs: number; recipientMemoryMs: number }
   /** A message still without a final status `graceMs` after its expiration is ended; looked for every `sweepIntervalMs`. */
   finalStatus: { graceMs: number; sweepIntervalMs: number }
+  /** This process among the replicas on one database: its name (generated when unset), how often it beats, when a silent one counts as dead. */
+  instance: { id: string | undefined; heartbeatMs: number; deadAfterMs: number }
 }
 
 export interface HttpLimits {
@@ -156,7 +158,10 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: positiveInt(25_000),
   STORE_THREAD: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
   RETENTION_DAYS: positiveInt(7),
-  PRUNE_INTERVAL_MINUTES: positiveInt(60)
+  PRUNE_INTERVAL_MINUTES: positiveInt(60),
+  INSTANCE_ID: z.string().regex(/^[\w.:@-]{1,100}$/, 'must be 1-100 letters, digits or . _ : @ -').optional(),
+  INSTANCE_HEARTBEAT_MS: positiveInt(2000),
+  INSTANCE_DEAD_AFTER_MS: positiveInt(10_000)
 }).refine((e) => e.SEND_LEASE_SECONDS * 1000 >= 2 * e.SEND_TIMEOUT_MS, {
   path: ['SEND_LEASE_SECONDS'],
   message: 'must be at least twice SEND_TIMEOUT_MS, so that a request in flight never outlives its lease'
@@ -166,6 +171,9 @@ const envSchema = z.object({
 }).refine((e) => e.RETENTION_DAYS * 86_400 > e.WEBHOOK_MAX_AGE_SECONDS, {
   path: ['RETENTION_DAYS'],
   message: 'must be longer than WEBHOOK_MAX_AGE_SECONDS, so that a replayed event is still remembered'
+}).refine((e) => e.INSTANCE_DEAD_AFTER_MS >= 3 * e.INSTANCE_HEARTBEAT_MS, {
+  path: ['INSTANCE_DEAD_AFTER_MS'],
+  message: 'must be at least three times INSTANCE_HEARTBEAT_MS, so that a late heartbeat or two does not count a live replica as dead'
 }).superRefine((e, ctx) => {
   // Without a registrations file, the environment describes the one registration.
   if (e.REGISTRATIONS_FILE !== undefined) return
@@ -244,6 +252,7 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
     storeThread: e.STORE_THREAD === 'true',
     prune: { retentionMs: e.RETENTION_DAYS * 86_400_000, intervalMs: e.PRUNE_INTERVAL_MINUTES * 60_000, recipientMemoryMs: e.RECIPIENT_MEMORY_DAYS * 86_400_000 },
     finalStatus: { graceMs: e.FINAL_STATUS_GRACE_HOURS * 3_600_000, sweepIntervalMs: e.FINAL_STATUS_SWEEP_MINUTES * 60_000 },
+    instance: { id: e.INSTANCE_ID, heartbeatMs: e.INSTANCE_HEARTBEAT_MS, deadAfterMs: e.INSTANCE_DEAD_AFTER_MS },
     outbox: {
       concurrency: e.REPORT_CONCURRENCY,
       retryBaseMs: e.REPORT_RETRY_BASE_MS,

@@ -20,6 +20,11 @@ import { observeService } from './service-metrics.js'
 import { Lifecycle } from './lifecycle.js'
 import { WorkNotifier } from './core/work-notifier.js'
 import { announcingStore } from './core/store/announcing-store.js'
+import { InstanceHeartbeat } from './core/instance-heartbeat.js'
+import { shareWork } from './core/shared-work.js'
+import { jobLease } from './core/job-lease.js'
+import { hostname } from 'node:os'
+import { randomBytes } from 'node:crypto'
 
 export interface Service {
   app: FastifyInstance
@@ -30,6 +35,8 @@ export interface Service {
   replies: OutboxWorker<PendingIncoming>
   pruner: Pruner
   sweeper: FinalStatusSweeper
+  /** This process among the replicas on its database: its heartbeat, and its takeover of dead replicas' claims. */
+  heartbeat: InstanceHeartbeat
   metrics: Metrics
   /** What the store's commits made due; the loops listen to it. */
   work: WorkNotifier
@@ -74,6 +81,7 @@ export function openConfiguredStore (config: Config, logger?: Logger): Promise<S
     recipientIndex: config.registrations.length > 1,
     threaded: config.storeThread,
     busyTimeoutMs: config.storeBusyTimeoutMs,
+    instanceId: config.instance.id ?? defaultInstanceId(),
     poolSize: config.databasePoolSize,
     statementTimeoutMs: config.databaseStatementTimeoutMs,
     onConnectionError: (err) => logger?.warn({ code: (err as { code?: unknown }).code, reason: err.message }, 'a database connection dropped; the pool opens another when needed')
@@ -88,6 +96,8 @@ export function openConfiguredStore (config: Config, logger?: Logger): Promise<S
  */
 export function createService (config: Config, deps: ServiceDeps & { store: Store }): Service {
   const clock = deps.clock ?? systemClock
+  // Every line names its replica.
+  const logger = deps.logger.child({ instance: deps.store.instanceId })
   const work = new WorkNotifier()
   const store = announcingStore(deps.store, work)
   const readiness = new Readiness(config.registrations.map((r) => r.id))
@@ -103,7 +113,7 @@ export function createService (config: Config, deps: ServiceDeps & { store: Stor
     store,
     sender,
     clock,
-    logger: deps.logger.child({ component: 'dispatcher' }),
+    logger: logger.child({ component: 'dispatcher' }),
     ...config.send,
     backoff: { baseMs: config.send.retryBaseMs, capMs: config.send.retryMaxMs },
     ...(deps.random ? { random: deps.random } : {}),
@@ -129,7 +139,7 @@ export function createService (config: Config, deps: ServiceDeps & { store: Stor
   const reports = new OutboxWorker<PendingReport>({
     ...outboxCommon,
     outbox: 'reports',
-    logger: deps.logger.child({ component: 'delivery-reports' }),
+    logger: logger.child({ component: 'delivery-reports' }),
     claim: (now, limit, leaseMs, maxBytes, excluded) => store.claimReports(now, limit, leaseMs, maxBytes, excluded),
     deliver: optimove.deliverReports,
     perRequest: 1,
@@ -138,21 +148,37 @@ export function createService (config: Config, deps: ServiceDeps & { store: Stor
   const replies = new OutboxWorker<PendingIncoming>({
     ...outboxCommon,
     outbox: 'incoming',
-    logger: deps.logger.child({ component: 'incoming-messages' }),
+    logger: logger.child({ component: 'incoming-messages' }),
     claim: (now, limit, leaseMs, maxBytes, excluded) => store.claimIncoming(now, limit, leaseMs, maxBytes, excluded),
     deliver: optimove.deliverIncoming,
     perRequest: 100,
     claimSize: 500
   })
-  const pruner = new Pruner({ store, clock, logger: deps.logger.child({ component: 'pruner' }), ...config.prune })
+  // Pruning and the sweep run on one replica at a time; the one holding a job keeps it while it renews.
+  const pruner = new Pruner({ store, clock, logger: logger.child({ component: 'pruner' }), ...config.prune, mayRun: jobLease(store, 'prune', clock, 2 * config.prune.intervalMs) })
   const sweeper = new FinalStatusSweeper({
     store,
     clock,
-    logger: deps.logger.child({ component: 'final-status-sweep' }),
+    logger: logger.child({ component: 'final-status-sweep' }),
     expirations: config.registrations.map((r) => ({ registrationId: r.id, expirationMs: r.expirationMs })),
     graceMs: config.finalStatus.graceMs,
-    intervalMs: config.finalStatus.sweepIntervalMs
+    intervalMs: config.finalStatus.sweepIntervalMs,
+    mayRun: jobLease(store, 'final-status-sweep', clock, 2 * config.finalStatus.sweepIntervalMs)
   })
+  const heartbeat = new InstanceHeartbeat({
+    store,
+    clock,
+    logger: logger.child({ component: 'replicas' }),
+    intervalMs: config.instance.heartbeatMs,
+    deadAfterMs: config.instance.deadAfterMs,
+    // A dead replica's claims are due now: here, and (through shareWork) on the other replicas.
+    onTakenOver: () => {
+      work.emit('messagesDue')
+      work.emit('reportsQueued')
+      work.emit('repliesQueued')
+    }
+  })
+  let stopSharing: (() => Promise<void>) | undefined
   work.on('messagesDue', () => dispatcher.wake())
   work.on('reportsQueued', () => reports.wake())
   work.on('repliesQueued', () => replies.wake())
@@ -163,7 +189,7 @@ export function createService (config: Config, deps: ServiceDeps & { store: Stor
   observeService(metrics, { store, readiness, dispatcher, reports, replies })
   const app = buildApp(config, {
     store,
-    logger: deps.logger,
+    logger,
     readiness,
     clock,
     metrics
@@ -174,6 +200,18 @@ export function createService (config: Config, deps: ServiceDeps & { store: Stor
   const lifecycle = new Lifecycle()
     .add({ name: 'store', stop: () => store.close() })
     .add({ name: 'peer clients', stop: async () => { await Promise.all([sender.close(), optimove.close()]) } })
+    // Stopped after the loops: the claims they hand back are back before this instance retires.
+    .add({
+      name: 'replicas',
+      start: async () => {
+        heartbeat.start()
+        stopSharing = await shareWork(work, store, logger.child({ component: 'replicas' }))
+      },
+      stop: async () => {
+        await stopSharing?.()
+        await heartbeat.stop()
+      }
+    })
     .add({ name: 'loops', start: () => { for (const loop of loops) loop.start() }, stop: async () => { await Promise.all(loops.map((loop) => loop.stop())) } })
     // Intake answers 503 from here on; requests in flight finish.
     .add({ name: 'http', start: async () => { await app.listen({ host: config.host, port: config.port }) }, stop: () => app.close() })
@@ -182,7 +220,7 @@ export function createService (config: Config, deps: ServiceDeps & { store: Stor
       // One registration failing does not hold up the others, and a failed one keeps trying.
       start: () => {
         handshakes = Promise.all(config.registrations.map((registration) => registerUntilDone(registration, {
-          handshake: { ...config.handshake, campaignSendUrl: config.campaignSendUrl, timeoutMs: config.outbox.timeoutMs, logger: deps.logger, signal: shutdown.signal },
+          handshake: { ...config.handshake, campaignSendUrl: config.campaignSendUrl, timeoutMs: config.outbox.timeoutMs, logger, signal: shutdown.signal },
           readiness
         }))).then((results) => results.filter((r): r is HandshakeFailure => r !== undefined))
       },
@@ -198,6 +236,7 @@ export function createService (config: Config, deps: ServiceDeps & { store: Stor
     replies,
     pruner,
     sweeper,
+    heartbeat,
     metrics,
     work,
     start: async () => {
@@ -213,6 +252,11 @@ export function createService (config: Config, deps: ServiceDeps & { store: Stor
 export async function startService (config: Config, deps: ServiceDeps): Promise<StartedService> {
   const store = deps.store ?? await openConfiguredStore(config, deps.logger)
   return createService(config, { ...deps, store }).start()
+}
+
+/** A name for this process among the replicas when INSTANCE_ID is unset: host, process and a random part (a restarted process is another instance). */
+function defaultInstanceId (): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
 }
 
 function listeningUrl (app: FastifyInstance): string {

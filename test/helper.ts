@@ -12,6 +12,7 @@ import { SimOptimove } from '../src/sim/optimove.js'
 import { freeLoopbackPort } from '../src/sim/http-server.js'
 import { GATEWAYAPI_EVENTS_PATH } from '../src/gatewayapi/events-route.js'
 import { createLogger } from '../src/logger.js'
+import { openStore } from '../src/core/store/open-store.js'
 import { openSqliteStore } from '../src/core/store/sqlite-store.js'
 import type { Store, StoreContents } from '../src/core/store/store.js'
 import type { Clock } from '../src/lib/clock.js'
@@ -120,7 +121,8 @@ export function campaignHeaders (raw: string, config: Config, overrides: Record<
  * whatever the adapter. Safe while a service (in this process or another) uses the file.
  */
 export async function inspectStoreAt (path: string): Promise<StoreContents> {
-  const store = openSqliteStore({ path })
+  // A database URL (postgres://…) or a SQLite file's path.
+  const store = /^postgres(ql)?:/.test(path) ? await openStore(path) : openSqliteStore({ path })
   try {
     return await store.inspect()
   } finally {
@@ -291,9 +293,12 @@ export async function childStack (t: Test, overrides: Record<string, string | un
     DATABASE_URL: `sqlite:${dbPath}`,
     ...overrides
   })
-  /** Spawns the service; a teardown kills its process group if the test has not, also when the test failed or timed out. */
-  const spawn = (): ServiceProcess => {
-    const service = spawnService(serviceEnv)
+  /**
+   * Spawns the service (with these variables on top, e.g. another PORT for a second replica); a
+   * teardown kills its process group if the test has not, also when the test failed or timed out.
+   */
+  const spawn = (extra: Record<string, string> = {}): ServiceProcess => {
+    const service = spawnService({ ...serviceEnv, ...extra })
     t.teardown(() => killGroup(service.child))
     return service
   }

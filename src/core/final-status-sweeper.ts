@@ -12,6 +12,8 @@ export interface FinalStatusSweeperOptions {
   /** Added to the expiration: GatewayAPI may report an expiry a little late. */
   graceMs: number
   intervalMs: number
+  /** Asked before each pass: false skips it (another replica runs this job; see jobLease). */
+  mayRun?: () => Promise<boolean>
 }
 
 /** GatewayAPI's longest expiration (`P5D`): the wait for messages of registrations no longer configured. */
@@ -44,6 +46,7 @@ export class FinalStatusSweeper {
 
   private async pass (): Promise<number> {
     try {
+      if (this.o.mayRun !== undefined && !(await this.o.mayRun())) return 0
       const now = this.o.clock.now()
       const cutoffs = this.o.expirations.map((e) => ({ registrationId: e.registrationId, submittedBefore: now - e.expirationMs - this.o.graceMs }))
       const ended = await this.o.store.endUnconfirmed(cutoffs, now - LONGEST_EXPIRATION_MS - this.o.graceMs, now)

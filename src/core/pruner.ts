@@ -13,6 +13,8 @@ export interface PrunerOptions {
   intervalMs: number
   /** How long the number→registration memory is kept (default: `retentionMs`). */
   recipientMemoryMs?: number
+  /** Asked before each pass: false skips it (another replica runs this job; see jobLease). */
+  mayRun?: () => Promise<boolean>
 }
 
 /** Keeps the database from growing without bound: a periodic `store.prune`. start/stop are idempotent. */
@@ -38,6 +40,7 @@ export class Pruner {
 
   private async pass (): Promise<void> {
     try {
+      if (this.o.mayRun !== undefined && !(await this.o.mayRun())) return
       const now = this.o.clock.now()
       const deleted = await this.o.store.prune(now - this.o.retentionMs, now - (this.o.recipientMemoryMs ?? this.o.retentionMs))
       if (Object.values(deleted).some((n) => n > 0)) this.o.logger.info({ deleted }, 'pruned rows past their retention')

@@ -1,8 +1,9 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import type { FinalOutcome } from '../../src/core/outcomes.js'
 import type {
-  AcceptResult, BatchRecord, ClaimedMessage, IncomingRecord, MessageRecord, MessageState, NewBatch, OutboxName, OutboxSettlement, OutboxState,
-  PendingIncoming, PendingReport, PruneResult, RecipientRecord, ReportRecord, Store, StoreContents, StoreStats, WebhookEvent, WebhookEventRecord
+  AcceptResult, BatchRecord, ClaimedMessage, IncomingRecord, InstanceRecord, MessageRecord, MessageState, NewBatch, OutboxName, OutboxSettlement, OutboxState,
+  PendingIncoming, PendingReport, PruneResult, RecipientRecord, ReportRecord, Store, StoreContents, StoreStats, TakenOver, WebhookEvent, WebhookEventRecord,
+  WorkKind
 } from '../../src/core/store/store.js'
 import { OUTBOX_ROW_OVERHEAD_BYTES as ROW_OVERHEAD_BYTES } from '../../src/core/store/outbox-weight.js'
 import { NO_FINAL_STATUS_REASON as NO_FINAL_STATUS } from '../../src/core/store/no-final-status.js'
@@ -10,7 +11,9 @@ import { NO_FINAL_STATUS_REASON as NO_FINAL_STATUS } from '../../src/core/store/
 /**
  * The store port in memory, for loop tests that need no database: the same contract as the
  * SQLite adapter (the contract suite runs against both), nothing durable. Every method acts at
- * once and resolves on the next microtask, as one transaction would.
+ * once and resolves on the next microtask, as one transaction would. Stores opened on one
+ * `MemoryDatabase` share it, as replicas share a database; unlike SQLite, they hear each other's
+ * work signals (on a later turn of the event loop, as a notification arrives).
  */
 
 interface Batch {
@@ -39,6 +42,7 @@ interface OutboxRow {
   state: OutboxState
   attempts: number
   nextAttemptAt: number
+  leaseOwner: string | null
   lastError: string | null
   createdAt: number
 }
@@ -62,17 +66,53 @@ interface RememberedEvent extends Omit<WebhookEventRecord, 'messageId'> {
   messageId: number | null
 }
 
-export function openMemoryStore (): Store {
-  let closed = false
-  let lastId = 0
-  const nextId = (): number => ++lastId
-  const batches: Batch[] = []
-  const messages = new Map<number, Message>()
-  const reports = new Map<number, Report>()
-  const incoming = new Map<number, Incoming>()
-  const events = new Map<string, RememberedEvent>()
+/** What the stores opened on it share, as the stores opened on one SQLite file share its tables. */
+export interface MemoryDatabase {
+  lastId: number
+  batches: Batch[]
+  messages: Map<number, Message>
+  reports: Map<number, Report>
+  incoming: Map<number, Incoming>
+  events: Map<string, RememberedEvent>
   /** msisdn → registration → last sent. */
-  const recipients = new Map<string, Map<string, number>>()
+  recipients: Map<string, Map<string, number>>
+  instances: Map<string, { startedAt: number; heartbeatAt: number }>
+  jobLeases: Map<string, { owner: string; leaseUntil: number }>
+  /** The work listeners of its stores, each with its store's instance. */
+  listeners: Set<{ instanceId: string; listener: (kind: WorkKind) => void }>
+}
+
+/** An empty database, for stores that share it. */
+export function createMemoryDatabase (): MemoryDatabase {
+  return {
+    lastId: 0,
+    batches: [],
+    messages: new Map(),
+    reports: new Map(),
+    incoming: new Map(),
+    events: new Map(),
+    recipients: new Map(),
+    instances: new Map(),
+    jobLeases: new Map(),
+    listeners: new Set()
+  }
+}
+
+export interface MemoryStoreOptions {
+  /** The database to share with other stores (default: one of its own). */
+  database?: MemoryDatabase
+  /** This store's name among the replicas (default: a random UUID). */
+  instanceId?: string
+}
+
+export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
+  let closed = false
+  const db = options.database ?? createMemoryDatabase()
+  const instanceId = options.instanceId ?? randomUUID()
+  const nextId = (): number => ++db.lastId
+  const { batches, messages, reports, incoming, events, recipients } = db
+  /** This store's work listeners, stopped when it closes. */
+  const listening = new Set<() => Promise<void>>()
 
   /** One transaction: refused once closed, resolved on the next microtask. */
   const tx = async <T>(work: () => T): Promise<T> => {
@@ -80,10 +120,12 @@ export function openMemoryStore (): Store {
     return work()
   }
   const byDue = <T extends { nextAttemptAt: number; id: number }>(a: T, b: T): number => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id
+  /** Entries by their keys, in binary order (as the SQL adapters order names). */
+  const byKey = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b ? -1 : a > b ? 1 : 0)
 
   const queueReport = (message: Message, outcome: FinalOutcome, statusAt: number, errorCode: string | null, errorDetails: string | null, now: number): void => {
     const id = nextId()
-    reports.set(id, { id, registrationId: message.batch.registrationId, state: 'pending', attempts: 0, nextAttemptAt: now, lastError: null, createdAt: now, message, outcome, statusAt, errorCode, errorDetails })
+    reports.set(id, { id, registrationId: message.batch.registrationId, state: 'pending', attempts: 0, nextAttemptAt: now, leaseOwner: null, lastError: null, createdAt: now, message, outcome, statusAt, errorCode, errorDetails })
   }
 
   const findBatch = (registrationId: string, key: string, ids?: { requestId: string; batchId: string }): Batch | undefined =>
@@ -114,11 +156,13 @@ export function openMemoryStore (): Store {
       row.state = 'sending'
       row.attempts++
       row.nextAttemptAt = now + leaseMs
+      row.leaseOwner = instanceId
     }
     return chosen
   }
 
   return {
+    instanceId,
     acceptCampaign: (batch: NewBatch, given) => tx((): AcceptResult => {
       const existing = findBatch(batch.registrationId, batch.idempotencyKey) ??
         (batch.legacyIdempotencyKeys ?? []).map((key) => findBatch(batch.registrationId, key, batch)).find((b) => b !== undefined)
@@ -139,7 +183,7 @@ export function openMemoryStore (): Store {
         const message: Message = {
           id: nextId(), batch: stored, reference: `${uid}-${i}`, mobileNumber: m.mobileNumber, givenNumber: m.givenNumber ?? null, customerId: m.customerId,
           text: m.text, state: m.failure === undefined ? 'queued' : 'failed', attempts: 0, nextAttemptAt: batch.scheduledAt, leaseUntil: null,
-          providerMessageId: null, finalOutcome: m.failure?.outcome ?? null, lastError: m.failure?.reason ?? null, updatedAt: now
+          leaseOwner: null, providerMessageId: null, finalOutcome: m.failure?.outcome ?? null, lastError: m.failure?.reason ?? null, updatedAt: now
         }
         messages.set(message.id, message)
         if (m.failure !== undefined) queueReport(message, m.failure.outcome, now, null, m.failure.reason, now)
@@ -161,6 +205,7 @@ export function openMemoryStore (): Store {
         m.attempts++
         m.nextAttemptAt = now + leaseMs
         m.leaseUntil = now + leaseMs
+        m.leaseOwner = instanceId
         m.updatedAt = now
         return { id: String(m.id), reference: m.reference, registrationId: m.batch.registrationId, senderId: m.batch.senderId, msisdn: m.mobileNumber, text: m.text, attempts: m.attempts, dueSince: m.batch.scheduledAt }
       })
@@ -202,7 +247,7 @@ export function openMemoryStore (): Store {
         events.set(event.eventId, { ...remembered(event), messageId: null })
         for (const route of event.routes) {
           const id = nextId()
-          incoming.set(id, { id, registrationId: route.registrationId, state: 'pending', attempts: 0, nextAttemptAt: event.receivedAt, lastError: null, createdAt: event.receivedAt, from: event.from, to: route.to, text: event.text, sentAt: event.sentAt })
+          incoming.set(id, { id, registrationId: route.registrationId, state: 'pending', attempts: 0, nextAttemptAt: event.receivedAt, leaseOwner: null, lastError: null, createdAt: event.receivedAt, from: event.from, to: route.to, text: event.text, sentAt: event.sentAt })
         }
         return 'new' as const
       }
@@ -300,6 +345,47 @@ export function openMemoryStore (): Store {
       return ended
     }),
 
+    heartbeat: (now, deadBefore) => tx((): TakenOver[] => {
+      // This instance's beat first, so that its own lateness never counts against it.
+      db.instances.set(instanceId, { startedAt: db.instances.get(instanceId)?.startedAt ?? now, heartbeatAt: now })
+      const dead = [...db.instances].filter(([id, i]) => id !== instanceId && i.heartbeatAt < deadBefore).sort(byKey)
+      return dead.map(([id, instance]) => {
+        let claims = 0
+        // Its leases end now (for outbox rows, the lease's end is their due time), their attempt counts as they were.
+        for (const m of messages.values()) if (m.state === 'sending' && m.leaseOwner === id) { m.nextAttemptAt = now; m.leaseUntil = now; claims++ }
+        for (const r of [...reports.values(), ...incoming.values()]) if (r.state === 'sending' && r.leaseOwner === id) { r.nextAttemptAt = now; claims++ }
+        db.instances.delete(id)
+        return { instanceId: id, lastHeartbeatAt: instance.heartbeatAt, claims }
+      })
+    }),
+
+    retireInstance: () => tx(() => { db.instances.delete(instanceId) }),
+
+    leaseJob: (job, now, until) => tx(() => {
+      const lease = db.jobLeases.get(job)
+      if (lease !== undefined && lease.owner !== instanceId && lease.leaseUntil > now) return false
+      db.jobLeases.set(job, { owner: instanceId, leaseUntil: until })
+      return true
+    }),
+
+    signalWork: (kinds) => tx(() => {
+      for (const entry of db.listeners) {
+        if (entry.instanceId === instanceId) continue
+        setImmediate(() => { if (db.listeners.has(entry)) for (const kind of kinds) entry.listener(kind) })
+      }
+    }),
+
+    listenForWork: (listener) => tx(() => {
+      const entry = { instanceId, listener }
+      db.listeners.add(entry)
+      const stop = async (): Promise<void> => {
+        db.listeners.delete(entry)
+        listening.delete(stop)
+      }
+      listening.add(stop)
+      return stop
+    }),
+
     ping: () => tx(() => undefined),
 
     inspect: ({ limit = Number.POSITIVE_INFINITY } = {}) => tx((): StoreContents => {
@@ -312,20 +398,23 @@ export function openMemoryStore (): Store {
         messages: first(messages.values()).map((m): MessageRecord => ({
           id: String(m.id), batchId: String(m.batch.id), reference: m.reference, mobileNumber: m.mobileNumber, givenNumber: m.givenNumber,
           customerId: m.customerId, text: m.text, state: m.state, attempts: m.attempts, nextAttemptAt: m.nextAttemptAt, leaseUntil: m.leaseUntil,
-          providerMessageId: m.providerMessageId, finalOutcome: m.finalOutcome, lastError: m.lastError, createdAt: m.batch.receivedAt, updatedAt: m.updatedAt
+          leaseOwner: m.leaseOwner, providerMessageId: m.providerMessageId, finalOutcome: m.finalOutcome, lastError: m.lastError, createdAt: m.batch.receivedAt, updatedAt: m.updatedAt
         })),
         reports: first(reports.values()).map((r): ReportRecord => ({
           id: String(r.id), messageId: String(r.message.id), registrationId: r.registrationId, outcome: r.outcome, statusAt: r.statusAt,
           errorCode: r.errorCode, errorDetails: r.errorDetails, state: r.state, attempts: r.attempts, nextAttemptAt: r.nextAttemptAt,
           // A claimed row's lease ends when it is due again.
-          leaseUntil: r.state === 'sending' ? r.nextAttemptAt : null, lastError: r.lastError, createdAt: r.createdAt
+          leaseUntil: r.state === 'sending' ? r.nextAttemptAt : null, leaseOwner: r.leaseOwner, lastError: r.lastError, createdAt: r.createdAt
         })),
         incoming: first(incoming.values()).map((r): IncomingRecord => ({
           id: String(r.id), registrationId: r.registrationId, from: r.from, to: r.to, text: r.text, sentAt: r.sentAt, state: r.state, attempts: r.attempts,
-          nextAttemptAt: r.nextAttemptAt, leaseUntil: r.state === 'sending' ? r.nextAttemptAt : null, lastError: r.lastError, createdAt: r.createdAt
+          nextAttemptAt: r.nextAttemptAt, leaseUntil: r.state === 'sending' ? r.nextAttemptAt : null, leaseOwner: r.leaseOwner, lastError: r.lastError,
+          createdAt: r.createdAt
         })),
         webhookEvents: [...events.values()].slice(0, limit).map((e): WebhookEventRecord => ({ ...e, messageId: e.messageId === null ? null : String(e.messageId) })),
-        recipients: [...recipients].flatMap(([msisdn, known]) => [...known].map(([registrationId, lastSentAt]): RecipientRecord => ({ msisdn, registrationId, lastSentAt }))).slice(0, limit)
+        recipients: [...recipients].flatMap(([msisdn, known]) => [...known].map(([registrationId, lastSentAt]): RecipientRecord => ({ msisdn, registrationId, lastSentAt }))).slice(0, limit),
+        instances: [...db.instances].sort(byKey).slice(0, limit)
+          .map(([id, i]): InstanceRecord => ({ id, startedAt: i.startedAt, heartbeatAt: i.heartbeatAt }))
       }
     }),
     stats: () => tx((): StoreStats => {
@@ -343,6 +432,10 @@ export function openMemoryStore (): Store {
       }
     }),
 
-    close: async () => { closed = true }
+    close: async () => {
+      if (closed) return
+      closed = true
+      for (const stop of [...listening]) await stop()
+    }
   }
 }

@@ -9,6 +9,12 @@ import type { Store } from './store.js'
  */
 export function announcingStore (store: Store, notifier: WorkNotifier): Store {
   return {
+    instanceId: store.instanceId,
+    heartbeat: (now, deadBefore) => store.heartbeat(now, deadBefore),
+    retireInstance: () => store.retireInstance(),
+    leaseJob: (job, now, until) => store.leaseJob(job, now, until),
+    signalWork: (kinds) => store.signalWork(kinds),
+    listenForWork: (listener) => store.listenForWork(listener),
     claimDue: (now, limit, leaseMs) => store.claimDue(now, limit, leaseMs),
     markSubmitted: (results, now) => store.markSubmitted(results, now),
     reschedule: (items, error, now, options) => store.reschedule(items, error, now, options),

@@ -126,3 +126,32 @@ MIGRATIONS.push({
     CREATE INDEX messages_submitted ON messages (updated_at) WHERE state = 'submitted';
   `
 })
+
+/** The replicas' schema: the same SQL on SQLite (version 4) and PostgreSQL (version 2). */
+export const REPLICAS_SCHEMA = `
+    -- The instance whose claim a lease is: a dead instance's claims are found and taken over.
+    ALTER TABLE messages ADD COLUMN lease_owner TEXT;
+    ALTER TABLE reports ADD COLUMN lease_owner TEXT;
+    ALTER TABLE incoming_messages ADD COLUMN lease_owner TEXT;
+    CREATE INDEX messages_lease_owner ON messages (lease_owner) WHERE state = 'sending';
+    CREATE INDEX reports_lease_owner ON reports (lease_owner) WHERE state = 'sending';
+    CREATE INDEX incoming_lease_owner ON incoming_messages (lease_owner) WHERE state = 'sending';
+    -- The live instances (replicas), each with its last heartbeat.
+    CREATE TABLE instances (
+      id TEXT PRIMARY KEY,
+      started_at BIGINT NOT NULL,
+      heartbeat_at BIGINT NOT NULL
+    );
+    -- Jobs that run on one replica at a time (pruning, the final-status sweep): who holds each, until when.
+    CREATE TABLE job_leases (
+      job TEXT PRIMARY KEY,
+      owner TEXT NOT NULL,
+      lease_until BIGINT NOT NULL
+    );
+  `
+
+MIGRATIONS.push({
+  version: 4,
+  name: 'replicas: lease owners, instances and their heartbeats, job leases',
+  sql: REPLICAS_SCHEMA
+})

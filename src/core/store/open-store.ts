@@ -5,6 +5,8 @@ import { isPostgresUrl, openPgStore } from './pg-store.js'
 
 export interface OpenStoreOptions {
   recipientIndex?: boolean
+  /** This process's name among the replicas on the database, recorded by its claims (default: a random UUID). */
+  instanceId?: string
   /** SQLite only: run the store on a worker thread of its own. */
   threaded?: boolean
   /** SQLite only: how long a call waits for another process's lock. */
@@ -23,10 +25,12 @@ export interface OpenStoreOptions {
  */
 export async function openStore (databaseUrl: string, options: OpenStoreOptions = {}): Promise<Store> {
   const recipientIndex = options.recipientIndex === undefined ? {} : { recipientIndex: options.recipientIndex }
+  const instanceId = options.instanceId === undefined ? {} : { instanceId: options.instanceId }
   if (isPostgresUrl(databaseUrl)) {
     return openPgStore({
       url: databaseUrl,
       ...recipientIndex,
+      ...instanceId,
       ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
       ...(options.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: options.statementTimeoutMs }),
       ...(options.onConnectionError === undefined ? {} : { onConnectionError: options.onConnectionError })
@@ -35,6 +39,7 @@ export async function openStore (databaseUrl: string, options: OpenStoreOptions 
   const sqlite = {
     path: sqlitePathFromUrl(databaseUrl),
     ...recipientIndex,
+    ...instanceId,
     ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs })
   }
   return options.threaded === true ? openThreadedStore(sqlite) : openSqliteStore(sqlite)

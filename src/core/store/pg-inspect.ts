@@ -2,26 +2,28 @@ import type pg from 'pg'
 import type { StoreContents } from './store.js'
 import { inTransaction } from './pg-pool.js'
 import {
-  batchRecord, incomingRecord, messageRecord, recipientRecord, reportRecord, webhookEventRecord,
-  type BatchRow, type IncomingRow, type MessageRow, type RecipientRow, type ReportRow, type WebhookEventRow
+  batchRecord, incomingRecord, instanceRecord, messageRecord, recipientRecord, reportRecord, webhookEventRecord,
+  type BatchRow, type IncomingRow, type InstanceRow, type MessageRow, type RecipientRow, type ReportRow, type WebhookEventRow
 } from './stored-records.js'
 
 // The columns the SQLite schema has (`seq` only keeps the order rows without an id were stored in).
 const BATCHES = `SELECT id, registration_id, idempotency_key, batch_id, request_id, sender_id, metadata, scheduled_at, received_at,
   accepted_count, rejected_count FROM batches ORDER BY id LIMIT $1`
 const MESSAGES = `SELECT id, batch_id, reference, mobile_number, given_number, customer_id, body, state, attempts, next_attempt_at,
-  lease_until, provider_message_id, final_outcome, last_error, created_at, updated_at FROM messages ORDER BY id LIMIT $1`
+  lease_until, lease_owner, provider_message_id, final_outcome, last_error, created_at, updated_at FROM messages ORDER BY id LIMIT $1`
 const REPORTS = `SELECT id, message_id, registration_id, outcome, status_at, error_code, error_details, state, attempts, next_attempt_at,
-  lease_until, last_error, created_at FROM reports ORDER BY id LIMIT $1`
+  lease_until, lease_owner, last_error, created_at FROM reports ORDER BY id LIMIT $1`
 const INCOMING = `SELECT id, registration_id, from_number, to_address, body, sent_at, state, attempts, next_attempt_at, lease_until,
-  last_error, created_at FROM incoming_messages ORDER BY id LIMIT $1`
+  lease_owner, last_error, created_at FROM incoming_messages ORDER BY id LIMIT $1`
 const EVENTS = `SELECT event_id, event_type, message_id, status, status_at, error_code, error_details, raw, received_at
   FROM webhook_events ORDER BY seq LIMIT $1`
 const RECIPIENTS = 'SELECT msisdn, registration_id, last_sent_at FROM recipient_registrations ORDER BY seq LIMIT $1'
+// In binary order, as the SQLite store orders them.
+const INSTANCES = 'SELECT id, started_at, heartbeat_at FROM instances ORDER BY id COLLATE "C" LIMIT $1'
 
 /**
- * The inspection role of the PostgreSQL store: its rows, oldest first, in the port's words, all
- * read from one snapshot. `limit` bounds each list (none when undefined).
+ * The inspection role of the PostgreSQL store: its rows, oldest first (the instances by id), in
+ * the port's words, all read from one snapshot. `limit` bounds each list (none when undefined).
  */
 export function createPgInspect (pool: pg.Pool): (limit: number | undefined) => Promise<StoreContents> {
   return (limit) => inTransaction(pool, async (client): Promise<StoreContents> => {
@@ -32,7 +34,8 @@ export function createPgInspect (pool: pg.Pool): (limit: number | undefined) => 
       reports: (await all<ReportRow>(REPORTS)).map(reportRecord),
       incoming: (await all<IncomingRow>(INCOMING)).map(incomingRecord),
       webhookEvents: (await all<WebhookEventRow>(EVENTS)).map(webhookEventRecord),
-      recipients: (await all<RecipientRow>(RECIPIENTS)).map(recipientRecord)
+      recipients: (await all<RecipientRow>(RECIPIENTS)).map(recipientRecord),
+      instances: (await all<InstanceRow>(INSTANCES)).map(instanceRecord)
     }
   }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
 }

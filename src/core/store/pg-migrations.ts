@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { Migration } from './migrations.js'
+import { REPLICAS_SCHEMA, type Migration } from './migrations.js'
 
 /**
  * The PostgreSQL schema, versioned like the SQLite one: applied in order at open, each in its
@@ -122,6 +122,13 @@ export const PG_MIGRATIONS: Migration[] = [
     `
   }
 ]
+
+PG_MIGRATIONS.push({
+  version: 2,
+  name: 'replicas: lease owners, instances and their heartbeats, job leases',
+  // SQLite's version 4.
+  sql: REPLICAS_SCHEMA
+})
 
 /** The one advisory lock key under which every process of the bridge migrates (any schema of the database). */
 export const PG_MIGRATION_LOCK_KEY = 7_305_196_211

@@ -37,7 +37,7 @@ const candidatesSql = (outbox: OutboxName, state: typeof CLAIM_ORDER[number]): s
 
 // The chosen reports leased, with everything their bodies need but the metadata (read once per batch).
 const LEASE_REPORTS = `
-  UPDATE reports r SET ${leaseAssignments('r', '$2')}
+  UPDATE reports r SET ${leaseAssignments('r', '$2', '$3')}
   FROM messages m JOIN batches b ON b.id = m.batch_id
   WHERE r.id = ANY($1::bigint[]) AND m.id = r.message_id
   RETURNING r.id, r.attempts, r.registration_id, r.outcome, r.status_at, r.error_code, r.error_details,
@@ -45,7 +45,7 @@ const LEASE_REPORTS = `
             b.batch_id AS optimove_batch_id, b.request_id, b.sender_id`
 const METADATA = 'SELECT id, metadata FROM batches WHERE id = ANY($1::bigint[])'
 const LEASE_INCOMING = `
-  UPDATE incoming_messages i SET ${leaseAssignments('i', '$2')}
+  UPDATE incoming_messages i SET ${leaseAssignments('i', '$2', '$3')}
   WHERE i.id = ANY($1::bigint[])
   RETURNING i.id, i.attempts, i.registration_id, i.from_number, i.to_address, i.body, i.sent_at`
 
@@ -75,9 +75,9 @@ type Leased<R> = R & { id: number; attempts: number }
  * its candidates locked (`FOR UPDATE SKIP LOCKED`, so that claims in many processes never take
  * one row twice), chooses within its rows and bytes as the SQLite store does (a batch's metadata
  * counts once, and one copy of it is shared by the claim's reports of that batch), then leases
- * what it chose, all in one transaction.
+ * what it chose (for `owner`, this store's instance), all in one transaction.
  */
-export function createPgOutbox (pool: pg.Pool) {
+export function createPgOutbox (pool: pg.Pool, owner: string) {
   /** The ids to lease, in claim order: up to `limit` rows and `maxBytes` (always at least one row). */
   const choose = async (client: pg.PoolClient, outbox: OutboxName, now: number, limit: number, maxBytes: number, excluded: readonly string[]): Promise<number[]> => {
     const chosen: number[] = []
@@ -108,7 +108,7 @@ export function createPgOutbox (pool: pg.Pool) {
       inTransaction(pool, async (client) => {
         const ids = await choose(client, 'reports', now, limit, maxBytes, excluded)
         if (ids.length === 0) return []
-        const leased = inOrder(ids, (await client.query<Leased<ReportRow>>(LEASE_REPORTS, [ids, now + leaseMs])).rows)
+        const leased = inOrder(ids, (await client.query<Leased<ReportRow>>(LEASE_REPORTS, [ids, now + leaseMs, owner])).rows)
         const batches = [...new Set(leased.map((r) => r.batch_id))]
         // One string per batch, shared by all its reports in this claim.
         const metadata = new Map((await client.query<{ id: number; metadata: string }>(METADATA, [batches])).rows.map((b) => [b.id, b.metadata]))
@@ -118,7 +118,7 @@ export function createPgOutbox (pool: pg.Pool) {
       inTransaction(pool, async (client) => {
         const ids = await choose(client, 'incoming', now, limit, maxBytes, excluded)
         if (ids.length === 0) return []
-        const leased = inOrder(ids, (await client.query<Leased<IncomingRow>>(LEASE_INCOMING, [ids, now + leaseMs])).rows)
+        const leased = inOrder(ids, (await client.query<Leased<IncomingRow>>(LEASE_INCOMING, [ids, now + leaseMs, owner])).rows)
         return leased.map((r) => pendingIncomingOf(r.id, r.attempts, r))
       }),
     async settle (outbox: OutboxName, s: OutboxSettlement): Promise<void> {

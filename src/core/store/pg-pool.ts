@@ -9,9 +9,15 @@ export interface PgPoolOptions {
   statementTimeoutMs?: number
   /** How long a call waits for a connection, a new one or one of the pool's (default 10 s). */
   connectionTimeoutMs?: number
-  /** Told of a pooled connection that failed while idle (the server went away); the pool opens another when needed. */
+  /**
+   * Told of a connection that failed while idle (the server went away): a pooled one (the pool
+   * opens another when needed), or a work listener's (it reconnects).
+   */
   onConnectionError?: (err: Error) => void
 }
+
+/** How long a connection attempt may take, unless `connectionTimeoutMs` says otherwise. */
+export const PG_CONNECTION_TIMEOUT_MS = 10_000
 
 /** How far past the statement timeout the client gives up on an answer that never comes (a silent network). */
 const CLIENT_TIMEOUT_MARGIN_MS = 5000
@@ -39,12 +45,18 @@ export function createPgPool (options: PgPoolOptions): pg.Pool {
     statement_timeout: statementTimeoutMs,
     idle_in_transaction_session_timeout: statementTimeoutMs,
     query_timeout: statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
-    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? PG_CONNECTION_TIMEOUT_MS,
     keepAlive: true,
     types: TYPES
   })
   pool.on('error', (err) => options.onConnectionError?.(err))
-  pool.on('connect', withoutNulCharacters)
+  pool.on('connect', (client) => {
+    withoutNulCharacters(client)
+    // The pool listens for errors of idle connections only: one checked out (a transaction
+    // between its statements) that loses its server would emit an `error` nobody hears, and
+    // end the process. Its caller learns of the loss from the statement that fails next.
+    client.on('error', () => {})
+  })
   return pool
 }
 
@@ -82,19 +94,26 @@ export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>
 
 /**
  * Runs `work` in one transaction on one connection (`begin` may ask for an isolation level):
- * committed when it resolves, rolled back when it throws. A connection whose rollback fails is
- * broken, and is closed instead of going back to the pool.
+ * committed when it resolves, rolled back when it throws. A connection that was lost, or whose
+ * rollback fails, is broken, and is closed instead of going back to the pool.
  */
 export async function inTransaction<T> (pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
   const client = await pool.connect()
+  // A connection lost while checked out: no rollback is tried on it (it might never answer).
+  let lost: Error | undefined
+  const onLost = (err: Error): void => { lost = err }
+  client.on('error', onLost)
   try {
     await client.query(begin)
     const result = await work(client)
     await client.query('COMMIT')
+    client.off('error', onLost)
     client.release()
     return result
   } catch (err) {
-    await client.query('ROLLBACK').then(() => client.release(), (rollbackErr: Error) => client.release(rollbackErr))
+    client.off('error', onLost)
+    if (lost !== undefined) client.release(lost)
+    else await client.query('ROLLBACK').then(() => client.release(), (rollbackErr: Error) => client.release(rollbackErr))
     throw err
   }
 }

@@ -20,7 +20,7 @@ interface ClaimedRow {
 // Expired leases first, then due queued messages, each oldest first (see dueRows), with their batch's facts.
 const CLAIM = `
   WITH chosen AS MATERIALIZED (${dueRows('messages', 'queued')})
-  UPDATE messages m SET ${leaseAssignments('m', '$3')}, updated_at = $1
+  UPDATE messages m SET ${leaseAssignments('m', '$3', '$4')}, updated_at = $1
   FROM chosen c, batches b
   WHERE m.id = c.id AND b.id = m.batch_id
   RETURNING m.id, m.reference, m.mobile_number, m.body, m.attempts, b.registration_id, b.sender_id, b.scheduled_at, c.claim_rank, c.due_at`
@@ -80,13 +80,14 @@ function withDbIds<T extends { id: string }> (items: readonly T[]): Array<T & { 
 }
 
 /**
- * The relay's side of the PostgreSQL store: claims safe with many processes, and each kind of
- * settlement as one set-based statement, however many messages it settles.
+ * The relay's side of the PostgreSQL store: claims safe with many processes (owned by `owner`,
+ * this store's instance), and each kind of settlement as one set-based statement, however many
+ * messages it settles.
  */
-export function createPgRelay (pool: pg.Pool) {
+export function createPgRelay (pool: pg.Pool, owner: string) {
   return {
     async claimDue (now: number, limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
-      const { rows } = await pool.query<ClaimedRow>(CLAIM, [now, limit, now + leaseMs])
+      const { rows } = await pool.query<ClaimedRow>(CLAIM, [now, limit, now + leaseMs, owner])
       // In claim order: expired leases first, then the rest, each oldest first.
       rows.sort((a, b) => a.claim_rank - b.claim_rank || a.due_at - b.due_at || a.id - b.id)
       return rows.map((row) => ({

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto'
 import type { MessageState, OutboxState, PruneResult, Store, StoreStats } from './store.js'
-import { createPgPool, type PgPoolOptions } from './pg-pool.js'
+import { PG_CONNECTION_TIMEOUT_MS, createPgPool, type PgPoolOptions } from './pg-pool.js'
 import { applyPgMigrations } from './pg-migrations.js'
 import { createPgIntake } from './pg-intake.js'
 import { createPgRelay } from './pg-relay.js'
@@ -8,6 +9,8 @@ import { createPgOutbox } from './pg-outbox.js'
 import { createPgPrune } from './pg-prune.js'
 import { createPgSweep } from './pg-sweep.js'
 import { createPgInspect } from './pg-inspect.js'
+import { createPgReplicas } from './pg-replicas.js'
+import { createPgWorkSignals } from './pg-work-signals.js'
 
 export interface PgStoreOptions extends PgPoolOptions {
   /**
@@ -15,6 +18,8 @@ export interface PgStoreOptions extends PgPoolOptions {
    * registration. Only worth its intake cost when there are several registrations.
    */
   recipientIndex?: boolean
+  /** This process's name among the replicas on the database, recorded by its claims (default: a random UUID). */
+  instanceId?: string
 }
 
 /** True for a DATABASE_URL that names a PostgreSQL database. */
@@ -33,20 +38,32 @@ const COUNTS = `
  * The store on PostgreSQL, for several processes (replicas) sharing one database: its schema
  * migrated at open (once, however many processes open together), a pool of connections, claims
  * that never hand one row to two processes, and every write set-based (one statement however
- * many rows). A commit is durable when it resolves, as PostgreSQL's own commit is.
+ * many rows). A commit is durable when it resolves, as PostgreSQL's own commit is. Its work
+ * signals go to the other stores on the same schema (LISTEN/NOTIFY).
  */
 export async function openPgStore (options: PgStoreOptions): Promise<Store> {
+  const instanceId = options.instanceId ?? randomUUID()
   const pool = createPgPool(options)
+  let schema: string
   try {
     await applyPgMigrations(pool)
+    schema = (await pool.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]!.schema
   } catch (err) {
     await pool.end()
     throw err
   }
   const accept = createPgIntake(pool, { rememberRecipients: options.recipientIndex === true })
-  const relay = createPgRelay(pool)
+  const relay = createPgRelay(pool, instanceId)
   const events = createPgEvents(pool)
-  const outbox = createPgOutbox(pool)
+  const outbox = createPgOutbox(pool, instanceId)
+  const replicas = createPgReplicas(pool, instanceId)
+  const signals = createPgWorkSignals(pool, {
+    url: options.url,
+    schema,
+    instanceId,
+    connectionTimeoutMs: options.connectionTimeoutMs ?? PG_CONNECTION_TIMEOUT_MS,
+    ...(options.onConnectionError === undefined ? {} : { onConnectionError: options.onConnectionError })
+  })
   const prune = createPgPrune(pool)
   const sweep = createPgSweep(pool)
   const inspect = createPgInspect(pool)
@@ -62,6 +79,7 @@ export async function openPgStore (options: PgStoreOptions): Promise<Store> {
   }
 
   return {
+    instanceId,
     acceptCampaign: open(accept),
     claimDue: open(relay.claimDue),
     markSubmitted: open(relay.markSubmitted),
@@ -98,11 +116,17 @@ export async function openPgStore (options: PgStoreOptions): Promise<Store> {
       }
       return stats
     }),
+    heartbeat: open(replicas.heartbeat),
+    retireInstance: open(replicas.retireInstance),
+    leaseJob: open(replicas.leaseJob),
+    signalWork: open(signals.signalWork),
+    listenForWork: open(signals.listenForWork),
     ping: open(async () => { await pool.query('SELECT 1') }),
     inspect: open(async (opts = {}) => inspect(opts.limit)),
     async close () {
       if (closed) return
       closed = true
+      await signals.stopListening()
       await pool.end()
     }
   }

@@ -1,11 +1,11 @@
 import type Database from 'better-sqlite3'
 import type { StoreContents } from './store.js'
 import {
-  batchRecord, incomingRecord, messageRecord, recipientRecord, reportRecord, webhookEventRecord,
-  type BatchRow, type IncomingRow, type MessageRow, type RecipientRow, type ReportRow, type WebhookEventRow
+  batchRecord, incomingRecord, instanceRecord, messageRecord, recipientRecord, reportRecord, webhookEventRecord,
+  type BatchRow, type IncomingRow, type InstanceRow, type MessageRow, type RecipientRow, type ReportRow, type WebhookEventRow
 } from './stored-records.js'
 
-/** The inspection role of the SQLite store: its rows, oldest first, in the port's words. */
+/** The inspection role of the SQLite store: its rows, oldest first (the instances by id), in the port's words. */
 export function createInspectQueries (db: Database.Database): (limit: number) => StoreContents {
   const batches = db.prepare<[number], BatchRow>('SELECT * FROM batches ORDER BY id LIMIT ?')
   const messages = db.prepare<[number], MessageRow>('SELECT * FROM messages ORDER BY id LIMIT ?')
@@ -13,13 +13,15 @@ export function createInspectQueries (db: Database.Database): (limit: number) =>
   const incoming = db.prepare<[number], IncomingRow>('SELECT * FROM incoming_messages ORDER BY id LIMIT ?')
   const events = db.prepare<[number], WebhookEventRow>('SELECT * FROM webhook_events ORDER BY rowid LIMIT ?')
   const recipients = db.prepare<[number], RecipientRow>('SELECT * FROM recipient_registrations ORDER BY rowid LIMIT ?')
+  const instances = db.prepare<[number], InstanceRow>('SELECT id, started_at, heartbeat_at FROM instances ORDER BY id LIMIT ?')
   const read = db.transaction((limit: number): StoreContents => ({
     batches: batches.all(limit).map(batchRecord),
     messages: messages.all(limit).map(messageRecord),
     reports: reports.all(limit).map(reportRecord),
     incoming: incoming.all(limit).map(incomingRecord),
     webhookEvents: events.all(limit).map(webhookEventRecord),
-    recipients: recipients.all(limit).map(recipientRecord)
+    recipients: recipients.all(limit).map(recipientRecord),
+    instances: instances.all(limit).map(instanceRecord)
   }))
   return (limit) => read(limit)
 }

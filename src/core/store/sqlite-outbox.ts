@@ -9,11 +9,12 @@ const TABLES: Record<OutboxName, string> = { reports: 'reports', incoming: 'inco
 interface Candidate { id: number; part: number | string; bytes: number }
 
 /**
- * Lease, finish, retry and park rows of the two outboxes, which share their bookkeeping columns.
+ * Lease (for `owner`, this store's instance), finish, retry and park rows of the two outboxes,
+ * which share their bookkeeping columns.
  * A claim is bounded by rows and by bytes; a batch's metadata is read once per claim and shared
  * by all its reports, so a campaign's reports never hold one copy of it each.
  */
-export function createOutboxQueries (db: Database.Database) {
+export function createOutboxQueries (db: Database.Database, owner: string) {
   // `part` is what rows may share (a report's batch); `bytes` what it weighs once.
   const candidates: Record<OutboxName, Database.Statement<[{ now: number; limit: number; state: string; excluded: string }], Candidate>> = {
     reports: db.prepare(`
@@ -29,7 +30,7 @@ export function createOutboxQueries (db: Database.Database) {
       ORDER BY next_attempt_at LIMIT @limit`)
   }
   // One statement leases the chosen rows (their ids as a JSON array).
-  const leaseRows = (table: string) => leaseStatement<{ leaseUntil: number; ids: string }, { id: number; attempts: number }>(db, table, 'SELECT value FROM json_each(@ids)', 'id, attempts')
+  const leaseRows = (table: string) => leaseStatement<{ leaseUntil: number; ids: string }, { id: number; attempts: number }>(db, table, 'SELECT value FROM json_each(@ids)', 'id, attempts', owner)
   const leases = { reports: leaseRows('reports'), incoming: leaseRows('incoming_messages') }
 
   const reportDetails = db.prepare<[number], ReportRow>(`

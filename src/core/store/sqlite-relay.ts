@@ -18,12 +18,12 @@ interface ClaimedRow {
   attempts: number
 }
 
-/** The relay's side of the SQLite store: leases, submissions, retries and failures. */
-export function createRelayQueries (db: Database.Database) {
+/** The relay's side of the SQLite store: leases (owned by `owner`, this store's instance), submissions, retries and failures. */
+export function createRelayQueries (db: Database.Database, owner: string) {
   // The lease end doubles as the next attempt time, so one index finds both kinds of due message.
   const claimIn = leaseStatement<{ leaseUntil: number; now: number; limit: number; state: string }, ClaimedRow>(db, 'messages',
     'SELECT id FROM messages WHERE state = @state AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit',
-    'id, batch_id, reference, mobile_number, body, attempts', 'updated_at = @now')
+    'id, batch_id, reference, mobile_number, body, attempts', owner, 'updated_at = @now')
   const batchInfo = db.prepare<[number], BatchInfo>('SELECT registration_id, sender_id, scheduled_at FROM batches WHERE id = ?')
   // Each settlement is fenced by its claim's attempt number (see ClaimFence in store.ts).
   const submit = db.prepare(`

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import Database from 'better-sqlite3'
 import type { AcceptResult, MessageState, NewBatch, NewMessage, OutboxState, PruneResult, Store, StoreStats } from './store.js'
 import { MIGRATIONS, type Migration } from './migrations.js'
@@ -12,6 +12,7 @@ import { createInspectQueries } from './sqlite-inspect.js'
 import { createPruneQueries } from './sqlite-prune.js'
 import { createSweepQueries } from './sqlite-sweep.js'
 import { createReportQueue } from './sqlite-report-queue.js'
+import { createReplicaQueries } from './sqlite-replicas.js'
 import { SQLITE_BUSY_SLICE_MS, retryWhileBusy } from './busy-retry.js'
 
 export interface SqliteStoreOptions {
@@ -28,6 +29,8 @@ export interface SqliteStoreOptions {
    * registration. Only worth its intake cost when there are several registrations.
    */
   recipientIndex?: boolean
+  /** This process's name among the replicas on the database, recorded by its claims (default: a random UUID). */
+  instanceId?: string
 }
 
 /** Turns `sqlite:./data/x.db`, `file:./x.db` or a bare path into a file path. */
@@ -37,7 +40,8 @@ export function sqlitePathFromUrl (url: string): string {
 
 /**
  * The store on SQLite: WAL for concurrent readers, `synchronous=FULL` so that a commit
- * is on disk before we answer (a SIGKILL or power cut after a 200 loses nothing).
+ * is on disk before we answer (a SIGKILL or power cut after a 200 loses nothing). SQLite cannot
+ * signal another process: `signalWork` sends nothing and `listenForWork` never calls its listener.
  */
 export function openSqliteStore (options: SqliteStoreOptions): Store {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true })
@@ -52,6 +56,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   // Replaced by the recipient_registrations memory.
   db.exec('DROP INDEX IF EXISTS messages_recipient')
   const rememberRecipients = options.recipientIndex === true
+  const instanceId = options.instanceId ?? randomUUID()
   db.pragma(`busy_timeout = ${SQLITE_BUSY_SLICE_MS}`)
   const patiently = <T>(work: () => T): Promise<T> => retryWhileBusy(work, busyMs)
   /** Runs a chunk step (its own short transaction) until it finds nothing left, the event loop free in between; the rows it touched. */
@@ -127,12 +132,17 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   const ping = db.prepare('SELECT 1')
   const sendersOf = db.prepare<[string], { registration_id: string }>(
     'SELECT registration_id FROM recipient_registrations WHERE msisdn = ? ORDER BY last_sent_at DESC, registration_id')
-  const relay = createRelayQueries(db)
+  const relay = createRelayQueries(db, instanceId)
   const prune = createPruneQueries(db)
   const sweep = createSweepQueries(db)
   const events = createGroupCommit(db, createEventQueries(db), { busyBudgetMs: busyMs })
-  const outbox = createOutboxQueries(db)
+  const outbox = createOutboxQueries(db, instanceId)
+  const replicas = createReplicaQueries(db, instanceId)
   const inspect = createInspectQueries(db)
+  /** SQLite cannot signal another process: nothing to do, but refused once closed, as every other call is. */
+  const nothingToSignal = async (): Promise<void> => {
+    if (!db.open) throw new TypeError('The database connection is not open')
+  }
   const countOutbox = (table: string) => db.prepare<[], { state: OutboxState; n: number }>(`SELECT state, COUNT(*) AS n FROM ${table} GROUP BY state`)
   const countReports = countOutbox(outbox.tables.reports)
   const countIncoming = countOutbox(outbox.tables.incoming)
@@ -143,6 +153,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   }
 
   return {
+    instanceId,
     acceptCampaign: (batch, messages) => patiently(() => accept.immediate(batch, messages)),
     claimDue: (now, limit, leaseMs) => patiently(() => relay.claimDue(now, limit, leaseMs)),
     markSubmitted: (results, now) => patiently(() => { relay.markSubmitted.immediate(results, now) }),
@@ -165,6 +176,14 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
       const deleted: PruneResult = { webhookEvents: 0, reports: 0, incoming: 0, messages: 0, batches: 0, recipients: 0 }
       for (const [table, step] of prune(cutoff, recipientCutoff)) deleted[table] += await inChunks(step)
       return deleted
+    },
+    heartbeat: (now, deadBefore) => patiently(() => replicas.heartbeat(now, deadBefore)),
+    retireInstance: () => patiently(() => replicas.retireInstance()),
+    leaseJob: (job, now, until) => patiently(() => replicas.leaseJob(job, now, until)),
+    signalWork: () => nothingToSignal(),
+    listenForWork: async () => {
+      await nothingToSignal()
+      return async () => {}
     },
     registrationsOfRecipient: (msisdn) => patiently(() => sendersOf.all(msisdn).map((r) => r.registration_id)),
     ping: () => patiently(() => { ping.get() }),

@@ -6,7 +6,7 @@ import type { FinalOutcome } from '../outcomes.js'
  * same contract tests. Plain data in and out; times are epoch milliseconds; ids are strings.
  * Every method is one transaction: it happens whole or not at all.
  */
-export type Store = IntakeStore & RelayStore & EventStore & OutboxStore & MaintenanceStore & InspectionStore
+export type Store = IntakeStore & RelayStore & EventStore & OutboxStore & MaintenanceStore & InspectionStore & ReplicaStore & WorkSignalStore
 
 /** Campaign intake: a batch and its messages, stored once. */
 export interface IntakeStore {
@@ -106,6 +106,59 @@ export interface MaintenanceStore {
   close(): Promise<void>
 }
 
+/**
+ * Replicas on one database: each process is an instance (the store's `instanceId`, given when it
+ * is opened), alive as long as it beats. Every claim (of messages, reports, replies) records its
+ * instance as the lease's owner, so that the claims of an instance that died (a SIGKILL, a lost
+ * host) can be taken over as soon as its heartbeat is old, instead of when its leases end.
+ */
+export interface ReplicaStore {
+  /** This process's name among the replicas: the owner its claims record. */
+  readonly instanceId: string
+  /**
+   * Records that this instance is alive at `now` (registering it at its first beat), then takes
+   * over the claims of every other instance whose last heartbeat is before `deadBefore`: each of
+   * their leased rows is due at once (its lease ends at `now`; its attempt count stays, so that
+   * the dead owner's late answers are fenced off by the next claim), and the instance is
+   * forgotten. Returns the instances taken over, with the claims each held.
+   */
+  heartbeat(now: number, deadBefore: number): Promise<TakenOver[]>
+  /** Forgets this instance (a graceful stop, once its loops have handed back their claims). */
+  retireInstance(): Promise<void>
+  /**
+   * Takes or renews the lease of a job that must run on one replica at a time (pruning, the
+   * final-status sweep): true when this instance now holds it until `until` (it was free, its
+   * lease had ended by `now`, or it was already ours), false while another instance holds it.
+   */
+  leaseJob(job: string, now: number, until: number): Promise<boolean>
+}
+
+export interface TakenOver {
+  instanceId: string
+  lastHeartbeatAt: number
+  /** Its rows that were leased (messages, reports and replies), now due again. */
+  claims: number
+}
+
+/** What a commit made due, told across processes: messages to send, reports and replies to deliver. */
+export type WorkKind = 'messages' | 'reports' | 'replies'
+
+/**
+ * Wake-ups across the processes on one database (PostgreSQL's LISTEN/NOTIFY). Signals are hints:
+ * one lost (a dropped connection) only delays work until the loops' idle poll. A store that
+ * cannot signal (SQLite) sends nothing and never calls its listeners.
+ */
+export interface WorkSignalStore {
+  /** Tells the other processes on this database that work of these kinds became due. */
+  signalWork(kinds: readonly WorkKind[]): Promise<void>
+  /**
+   * Calls `listener` for each kind another process signalled (never for this process's own
+   * signals), until the function it resolves to is called. Keeps listening across dropped
+   * connections (reconnecting with backoff).
+   */
+  listenForWork(listener: (kind: WorkKind) => void): Promise<() => Promise<void>>
+}
+
 /** What an operator (and a test) reads of the store: its rows in our words, never its SQL. */
 export interface InspectionStore {
   /** Every kind of row, each in the order it was stored; at most `limit` of each (default all). */
@@ -123,6 +176,14 @@ export interface StoreContents {
   webhookEvents: WebhookEventRecord[]
   /** Which registrations texted a number, and when last (replies find their tenant by it). */
   recipients: RecipientRecord[]
+  /** The live instances (replicas) and their last heartbeats. */
+  instances: InstanceRecord[]
+}
+
+export interface InstanceRecord {
+  id: string
+  startedAt: number
+  heartbeatAt: number
 }
 
 /** A stored batch: what intake was given (its key as stored), and what it made of the recipients. */
@@ -146,6 +207,8 @@ export interface MessageRecord {
   attempts: number
   nextAttemptAt: number
   leaseUntil: number | null
+  /** The instance whose claim the lease is (see ReplicaStore); null when never claimed. */
+  leaseOwner: string | null
   providerMessageId: string | null
   finalOutcome: FinalOutcome | null
   lastError: string | null
@@ -161,6 +224,8 @@ export interface OutboxRecord {
   attempts: number
   nextAttemptAt: number
   leaseUntil: number | null
+  /** The instance whose claim the lease is (see ReplicaStore); null when never claimed. */
+  leaseOwner: string | null
   lastError: string | null
   createdAt: number
 }

@@ -1,5 +1,5 @@
 import type { FinalOutcome } from '../outcomes.js'
-import type { BatchRecord, IncomingRecord, MessageRecord, MessageState, OutboxState, RecipientRecord, ReportRecord, WebhookEventRecord } from './store.js'
+import type { BatchRecord, IncomingRecord, InstanceRecord, MessageRecord, MessageState, OutboxState, RecipientRecord, ReportRecord, WebhookEventRecord } from './store.js'
 
 // The rows of the schema every SQL adapter shares (its column names), and their records in the
 // port's words: what the inspection role returns, the same from each adapter.
@@ -10,27 +10,31 @@ export interface BatchRow {
 }
 export interface MessageRow {
   id: number; batch_id: number; reference: string; mobile_number: string; given_number: string | null; customer_id: string
-  body: string; state: MessageState; attempts: number; next_attempt_at: number; lease_until: number | null
+  body: string; state: MessageState; attempts: number; next_attempt_at: number; lease_until: number | null; lease_owner: string | null
   provider_message_id: string | null; final_outcome: FinalOutcome | null; last_error: string | null; created_at: number; updated_at: number
 }
 export interface ReportRow {
   id: number; message_id: number; registration_id: string; outcome: FinalOutcome; status_at: number; error_code: string | null
   error_details: string | null; state: OutboxState; attempts: number; next_attempt_at: number; lease_until: number | null
-  last_error: string | null; created_at: number
+  lease_owner: string | null; last_error: string | null; created_at: number
 }
 export interface IncomingRow {
   id: number; registration_id: string; from_number: string; to_address: string; body: string; sent_at: number; state: OutboxState
-  attempts: number; next_attempt_at: number; lease_until: number | null; last_error: string | null; created_at: number
+  attempts: number; next_attempt_at: number; lease_until: number | null; lease_owner: string | null; last_error: string | null; created_at: number
 }
 export interface WebhookEventRow {
   event_id: string; event_type: string; message_id: number | null; status: string | null; status_at: number | null
   error_code: string | null; error_details: string | null; raw: string | null; received_at: number
 }
 export interface RecipientRow { msisdn: string; registration_id: string; last_sent_at: number }
+export interface InstanceRow { id: string; started_at: number; heartbeat_at: number }
 
 /** The bookkeeping every leased row has (messages and both outboxes), in the port's words. */
-function leaseFields<S> (row: { state: S; attempts: number; next_attempt_at: number; lease_until: number | null; last_error: string | null; created_at: number }) {
-  return { state: row.state, attempts: row.attempts, nextAttemptAt: row.next_attempt_at, leaseUntil: row.lease_until, lastError: row.last_error, createdAt: row.created_at }
+function leaseFields<S> (row: { state: S; attempts: number; next_attempt_at: number; lease_until: number | null; lease_owner: string | null; last_error: string | null; created_at: number }) {
+  return {
+    state: row.state, attempts: row.attempts, nextAttemptAt: row.next_attempt_at, leaseUntil: row.lease_until, leaseOwner: row.lease_owner,
+    lastError: row.last_error, createdAt: row.created_at
+  }
 }
 
 /** A batch row as the port's record. */
@@ -112,4 +116,9 @@ export function webhookEventRecord (e: WebhookEventRow): WebhookEventRecord {
 /** A number→registration memory row as the port's record. */
 export function recipientRecord (r: RecipientRow): RecipientRecord {
   return { msisdn: r.msisdn, registrationId: r.registration_id, lastSentAt: r.last_sent_at }
+}
+
+/** A live instance (replica) as the port's record. */
+export function instanceRecord (i: InstanceRow): InstanceRecord {
+  return { id: i.id, startedAt: i.started_at, heartbeatAt: i.heartbeat_at }
 }

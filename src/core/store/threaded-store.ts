@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
@@ -7,13 +8,19 @@ import { unpackShared, type PackedRows } from './shared-text.js'
 import { errorFromShape, type ErrorShape } from './store-error.js'
 
 type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void }
+/** What the worker answers: every method of the port but the signals, which SQLite does not send. */
+export type StoreMethod = Exclude<keyof Store, 'instanceId' | 'signalWork' | 'listenForWork'>
 
 /**
  * The SQLite store on a worker thread of its own, behind the same port: SQLite's work (and
  * its fsyncs) runs beside the event loop instead of on it, on the machine's other core.
- * Each call is one message each way; the calls' contracts are the adapter's.
+ * Each call is one message each way; the calls' contracts are the adapter's. The instance id is
+ * chosen here, so that it is known on this thread; work signals are SQLite's (none), answered
+ * here too (a listener, a function, cannot cross to the worker).
  */
-export async function openThreadedStore (options: SqliteStoreOptions): Promise<Store> {
+export async function openThreadedStore (given: SqliteStoreOptions): Promise<Store> {
+  const instanceId = given.instanceId ?? randomUUID()
+  const options: SqliteStoreOptions = { ...given, instanceId }
   // The worker runs the same build as this module: compiled JavaScript, or TypeScript under tsx.
   const extension = extname(fileURLToPath(import.meta.url))
   const file = new URL(`./store-worker${extension}`, import.meta.url)
@@ -49,7 +56,7 @@ export async function openThreadedStore (options: SqliteStoreOptions): Promise<S
     resolve()
   }))
 
-  const call = (method: keyof Store, ...args: unknown[]): Promise<any> => {
+  const call = (method: StoreMethod, ...args: unknown[]): Promise<any> => {
     if (closed !== undefined) return Promise.reject(new Error('The database connection is not open'))
     return new Promise((resolve, reject) => {
       const id = nextId++
@@ -58,7 +65,13 @@ export async function openThreadedStore (options: SqliteStoreOptions): Promise<S
     })
   }
 
+  /** SQLite cannot signal another process: nothing to do, but refused once closed, as every other call is. */
+  const nothingToSignal = async (): Promise<void> => {
+    if (closed !== undefined) throw new Error('The database connection is not open')
+  }
+
   return {
+    instanceId,
     acceptCampaign: (batch, messages) => call('acceptCampaign', batch, messages),
     claimDue: (now, limit, leaseMs) => call('claimDue', now, limit, leaseMs),
     markSubmitted: (results, now) => call('markSubmitted', results, now),
@@ -72,6 +85,14 @@ export async function openThreadedStore (options: SqliteStoreOptions): Promise<S
     prune: (cutoff, recipientCutoff) => call('prune', cutoff, recipientCutoff),
     nextDueAt: () => call('nextDueAt'),
     endUnconfirmed: (cutoffs, otherwise, now) => call('endUnconfirmed', cutoffs, otherwise, now),
+    heartbeat: (now, deadBefore) => call('heartbeat', now, deadBefore),
+    retireInstance: () => call('retireInstance'),
+    leaseJob: (job, now, until) => call('leaseJob', job, now, until),
+    signalWork: () => nothingToSignal(),
+    listenForWork: async () => {
+      await nothingToSignal()
+      return async () => {}
+    },
     ping: () => call('ping'),
     stats: () => call('stats'),
     inspect: (options) => call('inspect', options),

@@ -14,7 +14,7 @@ for (const [name, open, options] of CONTRACT_ADAPTERS) {
   t.test(`${name}: batches, messages and reports as stored, then as they change`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
-    t.same(await store.inspect(), { batches: [], messages: [], reports: [], incoming: [], webhookEvents: [], recipients: [] }, 'an empty store')
+    t.same(await store.inspect(), { batches: [], messages: [], reports: [], incoming: [], webhookEvents: [], recipients: [], instances: [] }, 'an empty store')
     await store.acceptCampaign(batch, messages)
 
     const first = await store.inspect()

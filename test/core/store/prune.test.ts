@@ -75,7 +75,7 @@ for (const [name, open, options] of CONTRACT_ADAPTERS) {
     t.equal(await store.recordWebhookEvent({ kind: 'status', eventId: 'late', eventType: 'message.status.sms', receivedAt: 6_000, reference: message!.reference, providerMessageId: null, status: 'DELIVERED', statusAt: 6_000, outcome: 'delivered' }), 'new')
 
     t.same(await store.prune(5_000, 0), { webhookEvents: 0, reports: 1, incoming: 0, messages: 1, batches: 1, recipients: 0 }, 'the event is newer than the cutoff, its message is not')
-    t.same(await store.inspect(), { batches: [], messages: [], reports: [], incoming: [], webhookEvents: [], recipients: [] }, 'the event went with its message')
+    t.same(await store.inspect(), { batches: [], messages: [], reports: [], incoming: [], webhookEvents: [], recipients: [], instances: [] }, 'the event went with its message')
   })
 
   t.test(`${name}: prune goes on past one chunk and counts every row it deleted`, options, async (t) => {

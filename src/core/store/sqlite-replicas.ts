@@ -1,0 +1,44 @@
+import type Database from 'better-sqlite3'
+import type { TakenOver } from './store.js'
+
+/** The tables whose rows are leased (see sqlite-lease.ts): a dead instance's claims are in these. */
+const LEASED_TABLES = ['messages', 'reports', 'incoming_messages'] as const
+
+/**
+ * The replica role of the SQLite store, for the instance `instanceId`: its heartbeat (which takes
+ * over the claims of the instances that stopped beating), its retirement, and the leases of jobs
+ * that run on one replica at a time. Each function is one transaction.
+ */
+export function createReplicaQueries (db: Database.Database, instanceId: string) {
+  const beat = db.prepare(`
+    INSERT INTO instances (id, started_at, heartbeat_at) VALUES (@id, @now, @now)
+    ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`)
+  const dead = db.prepare<[{ id: string; deadBefore: number }], { id: string; heartbeat_at: number }>(
+    'SELECT id, heartbeat_at FROM instances WHERE id <> @id AND heartbeat_at < @deadBefore ORDER BY id')
+  // Its leases end now: the claim order takes them first, as expired leases, with their attempt counts as they were.
+  const releases = LEASED_TABLES.map((table) => db.prepare(
+    `UPDATE ${table} SET next_attempt_at = @now, lease_until = @now WHERE state = 'sending' AND lease_owner = @owner`))
+  const forget = db.prepare('DELETE FROM instances WHERE id = ?')
+  const takeJob = db.prepare<[{ job: string; owner: string; now: number; until: number }], { owner: string }>(`
+    INSERT INTO job_leases (job, owner, lease_until) VALUES (@job, @owner, @until)
+    ON CONFLICT (job) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
+    WHERE job_leases.owner = excluded.owner OR job_leases.lease_until <= @now
+    RETURNING owner`)
+
+  /** This instance's beat first, so that its own lateness never counts against it; then the dead ones taken over. */
+  const heartbeat = db.transaction((now: number, deadBefore: number): TakenOver[] => {
+    beat.run({ id: instanceId, now })
+    return dead.all({ id: instanceId, deadBefore }).map((instance) => {
+      let claims = 0
+      for (const release of releases) claims += release.run({ now, owner: instance.id }).changes
+      forget.run(instance.id)
+      return { instanceId: instance.id, lastHeartbeatAt: instance.heartbeat_at, claims }
+    })
+  })
+
+  return {
+    heartbeat: (now: number, deadBefore: number) => heartbeat.immediate(now, deadBefore),
+    retireInstance: (): void => { forget.run(instanceId) },
+    leaseJob: (job: string, now: number, until: number): boolean => takeJob.get({ job, owner: instanceId, now, until }) !== undefined
+  }
+}

@@ -1,0 +1,97 @@
+import t from 'tap'
+import { once } from 'node:events'
+import { createServer, connect, type Server, type Socket } from 'node:net'
+import { startService } from '../../src/service.js'
+import { createLogger } from '../../src/logger.js'
+import { CAMPAIGN_SEND_PATH } from '../../src/config.js'
+import { campaignBody, startStack, until } from '../helper.js'
+import { pgTestSetting, schemaUrlFor } from '../core/store/pg-test-database.js'
+
+// PostgreSQL out of reach under load, then back: the replicas answer 503 meanwhile (never 500,
+// never a hang), reconnect by themselves, and lose nothing they acknowledged. The database sits
+// behind a TCP proxy of the test's own, which drops every connection and refuses new ones while
+// "down", as a server that is stopped does.
+
+const setting = pgTestSetting()
+
+/** A TCP proxy to `target`; `down()` closes it and every connection through it, `up()` listens again on the same port. */
+async function tcpProxy (target: { host: string; port: number }) {
+  const sockets = new Set<Socket>()
+  let server: Server | undefined
+  let port = 0
+  const up = async (): Promise<void> => {
+    server = createServer((client) => {
+      const upstream = connect(target.port, target.host)
+      for (const s of [client, upstream]) {
+        sockets.add(s)
+        s.on('close', () => sockets.delete(s))
+        s.on('error', () => { client.destroy(); upstream.destroy() })
+      }
+      client.pipe(upstream).pipe(client)
+    })
+    server.listen(port, '127.0.0.1')
+    await once(server, 'listening')
+    port = (server.address() as { port: number }).port
+  }
+  const down = async (): Promise<void> => {
+    const closed = new Promise((resolve) => server!.close(resolve))
+    for (const s of sockets) s.destroy()
+    await closed
+  }
+  await up()
+  return { port: () => port, up, down }
+}
+
+t.test('PostgreSQL out of reach under load: both replicas answer 503 meanwhile, reconnect by themselves, and nothing acknowledged is lost', 'skip' in setting ? { skip: setting.skip } : {}, async (t) => {
+  if (!('url' in setting)) throw new Error('missing' in setting ? setting.missing : setting.skip)
+  const direct = new URL(await schemaUrlFor(setting.url, t.testdir()))
+  const proxy = await tcpProxy({ host: direct.hostname, port: Number(direct.port || 5432) })
+  t.teardown(() => proxy.down().catch(() => {}))
+  const viaProxy = new URL(direct.href)
+  viaProxy.hostname = '127.0.0.1'
+  viaProxy.port = String(proxy.port())
+  const { optimove, gateway, service: first, config } = await startStack(t, {
+    DATABASE_URL: viaProxy.href,
+    DATABASE_POOL_SIZE: '4',
+    SEND_BATCH_SIZE: '100',
+    SEND_CONCURRENCY: '2',
+    // Messages whose settlement was lost with the database go out again at their lease's end.
+    SEND_LEASE_SECONDS: '4',
+    SEND_TIMEOUT_MS: '2000'
+  })
+  const second = await startService(config, { logger: createLogger('silent') })
+  t.teardown(() => second.stop())
+  const replicas = [first, second]
+  gateway.latencyMs = 10
+  const send = (replica: typeof first, requestId: string) => optimove.sendCampaign(campaignBody({ recipients: 2000, requestId }), { url: `${replica.url}${CAMPAIGN_SEND_PATH}` })
+
+  const acknowledged: string[] = []
+  for (const [i, r] of replicas.entries()) {
+    t.equal((await send(r, `before-${i}`)).status, 200, `accepted by replica ${i} before the outage`)
+    acknowledged.push(`before-${i}`)
+  }
+  await until(gateway, 'accepted', () => gateway.accepted.length >= 500)
+
+  await proxy.down()
+  for (const [i, r] of replicas.entries()) {
+    const res = await send(r, `during-${i}`)
+    t.equal(res.status, 503, `replica ${i} answers a campaign 503 while the database is out of reach`)
+    t.equal((await fetch(`${r.url}/ready`)).status, 503, `replica ${i} is not ready`)
+  }
+
+  await proxy.up()
+  for (const [i, r] of replicas.entries()) {
+    t.equal((await fetch(`${r.url}/ready`)).status, 200, `replica ${i} is ready again`)
+    const res = await send(r, `after-${i}`)
+    t.equal(res.status, 200, `replica ${i} accepts campaigns again without a restart`)
+    acknowledged.push(`after-${i}`)
+  }
+  const stored = await first.store.inspect()
+  const acknowledgedRefs = stored.messages.filter((m) => acknowledged.some((id) => stored.batches.find((b) => b.id === m.batchId)?.requestId === id)).map((m) => m.reference)
+  t.equal(acknowledgedRefs.length, 2000 * acknowledged.length, 'every acknowledged campaign stored whole')
+  await until(gateway, 'accepted', () => {
+    const counts = gateway.referenceCounts()
+    return acknowledgedRefs.every((ref) => counts.has(ref))
+  })
+  t.pass('every message of every acknowledged campaign reached GatewayAPI')
+})
