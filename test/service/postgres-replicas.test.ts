@@ -55,3 +55,17 @@ t.test('two replicas started at once on an empty database: the schema is migrate
   await Promise.all(both.map((s) => s.heartbeat.runOnce()))
   t.equal((await both[0]!.store.inspect()).instances.length, 2, 'both registered as instances')
 })
+
+t.test('a campaign accepted by one replica is sent at once by another, woken by its signal (its idle poll is ten minutes)', 'skip' in setting ? { skip: setting.skip } : {}, async (t) => {
+  if (!('url' in setting)) throw new Error('missing' in setting ? setting.missing : setting.skip)
+  const databaseUrl = await schemaUrlFor(setting.url, t.testdir())
+  const { gateway, service: accepting, config, sendCampaign } = await startStack(t, { DATABASE_URL: databaseUrl, SEND_IDLE_POLL_MS: '600000' })
+  const sending = await startService(config, { logger: createLogger('silent') })
+  t.teardown(() => sending.stop())
+  // The replica that takes the campaign does not send: only the other one can.
+  await accepting.dispatcher.stop()
+  t.match((await sendCampaign(campaignBody({ recipients: 20 }))).body, { accepted: 20 })
+  await gateway.waitForAccepted(20)
+  const owners = new Set((await sending.store.inspect()).messages.map((m) => m.leaseOwner))
+  t.same([...owners], [sending.store.instanceId], 'every message claimed by the other replica')
+})
