@@ -5,7 +5,9 @@
  * across the replicas) with a schedule a few seconds ahead, so that the relay starts when intake
  * is over; then msgs/s from the scheduled time until the simulator has every message, and a
  * check that each reached it exactly once. Prints one JSON line.
- * Usage: DATABASE_URL=postgres://… npm run bench:replicas [-- --messages 100000 --batch 10000 --replicas 1,2,3 --lead-ms 10000]
+ * With --reports, GatewayAPI also reports every message DELIVERED (to the first replica's
+ * webhook), and the run waits for every delivery report to reach Optimove, checked once each.
+ * Usage: DATABASE_URL=postgres://… npm run bench:replicas [-- --messages 100000 --batch 10000 --replicas 1,2,3 --lead-ms 10000 --reports]
  */
 import { parseArgs } from 'node:util'
 import { request } from 'undici'
@@ -13,6 +15,7 @@ import { BENCH } from './bench-config.js'
 import { SimGatewayApi } from '../src/sim/gatewayapi.js'
 import { SimOptimove } from '../src/sim/optimove.js'
 import { freeLoopbackPort } from '../src/sim/http-server.js'
+import { GATEWAYAPI_EVENTS_PATH } from '../src/gatewayapi/events-route.js'
 import { spawnReplica, type Replica } from './replica-process.js'
 import { benchDatabase } from './bench-database.js'
 
@@ -21,13 +24,15 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '100000' },
     batch: { type: 'string', default: '10000' },
     replicas: { type: 'string', default: '1,2,3' },
-    'lead-ms': { type: 'string', default: '10000' }
+    'lead-ms': { type: 'string', default: '10000' },
+    reports: { type: 'boolean', default: false }
   }
 })
 const total = Number(values.messages)
 const perCampaign = Number(values.batch)
 const counts = values.replicas.split(',').map(Number)
 const leadMs = Number(values['lead-ms'])
+const withReports = values.reports
 const database = benchDatabase('replicas')
 if (database.store !== 'postgresql') {
   process.stderr.write('bench:replicas needs DATABASE_URL=postgres://… (a database it may create schemas in)\n')
@@ -46,14 +51,19 @@ async function ready (replica: Replica): Promise<void> {
   throw new Error(`replica ${replica.url} not ready within 60 s; its stderr: ${replica.stderr()}`)
 }
 
-async function run (replicaCount: number): Promise<{ replicas: number; msgsPerSecond: number; intakeMs: number; intakeOverran: boolean }> {
+async function run (replicaCount: number): Promise<{ replicas: number; msgsPerSecond: number; intakeMs: number; intakeOverran: boolean; reportsOnce?: boolean; reportsSeconds?: number }> {
   const databaseUrl = await database.fresh()
   const optimove = await new SimOptimove({ appApiKey: BENCH.appApiKey, sharedSecret: BENCH.sharedSecret }).start()
-  const sim = await new SimGatewayApi({ token: BENCH.gatewayToken, lean: true }).start()
+  const ports = await Promise.all(Array.from({ length: replicaCount }, () => freeLoopbackPort()))
+  const sim = await new SimGatewayApi({
+    token: BENCH.gatewayToken,
+    lean: true,
+    ...(withReports ? { webhook: { url: `http://127.0.0.1:${ports[0]}${GATEWAYAPI_EVENTS_PATH}`, secret: BENCH.webhookSecret }, autoStatus: { pick: () => 'DELIVERED', concurrency: 32 } } : {})
+  }).start()
   const replicas: Replica[] = []
   try {
     for (let i = 0; i < replicaCount; i++) {
-      replicas.push(spawnReplica(await freeLoopbackPort(), {
+      replicas.push(spawnReplica(ports[i]!, {
         DATABASE_URL: databaseUrl,
         OPTIMOVE_BASE_URL: optimove.baseUrl,
         GATEWAYAPI_BASE_URL: sim.url
@@ -79,7 +89,15 @@ async function run (replicaCount: number): Promise<{ replicas: number; msgsPerSe
     const counted = sim.referenceCounts()
     const twice = [...counted.values()].filter((n) => n > 1).length
     if (counted.size !== total || twice > 0) throw new Error(`${replicaCount} replicas: ${counted.size} distinct of ${total}, ${twice} sent more than once`)
-    return { replicas: replicaCount, msgsPerSecond: Math.round(total / seconds), intakeMs: Math.round(intakeMs), intakeOverran: intakeMs > leadMs }
+    const relayed = { replicas: replicaCount, msgsPerSecond: Math.round(total / seconds), intakeMs: Math.round(intakeMs), intakeOverran: intakeMs > leadMs }
+    if (!withReports) return relayed
+    // Every report once: as many answered 200 as messages, each message's once.
+    const delivered = () => optimove.received('delivery-report').filter((c) => c.status === 200)
+    while (delivered().length < total) await new Promise((resolve) => setTimeout(resolve, 200))
+    const reportsSeconds = (Date.now() - startAt) / 1000
+    await Promise.all(replicas.map((r) => r.stop()))
+    const ids = new Set(delivered().map((c) => (c.body as { messageId: string }).messageId))
+    return { ...relayed, reportsOnce: delivered().length === total && ids.size === total, reportsSeconds: Math.round(reportsSeconds) }
   } finally {
     await Promise.all(replicas.map((r) => r.stop()))
     await sim.close()
