@@ -227,7 +227,8 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<LoopEvents>
     }
     const settlements: Array<{ outcome: string; rows: number; settlement: OutboxSettlement }> = done.length > 0 ? [{ outcome: 'done', rows: done.length, settlement: { done } }] : []
     for (const { kind, alert, ...settlement } of failed.values()) {
-      const rows = (settlement.parked ?? settlement.retry ?? []).length
+      // A failed group holds one list: its parked rows, or its rows to retry.
+      const rows = (settlement.parked ?? settlement.retry)!.length
       const fields = { outbox: this.o.outbox, reason: settlement.error, rows }
       if (kind === 'park') this.o.logger.error(fields, 'peer refused rows for good; parked')
       else if (kind === 'release') this.o.logger.debug(fields, 'claimed rows handed back to the queue unsent')

@@ -88,11 +88,10 @@ export class WorkLoop<U> {
     this.started = false
     clearTimeout(this.timer)
     this.timer = undefined
-    while (this.round !== undefined || this.inFlight.size > 0) {
-      await this.round
-      await Promise.allSettled([...this.inFlight])
-    }
+    // No round starts once stopped: after the one under way, the backlog is all there will be.
+    await this.round
     await this.releaseBacklog()
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight])
   }
 
   /** Something may be due now: look without waiting for the timer. */
@@ -127,7 +126,6 @@ export class WorkLoop<U> {
       failed = true
       this.o.logger.error({ err, loop: this.o.name }, 'claiming due work failed; trying again after the idle poll')
     }
-    if (!this.started) await this.releaseBacklog()
     await this.arm(failed)
   }
 

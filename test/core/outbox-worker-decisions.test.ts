@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { once } from 'node:events'
+import { EventEmitter, once } from 'node:events'
 import { OutboxWorker, type DeliveryResult, type OutboxWorkerOptions } from '../../src/core/outbox-worker.js'
 import type { PendingIncoming, PendingReport, Store } from '../../src/core/store/store.js'
 import type { Settled } from '../../src/core/work-loop.js'
@@ -290,6 +290,39 @@ t.test('answers are written a claim\'s worth at a time: with claims of two, four
   const counting: Store = { ...store, settleOutbox: async (outbox, s, now) => { writes.push((s.done ?? []).length); return store.settleOutbox(outbox, s, now) } }
   const worker = start({ store: counting, concurrency: 4, claimSize: 2, deliver: async () => ({ kind: 'done' }) })
   await settledAll(store, worker)
+  t.same(writes, [2, 2])
+})
+
+t.test('one settlement write at a time: answers that come while one is being written wait for it, then go in the next', async (t) => {
+  const { store, start } = await setup(t, { r: 4 })
+  let writing = 0
+  let most = 0
+  let unblock!: () => void
+  const firstWrite = new Promise<void>((resolve) => { unblock = resolve })
+  const writes: number[] = []
+  const slow: Store = {
+    ...store,
+    settleOutbox: async (outbox, s, now) => {
+      most = Math.max(most, ++writing)
+      writes.push((s.done ?? []).length)
+      if (writes.length === 1) await firstWrite
+      try {
+        return await store.settleOutbox(outbox, s, now)
+      } finally {
+        writing--
+      }
+    }
+  }
+  const delivered: string[] = []
+  const deliveries = new EventEmitter()
+  const worker = start({ store: slow, concurrency: 4, claimSize: 2, deliver: async ([r]) => { delivered.push(r!.id); deliveries.emit('delivered'); return { kind: 'done' } } })
+  // Two claims' worth answered while the first write still waits.
+  while (delivered.length < 4) await once(deliveries, 'delivered')
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(writes.length, 1, 'the second claim\'s answers wait for the first write')
+  unblock()
+  await settledAll(store, worker)
+  t.equal(most, 1, 'never two writes at once')
   t.same(writes, [2, 2])
 })
 

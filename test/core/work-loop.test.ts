@@ -174,10 +174,11 @@ t.test('stop(): waits for the units running, hands back the ones claimed but not
   const second = loop.stop()
   await new Promise((resolve) => setImmediate(resolve))
   t.notOk(stopped, 'stop() waits for the unit running')
+  t.same(record.released, ['b', 'c'], 'the backlog handed back at once, before the unit running ends')
   finish('a')
   await Promise.all([stopping, second])
   t.same(record.ended, ['a'])
-  t.same(record.released, ['b', 'c'], 'the backlog handed back at once')
+  t.same(record.released, ['b', 'c'], 'and only once')
   t.same(record.started, ['a'], 'nothing started after stop()')
   loop.wake()
   await new Promise((resolve) => setImmediate(resolve))
@@ -311,4 +312,30 @@ t.test('handing back fails: logged, and stop() still resolves', async (t) => {
   h.finish('a')
   await stopping
   t.match(h.log.lines().map((l) => JSON.parse(l) as Record<string, unknown>), [{ msg: 'handing back claimed work failed; it comes back after its lease', loop: 'test', err: { message: 'store closed' } }])
+})
+
+t.test('start() twice is one start: one claim round', async (t) => {
+  const { loop, record, waitFor } = harness({ concurrency: 2 })
+  loop.start()
+  loop.start()
+  await waitFor('claimed', () => record.claims.length >= 1)
+  // The round ends and the loop sleeps (idle poll of ten minutes): a second round would claim at once.
+  await new Promise((resolve) => setImmediate(resolve))
+  t.same(record.claims, [2], 'one claim for both slots')
+})
+
+t.test('a failing nextWakeAt leaves the idle poll from now, never a wake-up in the past', async (t) => {
+  const h = harness({
+    nextWakeAt: async () => {
+      h.events.emit('asked')
+      throw new Error('store unreachable')
+    }
+  })
+  h.loop.start()
+  await h.waitFor('asked', () => h.record.claims.length === 1)
+  // Every promise of the round settled (the timer armed), then the next timers phase: a timer
+  // armed in the past would have fired in it, before this one, and claimed again.
+  await new Promise((resolve) => setImmediate(resolve))
+  await new Promise((resolve) => setTimeout(resolve, 0))
+  t.equal(h.record.claims.length, 1, 'no second claim before the idle poll (ten minutes)')
 })
