@@ -26,7 +26,6 @@ export class SplitParts<M extends { id: string }> {
 
   /** A claim's messages as the requests to send: the parts remembered each on its own (and forgotten), the others together. */
   requestsOf (messages: M[]): M[][] {
-    if (this.parts.size === 0) return [messages]
     const groups = new Map<number | undefined, M[]>()
     for (const m of messages) {
       const part = this.parts.get(m.id)

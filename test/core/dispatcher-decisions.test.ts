@@ -371,3 +371,26 @@ t.test('the settled event tells how long the request took, no longer than the te
   t.same([outcome, rows], ['sent', 1])
   t.ok(durationMs !== undefined && durationMs >= 0 && durationMs <= waited, `${durationMs} ms within the ${waited} ms waited`)
 })
+
+t.test('sending() while throttled: paused by the provider until the pause ends, then sending again', async (t) => {
+  const h = await setup(t, 1, () => ({ kind: 'throttled', status: 429, retryAfterMs: 5000 }))
+  await h.run(idle(h))
+  await h.finish()
+  t.same(h.dispatcher.sending(), { state: 'paused', cause: 'throttled', until: T0 + 5000 })
+  h.clock.at = T0 + 4999
+  t.same(h.dispatcher.sending(), { state: 'paused', cause: 'throttled', until: T0 + 5000 }, 'still paused a millisecond before its end')
+  h.clock.at = T0 + 5000
+  t.same(h.dispatcher.sending(), { state: 'ok' }, 'sending again at its end')
+})
+
+t.test('a probe says so in the log; an ordinary claim does not', async (t) => {
+  const h = await setup(t, 1, (_m, call) => call === 1 ? UNAUTHORIZED : UNAUTHORIZED)
+  await h.run(async () => h.dispatcher.state().halted !== undefined && await idle(h)())
+  await h.dispatcher.stop()
+  const probeLine = 'sending is halted: trying one request to see whether the provider takes it now'
+  t.same(h.lines().filter((l) => l.msg === probeLine), [], 'no probe line for the first, ordinary claim')
+  h.clock.at = T0 + PROBE_MS
+  await h.run(() => h.settled.length === 2)
+  await h.finish()
+  t.equal(h.lines().filter((l) => l.msg === probeLine).length, 1, 'one line for the probe')
+})
