@@ -6,6 +6,7 @@ import type { Store } from '../../src/core/store/store.js'
 import { systemClock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/logger.js'
 import { ADAPTERS } from './store/adapters.js'
+import { until } from '../helper.js'
 
 // The dispatcher's loop against every store adapter (the in-memory fake among them), with a
 // provider whose answers the test gives by hand: wake-ups, the timer to the next due message,
@@ -108,7 +109,7 @@ for (const [adapter, open] of ADAPTERS) {
     provider.accept(third!)
     const [fourth] = (await provider.arrived(4)).slice(3)
     provider.accept(fourth!)
-    while (await submitted(store) < 3) await once(dispatcher, 'settled')
+    await until(dispatcher, 'settled', async () => await submitted(store) >= 3)
     t.equal((await store.stats()).messages.sending, 1, 'three sent while the slow one is in flight')
 
     let stopped = false

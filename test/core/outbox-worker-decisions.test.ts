@@ -5,7 +5,7 @@ import type { PendingIncoming, PendingReport, Store } from '../../src/core/store
 import type { Settled } from '../../src/core/work-loop.js'
 import { createLogger } from '../../src/logger.js'
 import { openMemoryStore } from '../fakes/memory-store.js'
-import { logCapture } from '../helper.js'
+import { logCapture, until } from '../helper.js'
 
 // What the outbox worker decides for each answer (when a row is due again, what is held back,
 // what goes together), on the in-memory store with a clock the test moves by hand.
@@ -59,7 +59,7 @@ async function setup (t: Test, reports: Record<string, number> = { r: 1 }): Prom
 
 /** Waits until the store has no row leased. */
 async function settledAll (store: Store, worker: OutboxWorker<PendingReport>): Promise<void> {
-  while ((await store.stats()).reports.sending > 0) await once(worker, 'settled')
+  await until(worker, 'settled', async () => !((await store.stats()).reports.sending > 0))
 }
 
 /** Whether any row is due at `at` (claimed and at once handed back, so that nothing changes). */
@@ -119,7 +119,7 @@ t.test('a pause of one registration holds back neither the rows of another nor m
       return report!.registrationId === 'slow' ? { kind: 'pause', reason: 'HTTP 429', retryAfterMs: 60_000, alert: false } : { kind: 'done' }
     }
   })
-  while ((await store.stats()).reports.done < 3) await once(worker, 'settled')
+  await until(worker, 'settled', async () => !((await store.stats()).reports.done < 3))
   await settledAll(store, worker)
   t.equal(sent.filter((r) => r === 'slow').length, 1, 'one request of the paused registration')
   t.same((await store.stats()).reports, { pending: 3, sending: 0, done: 3, parked: 0 })
@@ -151,7 +151,7 @@ t.test('replies go in requests of at most `perRequest`, each of one registration
   })
   worker.start()
   t.teardown(() => worker.stop())
-  while ((await store.stats()).incoming.done < 5) await once(worker, 'settled')
+  await until(worker, 'settled', async () => !((await store.stats()).incoming.done < 5))
   t.same(requests.sort(), [['even:reply 0', 'even:reply 2'], ['even:reply 4'], ['odd:reply 1', 'odd:reply 3']])
 })
 
@@ -199,7 +199,7 @@ t.test('one log line when a registration\'s pause begins, at error for refused c
     refuse = false
     clock.at += 300_000
     worker.wake()
-    while ((await store.stats()).reports.done < 3) await once(worker, 'settled')
+    await until(worker, 'settled', async () => !((await store.stats()).reports.done < 3))
     t.equal(lines().filter((l) => l.level === LEVEL.info && /resumed/.test(l.msg)).length, 1, `alert ${alert}: one line when it resumes`)
   }
 })
@@ -210,7 +210,7 @@ t.test('a settlement is logged by what it was: parked at error, retried at warn 
   const { logger, lines } = capturedLog()
   let i = 0
   const worker = start({ logger, concurrency: 1, claimSize: 1, deliver: async () => answers[i++]! })
-  while (i < 3 || (await store.stats()).reports.sending > 0) await once(worker, 'settled')
+  await until(worker, 'settled', async () => !(i < 3 || (await store.stats()).reports.sending > 0))
   await worker.stop()
   const byReason = (reason: string) => lines().filter((l) => (l as { reason?: string }).reason === reason).map((l) => l.level)
   t.same(byReason('HTTP 400'), [LEVEL.error], 'parked')
@@ -271,7 +271,7 @@ t.test('claimLimitBytes bounds each claim; without it, a claim takes claimSize r
       },
       deliver: async () => ({ kind: 'done' })
     })
-    while ((await store.stats()).reports.done < 3) await once(worker, 'settled')
+    await until(worker, 'settled', async () => !((await store.stats()).reports.done < 3))
     t.same(claimed, perClaim, `claimLimitBytes ${String(limit)}: rows per claim`)
   }
 })

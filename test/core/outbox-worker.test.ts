@@ -5,6 +5,7 @@ import type { OutboxState, PendingReport, Store } from '../../src/core/store/sto
 import { systemClock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/logger.js'
 import { ADAPTERS } from './store/adapters.js'
+import { until } from '../helper.js'
 
 // The outbox worker against every store adapter (SQLite and the in-memory fake among them),
 // with a peer whose answers the test gives by hand. What is asserted is what the store says
@@ -97,7 +98,7 @@ function outboxWorkerTests (adapter: string, open: (dir: string) => Promise<Stor
     await addReports('later', 2)
     w.wake() // the idle poll is ten minutes: only the wake-up can bring these
     for (const reference of await peer.arrivals(2)) peer.answer(reference)
-    while ((await statesOf(store)).done < 2) await once(w, 'settled')
+    await until(w, 'settled', async () => !((await statesOf(store)).done < 2))
     await w.stop()
     t.same(await statesOf(store), only({ done: 2 }))
   })
@@ -111,7 +112,7 @@ function outboxWorkerTests (adapter: string, open: (dir: string) => Promise<Stor
     await lookedOnce
     await addReports('later', 2)
     for (const reference of await peer.arrivals(2)) peer.answer(reference)
-    while ((await statesOf(store)).done < 2) await once(w, 'settled')
+    await until(w, 'settled', async () => !((await statesOf(store)).done < 2))
     await w.stop()
     t.same(await statesOf(store), only({ done: 2 }))
   })
@@ -131,7 +132,7 @@ function outboxWorkerTests (adapter: string, open: (dir: string) => Promise<Stor
     for (const reference of later) peer.answer(reference)
     const sixth = (await peer.arrivals(6))[5]!
     peer.answer(sixth)
-    while ((await statesOf(store)).done < 5) await once(w, 'settled')
+    await until(w, 'settled', async () => !((await statesOf(store)).done < 5))
     t.same(peer.waiting(), [slow], 'only the slow request is still waiting')
     t.equal((await statesOf(store)).sending, 1, 'five reports done while the slow one is in flight')
 
@@ -168,7 +169,7 @@ function outboxWorkerTests (adapter: string, open: (dir: string) => Promise<Stor
     const counting: Store = { ...store, settleOutbox: async (...args) => { writes.push(args[1]); return store.settleOutbox(...args) } }
     const w = worker(counting, async () => answers[i++]!, { concurrency: 4, claimSize: 4 })
     w.start()
-    while ((await statesOf(store)).sending > 0) await once(w, 'settled')
+    await until(w, 'settled', async () => !((await statesOf(store)).sending > 0))
     await w.stop()
     t.same(await statesOf(store), only({ done: 2, parked: 1, pending: 1 }))
     t.equal(writes.length, 3, 'one write for the done rows, one per failure reason')
@@ -183,7 +184,7 @@ function outboxWorkerTests (adapter: string, open: (dir: string) => Promise<Stor
     await w.stop()
     w.start()
     for (const reference of await peer.arrivals(3)) peer.answer(reference)
-    while ((await statesOf(store)).done < 3) await once(w, 'settled')
+    await until(w, 'settled', async () => !((await statesOf(store)).done < 3))
     await w.stop()
     t.same(await statesOf(store), only({ done: 3 }))
   })
@@ -216,7 +217,7 @@ function outboxWorkerTests (adapter: string, open: (dir: string) => Promise<Stor
       pauseProbeMs: 300_000
     })
     w.start()
-    while ((await statesOf(store)).done < 4 || (await statesOf(store)).sending > 0) await once(w, 'settled')
+    await until(w, 'settled', async () => !((await statesOf(store)).done < 4 || (await statesOf(store)).sending > 0))
     t.equal(sent.filter((r) => r === 'fine').length, 4, 'the other registration\'s rows went')
     t.equal(sent.filter((r) => r === 'refused').length, 1, 'one refusal paused the registration: its other rows were not sent into it')
     t.same(await statesOf(store), only({ done: 4, pending: 4 }), 'its rows wait, none parked')
@@ -227,14 +228,14 @@ function outboxWorkerTests (adapter: string, open: (dir: string) => Promise<Stor
     now += 300_001
     w.wake()
     while (sent.filter((r) => r === 'refused').length < 2) await new Promise((resolve) => setImmediate(resolve))
-    while ((await statesOf(store)).sending > 0) await once(w, 'settled')
+    await until(w, 'settled', async () => !((await statesOf(store)).sending > 0))
     t.equal(sent.filter((r) => r === 'refused').length, 2, 'one probe, still refused: paused again')
 
     // The peer takes the credentials again: the next probe goes through and the rest follow.
     refuse = false
     now += 300_001
     w.wake()
-    while ((await statesOf(store)).done < 8) await once(w, 'settled')
+    await until(w, 'settled', async () => !((await statesOf(store)).done < 8))
     await w.stop()
     t.equal(sent.filter((r) => r === 'refused').length, 6, 'two refused probes, then each of the four rows once')
     t.same(w.pausedRegistrations(), [], 'resumed')
