@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
+import { isPostgresUrl } from '../src/core/store/pg-store.js'
 
 /** The database a benchmark measures, fresh for each run, and which kind it is (printed with the figures). */
 export interface BenchDatabase {
@@ -19,7 +20,7 @@ export interface BenchDatabase {
  */
 export function benchDatabase (name: string): BenchDatabase {
   const url = process.env.DATABASE_URL ?? ''
-  if (/^postgres(ql)?:\/\//.test(url)) {
+  if (isPostgresUrl(url)) {
     const schemas: string[] = []
     const run = async (sql: string): Promise<void> => {
       const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 })

@@ -122,7 +122,7 @@ export function campaignHeaders (raw: string, config: Config, overrides: Record<
  */
 export async function inspectStoreAt (path: string): Promise<StoreContents> {
   // A database URL (postgres://…) or a SQLite file's path.
-  const store = /^postgres(ql)?:/.test(path) ? await openStore(path) : openSqliteStore({ path })
+  const store = await openStore(path)
   try {
     return await store.inspect()
   } finally {
