@@ -143,7 +143,8 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
         const now = this.o.clock.now()
         return this.o.store.reschedule(claims.flatMap((c) => c.messages).map((m) => ({ ...fenced(m), at: now })), STOPPED, now, { refundAttempt: true })
       },
-      nextWakeAt: (afterFailure, running) => this.nextWakeAt(afterFailure, running)
+      nextWakeAt: (afterFailure, running) => this.nextWakeAt(afterFailure, running),
+      onSleep: (until) => this.emit('sleeping', until)
     })
   }
 

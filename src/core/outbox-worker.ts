@@ -92,7 +92,8 @@ export class OutboxWorker<T extends OutboxItem> extends EventEmitter<LoopEvents>
         const result = await o.deliver(items).catch((err: Error): DeliveryResult => ({ kind: 'retry', reason: err.message }))
         this.answered(items, result)
       },
-      release: (units) => { this.queueResult({ items: units.flatMap((c) => c.items), result: { kind: 'release', reason: 'released at shutdown' } }) }
+      release: (units) => { this.queueResult({ items: units.flatMap((c) => c.items), result: { kind: 'release', reason: 'released at shutdown' } }) },
+      onSleep: (until) => this.emit('sleeping', until)
     })
   }
 

@@ -12,7 +12,11 @@ export interface Settled {
 }
 
 /** The events of every loop: one payload shape, whichever loop emits it. */
-export interface LoopEvents { settled: [settled: Settled] }
+export interface LoopEvents {
+  settled: [settled: Settled]
+  /** The loop went to sleep until this time (epoch ms), or until a running unit ends (`null`). */
+  sleeping: [until: number | null]
+}
 
 /** A claimed unit's fate when it waits for a free slot: start it, keep it waiting, or it was handed back. */
 export type Admission = 'go' | 'hold' | 'drop'
@@ -44,6 +48,8 @@ export interface WorkLoopOptions<U> {
    * will. Default: after the idle poll. `afterFailure`: the last claim failed (the store is unreachable).
    */
   nextWakeAt?: (afterFailure: boolean, running: number) => Promise<number | null>
+  /** Told each time the loop goes to sleep: until when, or `null` until a running unit ends. */
+  onSleep?: (until: number | null) => void
 }
 
 /**
@@ -167,7 +173,11 @@ export class WorkLoop<U> {
   private async arm (afterFailure: boolean): Promise<void> {
     clearTimeout(this.timer)
     this.timer = undefined
-    if (!this.started || (!afterFailure && this.inFlight.size >= this.o.concurrency)) return
+    if (!this.started) return
+    if (!afterFailure && this.inFlight.size >= this.o.concurrency) {
+      this.o.onSleep?.(null)
+      return
+    }
     let at: number | null = this.o.clock.now() + this.o.idlePollMs
     if (this.o.nextWakeAt !== undefined) {
       try {
@@ -176,7 +186,9 @@ export class WorkLoop<U> {
         // Then the idle poll.
       }
     }
-    if (!this.started || at === null) return
+    if (!this.started) return
+    this.o.onSleep?.(at)
+    if (at === null) return
     // Clamped to setTimeout's range: a far `at` wakes early and re-arms, never overflows.
     this.timer = setBoundedTimeout(() => this.wake(), at - this.o.clock.now())
   }

@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap'
+import { once } from 'node:events'
 import { Dispatcher, type DispatcherOptions } from '../../src/core/dispatcher.js'
 import type { MessageSender, OutgoingMessage, SendOutcome } from '../../src/core/message-sender.js'
 import type { MessageRecord, Store } from '../../src/core/store/store.js'
@@ -18,6 +19,7 @@ const LEVEL = { warn: 40, error: 50 }
 
 interface Held { messages: OutgoingMessage[]; answer: (outcome: SendOutcome) => void }
 interface LogLine { level: number; msg: string; [field: string]: unknown }
+interface Sleep { afterSettled: number; until: number | null }
 
 /**
  * A store that refuses a settlement naming no message: every settlement must name a message it
@@ -85,11 +87,15 @@ async function setup (t: Test, n: number, script: Script, options: Partial<Dispa
   })
   const settled: Settled[] = []
   dispatcher.on('settled', (s) => settled.push(s))
+  const sleeps: Sleep[] = []
+  dispatcher.on('sleeping', (until) => sleeps.push({ afterSettled: settled.length, until }))
   t.teardown(() => dispatcher.stop())
   const lines = (): LogLine[] => log.lines().map((l) => JSON.parse(l) as LogLine)
   const messages = async (): Promise<MessageRecord[]> => (await memory.inspect()).messages
   return {
     store: memory,
+    /** The store as the dispatcher sees it: a test may replace one of its methods before start(). */
+    port: store,
     clock,
     dispatcher,
     requests,
@@ -99,6 +105,13 @@ async function setup (t: Test, n: number, script: Script, options: Partial<Dispa
     rescheduled,
     lines,
     messages,
+    /** Each time the dispatcher went to sleep: until when, and how many settlements had been seen. */
+    sleeps,
+    /** Until when the dispatcher slept after the `count`th settlement (its loop always sleeps after one). */
+    async sleepAfter (count: number): Promise<number | null> {
+      await until(dispatcher, 'sleeping', () => sleeps.some((s) => s.afterSettled === count))
+      return sleeps.find((s) => s.afterSettled === count)!.until
+    },
     /** Starts the dispatcher and waits until `done` holds, checked after each settlement. */
     async run (done: () => boolean | Promise<boolean>): Promise<void> {
       const waiting = until(dispatcher, 'settled', done)
@@ -393,4 +406,127 @@ t.test('a probe says so in the log; an ordinary claim does not', async (t) => {
   await h.run(() => h.settled.length === 2)
   await h.finish()
   t.equal(h.lines().filter((l) => l.msg === probeLine).length, 1, 'one line for the probe')
+})
+
+// When the dispatcher looks again: the idle poll is an hour here, so a sleep that ends sooner
+// was chosen (a due message, a pause's end, a probe), and one that ends now would spin.
+
+/** The last sleep, once the dispatcher sleeps with no message claimed. */
+const restingUntil = async (h: Awaited<ReturnType<typeof setup>>): Promise<number | null> => {
+  await until(h.dispatcher, 'sleeping', async () => h.sleeps.length > 0 && h.sleeps.at(-1)!.until !== null && (await h.messages()).every((m) => m.state !== 'sending'))
+  return h.sleeps.at(-1)!.until
+}
+
+t.test('with nothing in flight, the dispatcher sleeps until the next due message, or for the idle poll when none is due sooner', async (t) => {
+  for (const [dueInMs, wakeAt] of [[10_000, T0 + 10_000], [7_200_000, T0 + 3_600_000], [undefined, T0 + 3_600_000]] as const) {
+    const h = await setup(t, 1, sent)
+    if (dueInMs !== undefined) {
+      await h.store.acceptCampaign(
+        { registrationId: 'r', idempotencyKey: 'later', batchId: 'later', requestId: 'later', senderId: 'Brand', metadataJson: '{}', scheduledAt: T0 + dueInMs, receivedAt: T0 },
+        [{ mobileNumber: '4529999999', customerId: 'later', text: 'later' }])
+    }
+    h.dispatcher.start()
+    t.equal(await restingUntil(h), wakeAt, `a message due in ${dueInMs ?? 'never'} ms`)
+    await h.finish()
+  }
+})
+
+t.test('with a request in flight and a slot free, the dispatcher still sleeps until the next due message', async (t) => {
+  const h = await setup(t, 1, () => 'hold', { concurrency: 2 })
+  await h.store.acceptCampaign(
+    { registrationId: 'r', idempotencyKey: 'later', batchId: 'later', requestId: 'later', senderId: 'Brand', metadataJson: '{}', scheduledAt: T0 + 10_000, receivedAt: T0 },
+    [{ mobileNumber: '4529999999', customerId: 'later', text: 'later' }])
+  h.dispatcher.start()
+  const [first] = await h.heldCount(1)
+  t.equal(await h.sleepAfter(0), T0 + 10_000, 'not until the request in flight ends')
+  first!.answer(sent(first!.messages))
+  await h.finish()
+})
+
+t.test('after a failed claim the dispatcher waits for the idle poll, even with messages due', async (t) => {
+  const h = await setup(t, 1, sent)
+  h.port.claimDue = async () => { throw new Error('the database is unreachable') }
+  const slept = once(h.dispatcher, 'sleeping')
+  h.dispatcher.start()
+  t.same(await slept, [T0 + 3_600_000])
+  t.same(h.lines().filter((l) => l.level === LEVEL.error).map((l) => l.msg), ['claiming due work failed; trying again after the idle poll'])
+  await h.finish()
+})
+
+t.test('while paused, the dispatcher sleeps until the pause ends, though other messages are due; at its end exactly, it sends and sleeps as usual', async (t) => {
+  const h = await setup(t, 2, (m, call) => call === 1 ? { kind: 'throttled', status: 429, retryAfterMs: 1000 } : sent(m), { batchSize: 1 })
+  h.dispatcher.start()
+  t.equal(await h.sleepAfter(1), T0 + 1000, 'until the end of the pause, not the message due now')
+  t.equal(h.requests.length, 1, 'nothing sent during the pause')
+  h.clock.at = T0 + 1000
+  h.dispatcher.wake()
+  t.equal(await restingUntil(h), T0 + 1000 + 3_600_000, 'both sent, then the idle poll')
+  t.equal(h.requests.length, 3)
+  await h.finish()
+})
+
+t.test('halted: the dispatcher sleeps until the probe, or until a request in flight ends; one probe at a time', async (t) => {
+  const h = await setup(t, 2, () => 'hold', { concurrency: 2, batchSize: 1 })
+  h.dispatcher.start()
+  const [first, second] = await h.heldCount(2)
+  first!.answer(UNAUTHORIZED)
+  t.equal(await h.sleepAfter(1), null, 'halted with a request in flight: its end wakes the dispatcher')
+  second!.answer(UNAUTHORIZED)
+  t.equal(await h.sleepAfter(2), T0 + PROBE_MS, 'halted with nothing in flight: until the probe')
+
+  h.clock.at = T0 + PROBE_MS
+  const before = h.sleeps.length
+  h.dispatcher.wake()
+  await until(h.dispatcher, 'sleeping', () => h.sleeps.length > before)
+  t.equal(h.sleeps.at(-1)!.until, null, 'the probe in flight wakes the dispatcher when it ends')
+  t.equal(h.requests.length, 3, 'one probe, though another message is due and a slot free')
+  const [probe] = (await h.heldCount(3)).slice(2)
+  probe!.answer(sent(probe!.messages))
+  const [last] = (await h.heldCount(4)).slice(3)
+  last!.answer(sent(last!.messages))
+  await restingUntil(h)
+  t.same((await h.messages()).map((m) => m.state), ['submitted', 'submitted'], 'sending resumed after the probe')
+  await h.finish()
+})
+
+t.test('two throttles answered at the same instant pause once and say so once', async (t) => {
+  const h = await setup(t, 2, () => 'hold', { concurrency: 2, batchSize: 1 })
+  h.dispatcher.start()
+  const [first, second] = await h.heldCount(2)
+  first!.answer({ kind: 'throttled', status: 429, retryAfterMs: 1000 })
+  second!.answer({ kind: 'throttled', status: 429, retryAfterMs: 1000 })
+  await until(h.dispatcher, 'settled', () => h.settled.length === 2)
+  await h.finish()
+  t.equal(h.lines().filter((l) => l.msg === 'provider asked us to slow down; sending paused').length, 1)
+  t.same(h.dispatcher.sending(), { state: 'paused', cause: 'throttled', until: T0 + 1000 })
+})
+
+t.test('a probe made of the parts of a split: when its first part is refused for credentials, the others are not sent', async (t) => {
+  // 8 → 4 + 4, the first 4 → 2 + 2; the second 4 halts sending, and the two halves of 2 are remembered.
+  const h = await setup(t, 8, (_m, call) => call <= 2 ? TOO_LARGE : UNAUTHORIZED)
+  await h.run(async () => h.dispatcher.state().halted !== undefined && await idle(h)())
+  await h.dispatcher.stop()
+  t.same(h.requests.map((r) => r.length), [8, 4, 4])
+  h.clock.at = T0 + PROBE_MS
+  await h.run(() => h.settled.length === 4)
+  await h.finish()
+  t.same(h.requests.map((r) => r.length), [8, 4, 4, 2], 'the probe was the first remembered part, and nothing after it')
+  t.equal(h.dispatcher.state().halted, HALT_REASON)
+})
+
+t.test('past the bound of remembered parts, the memory is dropped: a split starts over', async (t) => {
+  const THROTTLED: SendOutcome = { kind: 'throttled', status: 429, retryAfterMs: 1000 }
+  // Each claim of 4: 4 → 2 + 2, the first 2 → 1 + 1, then a throttle leaves the two parts of 1 remembered.
+  const h = await setup(t, 8, (m, call) => [1, 2, 4, 5].includes(call) ? TOO_LARGE : [3, 6].includes(call) ? THROTTLED : sent(m), { batchSize: 4, maxRememberedParts: 1 })
+  h.dispatcher.start()
+  await h.sleepAfter(3)
+  h.clock.at = T0 + 1000
+  h.dispatcher.wake()
+  await h.sleepAfter(6)
+  t.same(h.requests.map((r) => r.length), [4, 2, 2, 4, 2, 2])
+  h.clock.at = T0 + 2000
+  h.dispatcher.wake()
+  await restingUntil(h)
+  await h.finish()
+  t.same(h.requests.slice(6).map((r) => r.length), [4, 1, 1, 2], 'the first claim\'s parts were forgotten (its 4 go together), the second\'s were not')
 })

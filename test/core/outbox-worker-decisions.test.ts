@@ -365,3 +365,13 @@ t.test('rows of a paused registration waiting in a claim go back with the pause 
   await settledAll(store, worker)
   t.same((await store.inspect()).reports.map((r) => r.lastError), ['HTTP 429', 'registration paused', 'registration paused'])
 })
+
+t.test('the worker says when it sleeps: with nothing left due, for the idle poll', async (t) => {
+  const { store, clock, start } = await setup(t)
+  const worker = start({ deliver: async () => ({ kind: 'done' }) })
+  const sleeps: Array<number | null> = []
+  worker.on('sleeping', (at) => sleeps.push(at))
+  await settledAll(store, worker)
+  await until(worker, 'sleeping', async () => sleeps.length > 0 && (await store.stats()).reports.pending === 0)
+  t.equal(sleeps.at(-1), clock.at + 600_000)
+})

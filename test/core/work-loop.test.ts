@@ -339,3 +339,62 @@ t.test('a failing nextWakeAt leaves the idle poll from now, never a wake-up in t
   await new Promise((resolve) => setTimeout(resolve, 0))
   t.equal(h.record.claims.length, 1, 'no second claim before the idle poll (ten minutes)')
 })
+
+t.test('onSleep is told each sleep: until the time nextWakeAt names, or null when a running unit will wake the loop; nothing once stopped', async (t) => {
+  const slept: Array<number | null> = []
+  let next: number | null = 1234
+  const h = harness({
+    concurrency: 1,
+    nextWakeAt: async () => next,
+    onSleep: (until) => { slept.push(until); h.events.emit('slept') }
+  })
+  h.loop.start()
+  await h.waitFor('slept', () => slept.length === 1)
+  t.same(slept, [1234], 'idle: until the time named')
+  h.queue.push('a')
+  h.loop.wake()
+  await h.waitFor('slept', () => slept.length === 2)
+  t.same(slept, [1234, null], 'every slot busy: until the unit ends')
+  next = null
+  h.finish('a')
+  await h.waitFor('slept', () => slept.length === 3)
+  t.same(slept, [1234, null, null], 'nextWakeAt null')
+  await h.loop.stop()
+  h.loop.wake()
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(slept.length, 3, 'no sleep told after stop()')
+})
+
+t.test('stop() during a round: the loop asks no more of its owner and arms no timer, whatever the round\'s claim or nextWakeAt brings', async (t) => {
+  const before = timers()
+  // A claim that fails once stop() was called: nextWakeAt is not asked.
+  const claiming = deferred()
+  const asked: boolean[] = []
+  const failing = harness({
+    claim: async () => { failing.events.emit('claimed'); await claiming.promise; return [] },
+    nextWakeAt: async (afterFailure) => { asked.push(afterFailure); return null }
+  })
+  const claimed = once(failing.events, 'claimed')
+  failing.loop.start()
+  await claimed
+  const stopped = failing.loop.stop()
+  claiming.reject(new Error('the store is closing'))
+  await stopped
+  t.same(asked, [], 'nextWakeAt not asked after stop()')
+
+  // A nextWakeAt that answers once stop() was called: no sleep is told, no timer armed.
+  const answering = deferred()
+  const slept: Array<number | null> = []
+  const h = harness({
+    nextWakeAt: async () => { h.events.emit('asked'); await answering.promise; return Date.now() + 600_000 },
+    onSleep: (until) => { slept.push(until) }
+  })
+  const askedNow = once(h.events, 'asked')
+  h.loop.start()
+  await askedNow
+  const stopping = h.loop.stop()
+  answering.resolve()
+  await stopping
+  t.same(slept, [], 'no sleep told')
+  t.equal(timers(), before, 'no timer left')
+})
