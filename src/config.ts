@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigError } from './config-error.js'
+import { isPostgresUrl, isSqliteUrl } from './core/store/database-url.js'
 import { loadRegistrations } from './registrations-file.js'
 import { httpUrlSchema as httpUrl, registrationFields as field, secretSchema as secret, toRegistration, withoutTrailingSlash, type Registration } from './registration.js'
 
@@ -94,9 +95,6 @@ export { ConfigError }
 
 const wholeNumber = () => z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
 const positiveInt = (fallback: number) => wholeNumber().pipe(z.number().min(1, 'must be at least 1')).default(fallback)
-/** A SQLite file (`sqlite:<path>`, `file:<path>`, a bare path, `sqlite::memory:`) or a PostgreSQL URL. */
-const SQLITE_URL = /^(sqlite:|file:)?[^:]+$|^sqlite::memory:$/
-const POSTGRES_URL = /^postgres(ql)?:\/\//i
 const SINGLE_REGISTRATION = ['OPTIMOVE_BASE_URL', 'OPTIMOVE_APP_API_KEY', 'OPTIMOVE_SHARED_SECRET', 'AGGREGATOR_API_KEY', 'SENDER_ID'] as const
 
 const envSchema = z.object({
@@ -115,7 +113,7 @@ const envSchema = z.object({
   GATEWAYAPI_TOKEN: secret,
   GATEWAYAPI_WEBHOOK_SECRET: secret,
   DATABASE_URL: z.string()
-    .refine((url) => SQLITE_URL.test(url) || (POSTGRES_URL.test(url) && URL.canParse(url)), 'must be sqlite:<path>, a file path, or a postgres:// (postgresql://) URL')
+    .refine((url) => isSqliteUrl(url) || (isPostgresUrl(url) && URL.canParse(url)), 'must be sqlite:<path>, a file path, or a postgres:// (postgresql://) URL')
     .default('sqlite:./data/bridge.db'),
   DATABASE_POOL_SIZE: positiveInt(10).pipe(z.number().max(1000, 'must be at most 1000')),
   DATABASE_STATEMENT_TIMEOUT_MS: positiveInt(30_000),
@@ -279,7 +277,7 @@ export function configSecrets (config: Config): string[] {
 
 /** The password of a PostgreSQL URL, as written and as meant (percent-decoded), when it has one. */
 function databasePassword (url: string): string[] {
-  if (!POSTGRES_URL.test(url)) return []
+  if (!isPostgresUrl(url)) return []
   const written = new URL(url).password
   if (written === '') return []
   let meant = written

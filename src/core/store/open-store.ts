@@ -1,7 +1,8 @@
 import type { Store } from './store.js'
 import { openSqliteStore, sqlitePathFromUrl } from './sqlite-store.js'
 import { openThreadedStore } from './threaded-store.js'
-import { isPostgresUrl, openPgStore } from './pg-store.js'
+import { isPostgresUrl } from './database-url.js'
+import { openPgStore } from './pg-store.js'
 
 export interface OpenStoreOptions {
   recipientIndex?: boolean

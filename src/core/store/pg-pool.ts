@@ -94,26 +94,20 @@ export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>
 
 /**
  * Runs `work` in one transaction on one connection (`begin` may ask for an isolation level):
- * committed when it resolves, rolled back when it throws. A connection that was lost, or whose
- * rollback fails, is broken, and is closed instead of going back to the pool.
+ * committed when it resolves, rolled back when it throws. A connection whose rollback fails is
+ * broken (one that was lost refuses every statement at once), and is closed instead of going
+ * back to the pool.
  */
 export async function inTransaction<T> (pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
   const client = await pool.connect()
-  // A connection lost while checked out: no rollback is tried on it (it might never answer).
-  let lost: Error | undefined
-  const onLost = (err: Error): void => { lost = err }
-  client.on('error', onLost)
   try {
     await client.query(begin)
     const result = await work(client)
     await client.query('COMMIT')
-    client.off('error', onLost)
     client.release()
     return result
   } catch (err) {
-    client.off('error', onLost)
-    if (lost !== undefined) client.release(lost)
-    else await client.query('ROLLBACK').then(() => client.release(), (rollbackErr: Error) => client.release(rollbackErr))
+    await client.query('ROLLBACK').then(() => client.release(), (rollbackErr: Error) => client.release(rollbackErr))
     throw err
   }
 }

@@ -27,26 +27,25 @@ const CLAIM = `
 
 // Each settlement is fenced by its claim's attempt number (see ClaimFence in store.ts). Of the
 // items that name one message, the first whose fence holds wins, as when they are applied one by
-// one (the first settles the message, and the fence then turns the others away).
+// one (the first settles the message, and the fence then turns the others away). `columns`: what
+// each item carries after its id and attempt ($1, $2), as $3, $4, ... with their types.
+const fencedItems = (columns: Array<[name: string, type: string]>): string => `
+  SELECT DISTINCT ON (u.id) u.id, u.attempt, ${columns.map(([name]) => `u.${name}`).join(', ')}
+  FROM unnest($1::bigint[], $2::int[], ${columns.map(([, type], i) => `$${i + 3}::${type}[]`).join(', ')})
+       WITH ORDINALITY AS u (id, attempt, ${columns.map(([name]) => name).join(', ')}, ord)
+  JOIN messages x ON x.id = u.id AND x.state = 'sending' AND x.attempts = u.attempt
+  ORDER BY u.id, u.ord`
+const FENCE_HOLDS = `m.id = w.id AND m.state = 'sending' AND m.attempts = w.attempt`
+
 const SUBMIT = `
   UPDATE messages m SET state = 'submitted', provider_message_id = w.provider_id, lease_until = NULL, updated_at = $4
-  FROM (
-    SELECT DISTINCT ON (u.id) u.id, u.attempt, u.provider_id
-    FROM unnest($1::bigint[], $2::int[], $3::text[]) WITH ORDINALITY AS u (id, attempt, provider_id, ord)
-    JOIN messages x ON x.id = u.id AND x.state = 'sending' AND x.attempts = u.attempt
-    ORDER BY u.id, u.ord
-  ) w
-  WHERE m.id = w.id AND m.state = 'sending' AND m.attempts = w.attempt`
+  FROM (${fencedItems([['provider_id', 'text']])}) w
+  WHERE ${FENCE_HOLDS}`
 
 const REQUEUE = `
   UPDATE messages m SET state = 'queued', next_attempt_at = w.at, lease_until = NULL, last_error = $4, attempts = m.attempts - $5, updated_at = $6
-  FROM (
-    SELECT DISTINCT ON (u.id) u.id, u.attempt, u.at
-    FROM unnest($1::bigint[], $2::int[], $3::bigint[]) WITH ORDINALITY AS u (id, attempt, at, ord)
-    JOIN messages x ON x.id = u.id AND x.state = 'sending' AND x.attempts = u.attempt
-    ORDER BY u.id, u.ord
-  ) w
-  WHERE m.id = w.id AND m.state = 'sending' AND m.attempts = w.attempt`
+  FROM (${fencedItems([['at', 'bigint']])}) w
+  WHERE ${FENCE_HOLDS}`
 
 // A failure with a claim ends only that claim's message; without one, a message still queued
 // (or leased) may end too. Each ended message's report is queued by the same statement, in the

@@ -22,11 +22,6 @@ export interface PgStoreOptions extends PgPoolOptions {
   instanceId?: string
 }
 
-/** True for a DATABASE_URL that names a PostgreSQL database. */
-export function isPostgresUrl (url: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(url)
-}
-
 // Every count in one statement, so from one snapshot.
 const COUNTS = `
   SELECT 'messages' AS tally, state, count(*) AS n FROM messages GROUP BY state
