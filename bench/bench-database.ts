@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
-import { isPostgresUrl } from '../src/core/store/pg-store.js'
+import { isPostgresUrl } from '../src/core/store/database-url.js'
 
 /** The database a benchmark measures, fresh for each run, and which kind it is (printed with the figures). */
 export interface BenchDatabase {
