@@ -359,7 +359,10 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
       })
     }),
 
-    retireInstance: () => tx(() => { db.instances.delete(instanceId) }),
+    retireInstance: () => tx(() => {
+      db.instances.delete(instanceId)
+      for (const [job, lease] of db.jobLeases) if (lease.owner === instanceId) db.jobLeases.delete(job)
+    }),
 
     leaseJob: (job, now, until) => tx(() => {
       const lease = db.jobLeases.get(job)

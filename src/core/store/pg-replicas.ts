@@ -37,7 +37,9 @@ const HEARTBEAT = `
   FROM dead d LEFT JOIN released r ON r.lease_owner = d.id
   ORDER BY d.id COLLATE "C"`
 
-const RETIRE = 'DELETE FROM instances WHERE id = $1'
+const RETIRE = `
+  WITH jobs AS (DELETE FROM job_leases WHERE owner = $1)
+  DELETE FROM instances WHERE id = $1`
 
 /** Free, ended by `$3`, or already this instance's (`$2`): the job's lease is taken or renewed until `$4`. */
 const LEASE_JOB = `
@@ -48,7 +50,7 @@ const LEASE_JOB = `
 
 /**
  * The replica role of the PostgreSQL store, for the instance `instanceId`: its heartbeat (which
- * takes over the claims of the instances that stopped beating), its retirement, and the leases of
+ * takes over the claims of the instances that stopped beating), its retirement (its jobs freed), and the leases of
  * jobs that run on one replica at a time. Each is one statement, safe with many processes.
  */
 export function createPgReplicas (pool: pg.Pool, instanceId: string) {

@@ -6,7 +6,7 @@ const LEASED_TABLES = ['messages', 'reports', 'incoming_messages'] as const
 
 /**
  * The replica role of the SQLite store, for the instance `instanceId`: its heartbeat (which takes
- * over the claims of the instances that stopped beating), its retirement, and the leases of jobs
+ * over the claims of the instances that stopped beating), its retirement (its jobs freed), and the leases of jobs
  * that run on one replica at a time. Each function is one transaction.
  */
 export function createReplicaQueries (db: Database.Database, instanceId: string) {
@@ -19,6 +19,11 @@ export function createReplicaQueries (db: Database.Database, instanceId: string)
   const releases = LEASED_TABLES.map((table) => db.prepare(
     `UPDATE ${table} SET next_attempt_at = @now, lease_until = @now WHERE state = 'sending' AND lease_owner = @owner`))
   const forget = db.prepare('DELETE FROM instances WHERE id = ?')
+  const freeJobs = db.prepare('DELETE FROM job_leases WHERE owner = ?')
+  const retire = db.transaction(() => {
+    freeJobs.run(instanceId)
+    forget.run(instanceId)
+  })
   const takeJob = db.prepare<[{ job: string; owner: string; now: number; until: number }], { owner: string }>(`
     INSERT INTO job_leases (job, owner, lease_until) VALUES (@job, @owner, @until)
     ON CONFLICT (job) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until
@@ -38,7 +43,7 @@ export function createReplicaQueries (db: Database.Database, instanceId: string)
 
   return {
     heartbeat: (now: number, deadBefore: number) => heartbeat.immediate(now, deadBefore),
-    retireInstance: (): void => { forget.run(instanceId) },
+    retireInstance: (): void => { retire.immediate() },
     leaseJob: (job: string, now: number, until: number): boolean => takeJob.get({ job, owner: instanceId, now, until }) !== undefined
   }
 }

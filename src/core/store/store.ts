@@ -123,7 +123,10 @@ export interface ReplicaStore {
    * forgotten. Returns the instances taken over, with the claims each held.
    */
   heartbeat(now: number, deadBefore: number): Promise<TakenOver[]>
-  /** Forgets this instance (a graceful stop, once its loops have handed back their claims). */
+  /**
+   * Forgets this instance (a graceful stop, once its loops have handed back their claims), and
+   * frees the jobs it holds, so that another replica runs them without waiting for the lease.
+   */
   retireInstance(): Promise<void>
   /**
    * Takes or renews the lease of a job that must run on one replica at a time (pruning, the

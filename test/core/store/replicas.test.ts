@@ -156,4 +156,13 @@ for (const [name, open, options] of CONTRACT_ADAPTERS) {
     t.equal(await a!.leaseJob('prune', 3500, 4500), false, 'A is then refused')
     t.equal(await b!.leaseJob('prune', 3900, 5000), true, 'and B renews it')
   })
+
+  t.test(`${name}: a retired instance's jobs are free at once; another instance's are not touched`, options, async (t) => {
+    const [a, b, c] = await instances(t, open, 'instance-a', 'instance-b', 'instance-c')
+    t.equal(await a!.leaseJob('prune', 1000, 60_000), true)
+    t.equal(await b!.leaseJob('sweep', 1000, 60_000), true)
+    await a!.retireInstance()
+    t.equal(await c!.leaseJob('prune', 1001, 60_000), true, 'the retired instance\'s job, long before its lease ends')
+    t.equal(await c!.leaseJob('sweep', 1001, 60_000), false, 'a live instance\'s job stays its own')
+  })
 }
