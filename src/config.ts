@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { ConfigError } from './config-error.js'
 import { isPostgresUrl, isSqliteUrl } from './core/store/database-url.js'
+import { DEFAULT_LATENCY_TARGET_MS } from './core/dispatcher.js'
 import { loadRegistrations } from './registrations-file.js'
 import { httpUrlSchema as httpUrl, registrationFields as field, secretSchema as secret, toRegistration, withoutTrailingSlash, type Registration } from './registration.js'
 
@@ -78,6 +79,8 @@ export interface SendConfig {
   retryBaseMs: number
   retryMaxMs: number
   requestTimeoutMs: number
+  /** A request taken slower than this lowers the dispatcher's concurrency limit. */
+  latencyTargetMs: number
   connectTimeoutMs: number
   defaultRetryAfterMs: number
   /** Longest pause a `Retry-After` may impose. */
@@ -135,6 +138,7 @@ const envSchema = z.object({
   SEND_RETRY_BASE_MS: positiveInt(1000),
   SEND_RETRY_MAX_MS: positiveInt(300_000),
   SEND_TIMEOUT_MS: positiveInt(30_000),
+  SEND_LATENCY_TARGET_MS: wholeNumber().pipe(z.number().min(1, 'must be at least 1')).optional(),
   SEND_DEFAULT_RETRY_AFTER_SECONDS: positiveInt(5),
   SEND_MAX_RETRY_AFTER_SECONDS: positiveInt(3600),
   SEND_IDLE_POLL_MS: positiveInt(1000),
@@ -163,6 +167,9 @@ const envSchema = z.object({
 }).refine((e) => e.SEND_LEASE_SECONDS * 1000 >= 2 * e.SEND_TIMEOUT_MS, {
   path: ['SEND_LEASE_SECONDS'],
   message: 'must be at least twice SEND_TIMEOUT_MS, so that a request in flight never outlives its lease'
+}).refine((e) => e.SEND_LATENCY_TARGET_MS === undefined || e.SEND_LATENCY_TARGET_MS < e.SEND_TIMEOUT_MS, {
+  path: ['SEND_LATENCY_TARGET_MS'],
+  message: 'must be shorter than SEND_TIMEOUT_MS (a request that times out is an overload anyway)'
 }).refine((e) => e.HTTP_HEADERS_TIMEOUT_MS <= e.HTTP_REQUEST_TIMEOUT_MS, {
   path: ['HTTP_HEADERS_TIMEOUT_MS'],
   message: 'must not be longer than HTTP_REQUEST_TIMEOUT_MS'
@@ -238,6 +245,7 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
       retryBaseMs: e.SEND_RETRY_BASE_MS,
       retryMaxMs: e.SEND_RETRY_MAX_MS,
       requestTimeoutMs: e.SEND_TIMEOUT_MS,
+      latencyTargetMs: e.SEND_LATENCY_TARGET_MS ?? Math.min(DEFAULT_LATENCY_TARGET_MS, Math.floor(e.SEND_TIMEOUT_MS / 2)),
       connectTimeoutMs: Math.min(10_000, e.SEND_TIMEOUT_MS),
       defaultRetryAfterMs: e.SEND_DEFAULT_RETRY_AFTER_SECONDS * 1000,
       maxRetryAfterMs: e.SEND_MAX_RETRY_AFTER_SECONDS * 1000,

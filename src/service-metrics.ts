@@ -42,6 +42,7 @@ export function observeService (metrics: Metrics, s: ObservedParts): void {
   metrics.gauge('bridge_dispatcher_no_credit', '1 while sending is paused because the GatewayAPI account has no credit left (nothing is failed; top the account up)', [], (g) => { g.set(s.dispatcher.state().noCredit ? 1 : 0) })
   metrics.gauge('bridge_dispatcher_halted', '1 while sending is halted because GatewayAPI refused our credentials or configuration (404/405/415); one request is tried every CREDENTIALS_PROBE_SECONDS and sending resumes by itself', [], (g) => { g.set(s.dispatcher.state().halted === undefined ? 0 : 1) })
   metrics.gauge('bridge_dispatcher_in_flight', 'Requests to GatewayAPI in flight', [], (g) => { g.set(s.dispatcher.state().inFlight) })
+  metrics.gauge('bridge_dispatcher_concurrency_limit', 'Requests to GatewayAPI allowed in flight now: SEND_CONCURRENCY, halved when GatewayAPI asks to slow down, fails or answers slower than SEND_LATENCY_TARGET_MS, raised by one per window of fast answers', [], (g) => { g.set(s.dispatcher.state().concurrencyLimit) })
   metrics.gauge('bridge_outbox_paused', '1 while Optimove holds back a registration\'s rows: refused credentials (401/403/404, probed every CREDENTIALS_PROBE_SECONDS) or a 429', ['outbox', 'registration'], (g) => {
     g.reset()
     for (const p of s.readiness.optimovePauses()) g.set({ outbox: p.outbox, registration: p.registration }, 1)

@@ -252,3 +252,13 @@ t.test('the service exits non-zero with one stderr line when PUBLIC_URL is missi
   t.match(lines[0] ?? '', /is required/, 'and says it is required')
   t.equal(service.logs.length, 0, 'nothing is logged to stdout: the service never started')
 })
+
+t.test('SEND_LATENCY_TARGET_MS: five seconds by default, half SEND_TIMEOUT_MS when that is less, and never as long as the timeout', async (t) => {
+  const latency = (env: Record<string, string | undefined>) => parseConfig(testEnv({ SEND_TIMEOUT_MS: undefined, SEND_LEASE_SECONDS: undefined, SEND_LATENCY_TARGET_MS: undefined, ...env })).send.latencyTargetMs
+  t.equal(latency({}), 5000)
+  t.equal(latency({ SEND_TIMEOUT_MS: '3001' }), 1500, 'half a short timeout, rounded down')
+  t.equal(latency({ SEND_TIMEOUT_MS: '12000' }), 5000, 'a long timeout leaves the default')
+  t.equal(latency({ SEND_LATENCY_TARGET_MS: '2500' }), 2500)
+  t.equal(latency({ SEND_TIMEOUT_MS: '3000', SEND_LATENCY_TARGET_MS: '2999' }), 2999)
+  t.throws(() => latency({ SEND_TIMEOUT_MS: '3000', SEND_LATENCY_TARGET_MS: '3000' }), new ConfigError('Invalid configuration: SEND_LATENCY_TARGET_MS must be shorter than SEND_TIMEOUT_MS (a request that times out is an overload anyway)'))
+})

@@ -6,6 +6,7 @@ import type { MessageSender, OutgoingMessage, SendOutcome } from './message-send
 import { byNamedRecipients, halves, providerLabel } from './request-splitter.js'
 import { SENDING_OK, type SendingStatus } from './sending-status.js'
 import { SplitParts } from './split-parts.js'
+import { AdaptiveConcurrency, type LoadSignal } from './adaptive-concurrency.js'
 import type { ClaimedMessage, FailedMessage, RelayStore, RescheduledMessage } from './store/store.js'
 import { WorkLoop, type LoopEvents } from './work-loop.js'
 
@@ -14,7 +15,7 @@ export interface DispatcherOptions {
   sender: MessageSender
   clock: Clock
   logger: Logger
-  /** Requests in flight at most. */
+  /** Requests in flight at most: where the adaptive limit starts, and the most it rises to. */
   concurrency: number
   /** Messages per request at most. */
   batchSize: number
@@ -52,6 +53,28 @@ export interface DispatcherOptions {
   onSendingChange?: (status: SendingStatus) => void
   /** Messages remembered as parts of split requests at most (default 100,000). */
   maxRememberedParts?: number
+  /**
+   * A request taken slower than this lowers the concurrency limit, as an overload does
+   * (default five seconds).
+   */
+  latencyTargetMs?: number
+}
+
+/** The latency target when none is configured: five seconds. */
+export const DEFAULT_LATENCY_TARGET_MS = 5000
+
+/**
+ * What an answer says about the provider's load: asked to slow down, a server error or a
+ * timeout is an overload; a request taken is fast or slow by the target; a refusal of the
+ * request itself (its content, the account, the credentials) says nothing about load.
+ */
+export function loadSignal (kind: SendOutcome['kind'], latencyMs: number, targetMs: number): LoadSignal {
+  switch (kind) {
+    case 'sent': return latencyMs > targetMs ? 'slow' : 'fast'
+    case 'throttled':
+    case 'transient': return 'overloaded'
+    default: return 'neutral'
+  }
 }
 
 /** The longest `Retry-After` pause when none is configured: one hour. */
@@ -73,6 +96,8 @@ export interface DispatcherState {
   halted: string | undefined
   /** While halted: when one request is tried next. */
   nextProbeAt: number | undefined
+  /** Requests allowed in flight now: `concurrency`, lowered while the provider is slow or overloaded. */
+  concurrencyLimit: number
 }
 
 /**
@@ -119,6 +144,9 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
   private readonly probeMs: number
   private readonly noCreditPauseMs: number
   private readonly expirations: ReadonlyMap<string, string>
+  /** Requests in flight at most, adapted to the provider's answers. */
+  private readonly window: AdaptiveConcurrency
+  private readonly latencyTargetMs: number
 
   constructor (private readonly o: DispatcherOptions) {
     super()
@@ -130,6 +158,8 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
     for (const r of o.registrations ?? []) if (r.expiration !== undefined) expirations.set(r.id, r.expiration)
     this.expirations = expirations
     this.parts = new SplitParts(o.maxRememberedParts ?? DEFAULT_MAX_REMEMBERED_PARTS)
+    this.window = new AdaptiveConcurrency({ max: o.concurrency })
+    this.latencyTargetMs = o.latencyTargetMs ?? DEFAULT_LATENCY_TARGET_MS
     this.loop = new WorkLoop<Claim>({
       name: 'dispatcher',
       logger: o.logger,
@@ -157,7 +187,8 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
       paused: now < this.pausedUntil,
       noCredit: now < this.noCreditUntil,
       halted: this.halted?.reason,
-      nextProbeAt: this.halted === undefined ? undefined : this.nextProbeAt
+      nextProbeAt: this.halted === undefined ? undefined : this.nextProbeAt,
+      concurrencyLimit: this.window.limit
     }
   }
 
@@ -210,6 +241,7 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
     this.noteSending()
     const now = this.o.clock.now()
     if (now < this.pausedUntil) return false
+    if (running >= this.window.limit) return false
     return this.halted === undefined || (running === 0 && now >= this.nextProbeAt)
   }
 
@@ -228,6 +260,8 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
   private async nextWakeAt (afterFailure: boolean, running: number): Promise<number | null> {
     // A request in flight while halted wakes us when it ends.
     if (this.halted !== undefined && running > 0) return null
+    // So does one when as many are in flight as the provider keeps up with now.
+    if (running >= this.window.limit) return null
     const now = this.o.clock.now()
     let notBefore = this.pausedUntil
     if (this.halted !== undefined) notBefore = Math.max(notBefore, this.nextProbeAt)
@@ -272,8 +306,11 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
         return
       }
       const started = performance.now()
+      const sentAt = this.o.clock.now()
       const outcome = await this.o.sender.send(part.map((m) => this.outgoing(m)))
       const durationMs = performance.now() - started
+      const answeredAt = this.o.clock.now()
+      this.window.observe(loadSignal(outcome.kind, answeredAt - sentAt, this.latencyTargetMs), sentAt, answeredAt)
       parts.push(...await this.settle(part, outcome, probe && first))
       this.emit('settled', { outcome: outcome.kind, rows: part.length, durationMs })
       this.noteSending()

@@ -530,3 +530,59 @@ t.test('past the bound of remembered parts, the memory is dropped: a split start
   await h.finish()
   t.same(h.requests.slice(6).map((r) => r.length), [4, 1, 1, 2], 'the first claim\'s parts were forgotten (its 4 go together), the second\'s were not')
 })
+
+// The concurrency limit, adapted to the provider's answers (see adaptive-concurrency.ts).
+
+t.test('answers that mean overload halve the requests allowed in flight; refusals of the request itself change nothing', async (t) => {
+  const answers: Array<[string, (m: OutgoingMessage[]) => SendOutcome, number]> = [
+    ['sent', sent, 4],
+    ['throttled', () => ({ kind: 'throttled', status: 429, retryAfterMs: 0 }), 2],
+    ['transient', () => ({ kind: 'transient', reason: 'HTTP 500', ambiguous: false }), 2],
+    ['refused', () => ({ kind: 'refused', status: 400, reason: 'bad' }), 4],
+    ['invalid', (m) => ({ kind: 'invalid', invalid: new Map([[m[0]!.reference, 'bad sender']]) }), 4],
+    ['rejected', (m) => ({ kind: 'rejected', status: 403, code: null, reason: 'blacklisted', recipients: [m[0]!.msisdn] }), 4],
+    ['no-credit', () => ({ kind: 'no-credit', status: 402, code: null, reason: 'no credit' }), 4],
+    ['unauthorized', () => UNAUTHORIZED, 4],
+    ['too-large', () => TOO_LARGE, 4]
+  ]
+  for (const [kind, answer, limit] of answers) {
+    const h = await setup(t, 1, (m, call) => call === 1 ? answer(m) : 'hold', { concurrency: 4 })
+    await h.run(() => h.settled.length > 0)
+    t.equal(h.dispatcher.state().concurrencyLimit, limit, kind)
+    await h.dispatcher.stop()
+  }
+})
+
+t.test('a request taken slower than the latency target halves the limit; one taken exactly at the target does not', async (t) => {
+  for (const [tookMs, limit] of [[1000, 4], [1001, 2]] as const) {
+    const h = await setup(t, 1, (m) => { h.clock.at += tookMs; return sent(m) }, { concurrency: 4, latencyTargetMs: 1000 })
+    await h.run(() => h.settled.length > 0)
+    await h.finish()
+    t.equal(h.dispatcher.state().concurrencyLimit, limit, `${tookMs} ms`)
+  }
+})
+
+t.test('a burst of throttles halves the requests in flight once; fast answers then raise them by one at a time', async (t) => {
+  const h = await setup(t, 30, () => 'hold', { concurrency: 4, batchSize: 1 })
+  /** Waits until the dispatcher sleeps with `n` requests in flight, and checks that no more were sent. */
+  const inFlight = async (n: number, sentSoFar: number): Promise<void> => {
+    await until(h.dispatcher, 'sleeping', () => h.held.length === sentSoFar && h.dispatcher.state().inFlight === n && h.sleeps.at(-1)?.until === null)
+    t.equal(h.requests.length, sentSoFar, `${n} in flight, ${sentSoFar} sent in all`)
+  }
+  h.dispatcher.start()
+  await inFlight(4, 4)
+  for (const r of h.held.slice(0, 4)) r.answer({ kind: 'throttled', status: 429, retryAfterMs: 0 })
+  await inFlight(2, 6)
+  t.equal(h.dispatcher.state().concurrencyLimit, 2, 'four throttles of one burst: halved once')
+  for (const r of h.held.slice(4, 6)) r.answer(sent(r.messages))
+  await inFlight(3, 9)
+  t.equal(h.dispatcher.state().concurrencyLimit, 3, 'two fast answers at a limit of two: one more')
+  for (const r of h.held.slice(6, 9)) r.answer(sent(r.messages))
+  await inFlight(4, 13)
+  t.equal(h.dispatcher.state().concurrencyLimit, 4, 'and back to the maximum, never past it')
+  for (const r of h.held.slice(9, 13)) r.answer(sent(r.messages))
+  await inFlight(4, 17)
+  const stopped = h.dispatcher.stop()
+  for (const r of h.held.slice(13, 17)) r.answer(sent(r.messages))
+  await stopped
+})

@@ -129,7 +129,7 @@ t.test('stop() waits for the requests in flight to be settled, then claims nothi
   await Promise.all([first, second])
   t.same(statesWhenStopped, { submitted: 20, queued: 80 }, 'stop() resolved only once both answers were stored: none left sending')
   t.same(sim.requestLog.map((r) => [r.status, r.messages]), [['202', 10], ['202', 10]])
-  t.same(dispatcher.state(), { running: false, inFlight: 0, pausedUntil: 0, paused: false, noCredit: false, halted: undefined, nextProbeAt: undefined })
+  t.same(dispatcher.state(), { running: false, inFlight: 0, pausedUntil: 0, paused: false, noCredit: false, halted: undefined, nextProbeAt: undefined, concurrencyLimit: 2 })
   await dispatcher.stop()
   t.pass('stop() on a stopped dispatcher resolves')
 

@@ -65,5 +65,8 @@ t.test('/metrics after a demo-sized run matches what the simulators recorded', a
   t.equal(metric('bridge_messages', { state: 'failed' }), 2)
   t.equal(metric('bridge_messages', { state: 'queued' }), 0, 'the dispatcher queue is empty')
   t.equal(metric('bridge_dispatcher_halted'), 0)
+  // A 500 and a 429 cut the limit below SEND_CONCURRENCY (8); fast answers raise it again.
+  t.equal(metric('bridge_dispatcher_concurrency_limit'), service.dispatcher.state().concurrencyLimit, 'the adaptive limit, as the dispatcher holds it')
+  t.ok(service.dispatcher.state().concurrencyLimit < 8, 'cut by the 500 and the 429')
   t.equal(metric('bridge_handshake_state', { registration: 'default', state: 'registered' }), 1)
 })
