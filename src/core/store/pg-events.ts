@@ -1,6 +1,8 @@
 import type pg from 'pg'
 import type { WebhookEvent, WebhookEventResult } from './store.js'
 import { queueReportsFrom } from './pg-report-queue.js'
+import { createPgGroupCommit } from './pg-group-commit.js'
+import type { Queryable } from './pg-pool.js'
 
 // A status event: its message found by reference, else by provider id (a NULL finds nothing);
 // the event remembered once; when it is new and final and the message is not yet final or
@@ -51,31 +53,48 @@ const SENDERS = `
   SELECT registration_id FROM recipient_registrations WHERE msisdn = $1
   ORDER BY last_sent_at DESC, registration_id COLLATE "C"`
 
+/** One event, on a connection of the pool or in a group's transaction. */
+async function recordOn (on: Queryable, event: WebhookEvent): Promise<WebhookEventResult> {
+  if (event.kind === 'inbound') {
+    const { rowCount } = await on.query(INBOUND, [event.eventId, event.eventType, event.receivedAt, event.from, event.text, event.sentAt,
+      event.routes.map((r) => r.registrationId), event.routes.map((r) => r.to)])
+    return rowCount === 1 ? 'new' : 'duplicate'
+  }
+  if (event.kind === 'unusable') {
+    const { rowCount } = await on.query(UNUSABLE, [event.eventId, event.eventType, event.reason, event.raw, event.receivedAt])
+    return rowCount === 1 ? 'new' : 'duplicate'
+  }
+  const { rows } = await on.query<{ message_id: number | null }>(STATUS, [
+    event.reference, event.providerMessageId, event.eventId, event.eventType, event.status, event.statusAt,
+    event.error?.code ?? null, event.error?.details ?? null, event.receivedAt, event.outcome ?? null
+  ])
+  const [remembered] = rows
+  if (remembered === undefined) return 'duplicate'
+  return remembered.message_id === null ? 'unknown-message' : 'new'
+}
+
+/**
+ * The message row a status event locks, named as the event names it: every group applies its
+ * events in this order, so that two groups committing at once rarely wait on each other in a
+ * cycle (PostgreSQL breaks one that does, and that group's events are then stored one by one).
+ * The sort is stable: events of one message keep their order of arrival.
+ */
+const messageKey = (event: WebhookEvent): string => event.kind === 'status' ? `${event.reference ?? ''}\u0000${event.providerMessageId ?? ''}` : ''
+const byMessage = (a: WebhookEvent, b: WebhookEvent): number => {
+  const [x, y] = [messageKey(a), messageKey(b)]
+  return x < y ? -1 : x > y ? 1 : 0
+}
+
 /**
  * The webhook side of the PostgreSQL store: replay memory, status history, final transitions,
  * the inbound queue (one row per registration a reply belongs to), unusable events kept whole,
- * and where a reply belongs. Each event is one statement, so one transaction.
+ * and where a reply belongs. Each event is one statement; events that arrive together share one
+ * transaction (group commit, `pg-group-commit.ts`), in an order that locks rows alike in every group.
  */
 export function createPgEvents (pool: pg.Pool) {
+  const events = createPgGroupCommit(pool, recordOn, { lockOrder: byMessage })
   return {
-    async recordWebhookEvent (event: WebhookEvent): Promise<WebhookEventResult> {
-      if (event.kind === 'inbound') {
-        const { rowCount } = await pool.query(INBOUND, [event.eventId, event.eventType, event.receivedAt, event.from, event.text, event.sentAt,
-          event.routes.map((r) => r.registrationId), event.routes.map((r) => r.to)])
-        return rowCount === 1 ? 'new' : 'duplicate'
-      }
-      if (event.kind === 'unusable') {
-        const { rowCount } = await pool.query(UNUSABLE, [event.eventId, event.eventType, event.reason, event.raw, event.receivedAt])
-        return rowCount === 1 ? 'new' : 'duplicate'
-      }
-      const { rows } = await pool.query<{ message_id: number | null }>(STATUS, [
-        event.reference, event.providerMessageId, event.eventId, event.eventType, event.status, event.statusAt,
-        event.error?.code ?? null, event.error?.details ?? null, event.receivedAt, event.outcome ?? null
-      ])
-      const [remembered] = rows
-      if (remembered === undefined) return 'duplicate'
-      return remembered.message_id === null ? 'unknown-message' : 'new'
-    },
+    recordWebhookEvent: (event: WebhookEvent): Promise<WebhookEventResult> => events.write(event),
     async registrationsOfRecipient (msisdn: string): Promise<string[]> {
       return (await pool.query<{ registration_id: string }>(SENDERS, [msisdn])).rows.map((r) => r.registration_id)
     }
