@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3'
 import { retryWhileBusy } from './busy-retry.js'
+import { createWriteBatcher, type PendingWrite } from './write-batcher.js'
 
-interface Entry<I, O> { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }
+type Entry<I, O> = PendingWrite<I, O>
 
 /**
  * Group commit: writes that arrive together (within one turn of the event loop, or up to
@@ -18,8 +19,6 @@ export function createGroupCommit<I, O> (
 ): { write(item: I): Promise<O>; flush(): void } {
   const maxItems = options.maxItems ?? 512
   const busyBudgetMs = options.busyBudgetMs ?? 1500
-  let queue: Array<Entry<I, O>> = []
-  let scheduled = false
   const applyOne = db.transaction(apply)
 
   /** The group in one transaction; each write in its own savepoint, so one failing write fails alone. */
@@ -51,26 +50,5 @@ export function createGroupCommit<I, O> (
     })
   }
 
-  const flush = (): void => {
-    scheduled = false
-    if (queue.length === 0) return
-    const batch = queue
-    queue = []
-    commit(batch)
-  }
-
-  return {
-    write (item: I): Promise<O> {
-      return new Promise<O>((resolve, reject) => {
-        queue.push({ item, resolve, reject })
-        if (queue.length >= maxItems) flush()
-        else if (!scheduled) {
-          scheduled = true
-          setImmediate(flush)
-        }
-      })
-    },
-    /** Commits what is queued now (before the store closes; a group still waiting for a lock then fails). */
-    flush
-  }
+  return createWriteBatcher(commit, maxItems)
 }

@@ -1,7 +1,8 @@
 import type pg from 'pg'
 import { inTransaction, type Queryable } from './pg-pool.js'
+import { createWriteBatcher, type PendingWrite } from './write-batcher.js'
 
-interface Entry<I, O> { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }
+type Entry<I, O> = PendingWrite<I, O>
 
 export interface PgGroupCommitOptions<I> {
   /** Writes in one group at most (default 256). */
@@ -26,10 +27,6 @@ export function createPgGroupCommit<I, O> (
   apply: (on: Queryable, item: I) => Promise<O>,
   options: PgGroupCommitOptions<I> = {}
 ): { write(item: I): Promise<O> } {
-  const maxItems = options.maxItems ?? 256
-  let queue: Array<Entry<I, O>> = []
-  let scheduled = false
-
   const alone = (entry: Entry<I, O>): void => {
     apply(pool, entry.item).then(entry.resolve, entry.reject)
   }
@@ -48,24 +45,6 @@ export function createPgGroupCommit<I, O> (
     })
   }
 
-  const flush = (): void => {
-    scheduled = false
-    if (queue.length === 0) return
-    const batch = queue
-    queue = []
-    commit(batch)
-  }
-
-  return {
-    write (item: I): Promise<O> {
-      return new Promise<O>((resolve, reject) => {
-        queue.push({ item, resolve, reject })
-        if (queue.length >= maxItems) flush()
-        else if (!scheduled) {
-          scheduled = true
-          setImmediate(flush)
-        }
-      })
-    }
-  }
+  const { write } = createWriteBatcher(commit, options.maxItems ?? 256)
+  return { write }
 }
