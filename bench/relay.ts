@@ -1,9 +1,10 @@
 /**
- * Relay benchmark, in one process against the simulated GatewayAPI on loopback:
+ * Relay benchmark, against the simulated GatewayAPI on loopback, in a process of its own as a
+ * deployment's GatewayAPI would be (`--sim same-process` runs it on the service's own event loop):
  *  (a) ceiling: a bare undici loop posting the same /mobile/multi bodies with the same concurrency;
  *  (b) the service: 100,000 messages from campaign intake (HTTP, signed) to the simulator.
  * Prints one JSON line: msgs/s of both, their ratio, and peak RSS.
- * Usage: [DATABASE_URL=postgres://…] npm run bench:relay [-- --messages 100000 --batch 10000]
+ * Usage: [DATABASE_URL=postgres://…] npm run bench:relay [-- --messages 100000 --batch 10000 --sim own-process|same-process]
  */
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
@@ -13,8 +14,11 @@ import { createLogger } from '../src/logger.js'
 import { startService } from '../src/service.js'
 import { SimGatewayApi } from '../src/sim/gatewayapi.js'
 import { SimOptimove } from '../src/sim/optimove.js'
+import { startSimGatewayApiChild, type AcceptedCounts } from './sim-gatewayapi-child.js'
 
-const { values } = parseArgs({ options: { messages: { type: 'string', default: '100000' }, batch: { type: 'string', default: '10000' } } })
+const { values } = parseArgs({ options: { messages: { type: 'string', default: '100000' }, batch: { type: 'string', default: '10000' }, sim: { type: 'string', default: 'own-process' } } })
+if (values.sim !== 'own-process' && values.sim !== 'same-process') throw new Error('--sim must be own-process or same-process')
+const simWhere = values.sim
 const total = Number(values.messages)
 const perCampaign = Number(values.batch)
 const TOKEN = BENCH.gatewayToken
@@ -27,9 +31,24 @@ const database = benchDatabase('relay')
 const config = benchConfig()
 const { concurrency, batchSize } = config.send
 
+/** The simulated GatewayAPI, where `--sim` says, with what the benchmark asks of it. */
+async function startSim (): Promise<{ url: string; waitForAccepted: (n: number) => Promise<AcceptedCounts>; close: () => Promise<void> }> {
+  if (simWhere === 'own-process') return startSimGatewayApiChild({ token: TOKEN, lean: true })
+  const sim = await new SimGatewayApi({ token: TOKEN, lean: true }).start()
+  return {
+    url: sim.url,
+    waitForAccepted: async (n) => {
+      await sim.waitForAccepted(n)
+      const counts = sim.referenceCounts()
+      return { distinct: counts.size, twice: [...counts.values()].filter((c) => c > 1).length }
+    },
+    close: () => sim.close()
+  }
+}
+
 /** (a) The ceiling: what the simulator takes from a loop that does nothing else. */
 async function ceiling (): Promise<number> {
-  const sim = await new SimGatewayApi({ token: TOKEN }).start()
+  const sim = await startSim()
   const pool = new Pool(sim.url, { connections: concurrency })
   const bodies = Array.from({ length: Math.ceil(total / batchSize) }, (_, b) => JSON.stringify({
     messages: Array.from({ length: Math.min(batchSize, total - b * batchSize) }, (_, i) => ({
@@ -48,7 +67,8 @@ async function ceiling (): Promise<number> {
     }
   }))
   const rate = total / ((performance.now() - started) / 1000)
-  if (sim.accepted.length !== total) throw new Error(`ceiling: ${sim.accepted.length} of ${total} accepted`)
+  const counts = await sim.waitForAccepted(total)
+  if (counts.distinct !== total) throw new Error(`ceiling: ${counts.distinct} distinct of ${total} accepted`)
   await pool.close()
   await sim.close()
   return rate
@@ -61,7 +81,7 @@ async function ceiling (): Promise<number> {
  */
 async function service (mode: 'end-to-end' | 'relay-only'): Promise<{ rate: number; intakeMs: number }> {
   const optimove = await new SimOptimove({ appApiKey: BENCH.appApiKey, sharedSecret: BENCH.sharedSecret }).start()
-  const sim = await new SimGatewayApi({ token: TOKEN, lean: true }).start()
+  const sim = await startSim()
   const svc = await startService({ ...config, databaseUrl: await database.fresh(), registrations: config.registrations.map((r) => ({ ...r, optimoveBaseUrl: optimove.baseUrl })), gatewayapi: { ...config.gatewayapi, baseUrl: sim.url } }, { logger: createLogger('silent') })
   await svc.handshakes
   const url = `${svc.url}/api/v1/campaigns/send`
@@ -83,10 +103,9 @@ async function service (mode: 'end-to-end' | 'relay-only'): Promise<{ rate: numb
     started = performance.now()
     svc.dispatcher.start()
   }
-  await sim.waitForAccepted(total)
+  const counts = await sim.waitForAccepted(total)
   const rate = total / ((performance.now() - started) / 1000)
-  const unique = sim.referenceCounts().size
-  if (unique !== total) throw new Error(`service: ${unique} distinct of ${total}`)
+  if (counts.distinct !== total) throw new Error(`service: ${counts.distinct} distinct of ${total}`)
   await svc.stop()
   await sim.close()
   await optimove.close()
@@ -104,6 +123,7 @@ await database.cleanUp()
 console.log(JSON.stringify({
   bench: 'relay',
   store: database.store,
+  sim: simWhere,
   messages: total,
   concurrency,
   batchSize,

@@ -1,0 +1,41 @@
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import type { SimGatewayApiOptions } from '../src/sim/gatewayapi.js'
+
+/** What the simulator in its own process reports once it has accepted as many messages as asked. */
+export interface AcceptedCounts { distinct: number; twice: number }
+
+/** The simulated GatewayAPI in a process of its own (`sim-gatewayapi-process.ts`), as its parent drives it. */
+export interface SimGatewayApiChild {
+  url: string
+  /** Resolves once it has accepted `n` messages in all. */
+  waitForAccepted: (n: number) => Promise<AcceptedCounts>
+  close: () => Promise<void>
+}
+
+const ENTRY = fileURLToPath(new URL('./sim-gatewayapi-process.ts', import.meta.url))
+
+export async function startSimGatewayApiChild (options: SimGatewayApiOptions): Promise<SimGatewayApiChild> {
+  const child = fork(ENTRY, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, SIM_GATEWAYAPI_OPTIONS: JSON.stringify(options) } })
+  const [{ url }] = await once(child, 'message') as [{ url: string }]
+  const waiting = new Map<number, Array<(counts: AcceptedCounts) => void>>()
+  child.on('message', (m: { reached?: number } & AcceptedCounts) => {
+    if (m.reached === undefined) return
+    for (const resolve of waiting.get(m.reached) ?? []) resolve(m)
+    waiting.delete(m.reached)
+  })
+  return {
+    url,
+    waitForAccepted: (n) => new Promise((resolve) => {
+      waiting.set(n, [...(waiting.get(n) ?? []), resolve])
+      child.send({ waitFor: n })
+    }),
+    close: async () => {
+      if (child.exitCode !== null) return
+      const exited = once(child, 'exit')
+      child.send({ close: true })
+      await exited
+    }
+  }
+}
