@@ -34,6 +34,8 @@ await svc.handshakes
 
 // When each tenant's messages left: the simulator labels each accepted message with its registration.
 const left = new Map<string, { first?: number; last?: number; count: number }>(tenants.map((id) => [providerLabel(id), { count: 0 }]))
+const a = left.get(providerLabel('tenant-a'))!
+const b = left.get(providerLabel('tenant-b'))!
 let seen = 0
 sim.on('accepted', () => {
   const now = performance.now()
@@ -67,11 +69,9 @@ for (let sent = 0; sent < big; sent += perCampaign) await post('tenant-a', Math.
 const aAcceptedMs = performance.now() - started
 await post('tenant-b', small, big)
 const bAcceptedAt = performance.now()
-const bigLeftAtSmall = left.get(providerLabel('tenant-a'))!.count
+const bigLeftAtSmall = a.count
 await sim.waitForAccepted(big + small)
 clearInterval(sampler)
-const a = left.get(providerLabel('tenant-a'))!
-const b = left.get(providerLabel('tenant-b'))!
 await svc.stop()
 await sim.close()
 await optimove.close()

@@ -14,7 +14,7 @@ import { createLogger } from '../src/logger.js'
 import { startService } from '../src/service.js'
 import { SimGatewayApi } from '../src/sim/gatewayapi.js'
 import { SimOptimove } from '../src/sim/optimove.js'
-import { startSimGatewayApiChild, type AcceptedCounts } from './sim-gatewayapi-child.js'
+import { acceptedCounts, startSimGatewayApiChild, type AcceptedCounts } from './sim-gatewayapi-child.js'
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '100000' }, batch: { type: 'string', default: '10000' }, sim: { type: 'string', default: 'own-process' } } })
 if (values.sim !== 'own-process' && values.sim !== 'same-process') throw new Error('--sim must be own-process or same-process')
@@ -39,8 +39,7 @@ async function startSim (): Promise<{ url: string; waitForAccepted: (n: number) 
     url: sim.url,
     waitForAccepted: async (n) => {
       await sim.waitForAccepted(n)
-      const counts = sim.referenceCounts()
-      return { distinct: counts.size, twice: [...counts.values()].filter((c) => c > 1).length }
+      return acceptedCounts(sim)
     },
     close: () => sim.close()
   }

@@ -18,6 +18,7 @@ import { freeLoopbackPort } from '../src/sim/http-server.js'
 import { GATEWAYAPI_EVENTS_PATH } from '../src/gatewayapi/events-route.js'
 import { spawnReplica, type Replica } from './replica-process.js'
 import { benchDatabase } from './bench-database.js'
+import { acceptedCounts } from './sim-gatewayapi-child.js'
 
 const { values } = parseArgs({
   options: {
@@ -86,9 +87,8 @@ async function run (replicaCount: number): Promise<{ replicas: number; msgsPerSe
     const intakeMs = performance.now() - started
     await sim.waitForAccepted(total)
     const seconds = (Date.now() - startAt) / 1000
-    const counted = sim.referenceCounts()
-    const twice = [...counted.values()].filter((n) => n > 1).length
-    if (counted.size !== total || twice > 0) throw new Error(`${replicaCount} replicas: ${counted.size} distinct of ${total}, ${twice} sent more than once`)
+    const { distinct, twice } = acceptedCounts(sim)
+    if (distinct !== total || twice > 0) throw new Error(`${replicaCount} replicas: ${distinct} distinct of ${total}, ${twice} sent more than once`)
     const relayed = { replicas: replicaCount, msgsPerSecond: Math.round(total / seconds), intakeMs: Math.round(intakeMs), intakeOverran: intakeMs > leadMs }
     if (!withReports) return relayed
     // Every report once: as many answered 200 as messages, each message's once.

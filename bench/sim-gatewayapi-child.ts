@@ -1,10 +1,16 @@
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import type { SimGatewayApiOptions } from '../src/sim/gatewayapi.js'
+import type { SimGatewayApi, SimGatewayApiOptions } from '../src/sim/gatewayapi.js'
 
-/** What the simulator in its own process reports once it has accepted as many messages as asked. */
+/** What a simulator has accepted: how many distinct references, and how many of them more than once. */
 export interface AcceptedCounts { distinct: number; twice: number }
+
+/** A simulator's accepted messages, counted (in whichever process it runs). */
+export function acceptedCounts (sim: SimGatewayApi): AcceptedCounts {
+  const counts = sim.referenceCounts()
+  return { distinct: counts.size, twice: [...counts.values()].filter((n) => n > 1).length }
+}
 
 /** The simulated GatewayAPI in a process of its own (`sim-gatewayapi-process.ts`), as its parent drives it. */
 export interface SimGatewayApiChild {

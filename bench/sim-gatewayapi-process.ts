@@ -5,6 +5,7 @@
  * stops it. Options as SimGatewayApi's, except the webhook's pick function (not serialisable).
  */
 import { SimGatewayApi, type SimGatewayApiOptions } from '../src/sim/gatewayapi.js'
+import { acceptedCounts } from './sim-gatewayapi-child.js'
 
 type Ask = { waitFor: number } | { close: true }
 
@@ -17,8 +18,7 @@ process.on('message', (ask: Ask) => {
     return
   }
   void sim.waitForAccepted(ask.waitFor).then(() => {
-    const counts = sim.referenceCounts()
-    process.send!({ reached: ask.waitFor, distinct: counts.size, twice: [...counts.values()].filter((n) => n > 1).length })
+    process.send!({ reached: ask.waitFor, ...acceptedCounts(sim) })
   })
 })
 // The benchmark that started it is gone: so is the simulator.
