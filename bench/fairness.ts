@@ -1,52 +1,39 @@
 /**
  * Fairness benchmark: tenant A posts a large campaign (1,000,000 messages by default, in
- * campaigns of 10,000) and, once it is all accepted and relaying, tenant B posts 1,000. Prints
- * how long B's first and last message took to leave (reach the simulated GatewayAPI) after B's
- * campaign was accepted, and when A's last one left. Two registrations of one service, the
- * simulated GatewayAPI in this process (as in `bench:relay`).
- * Usage: [DATABASE_URL=postgres://…] npm run bench:fairness [-- --big 1000000 --small 1000 --batch 10000]
+ * campaigns of 10,000) while sending is stopped, so that its whole backlog waits; sending
+ * starts, and once 100,000 of A's have left, tenant B posts 1,000. Prints how long B's first and
+ * last message took to leave (reach the simulated GatewayAPI) after B's campaign was accepted,
+ * when A's last one left, and the peak RSS of the process (the service, and the client posting
+ * the campaigns) while the backlog was relayed. Two registrations of one service; the simulated
+ * GatewayAPI in a process of its own, as in `bench:relay`.
+ * Usage: [DATABASE_URL=postgres://…] npm run bench:fairness [-- --big 1000000 --small 1000 --batch 10000 --head-start 100000]
  */
 import { parseArgs } from 'node:util'
 import { BENCH, benchConfig } from './bench-config.js'
 import { benchDatabase } from './bench-database.js'
 import { createLogger } from '../src/logger.js'
 import { startService } from '../src/service.js'
-import { SimGatewayApi } from '../src/sim/gatewayapi.js'
 import { SimOptimove } from '../src/sim/optimove.js'
 import { providerLabel } from '../src/core/request-splitter.js'
 import { CAMPAIGN_SEND_PATH } from '../src/config.js'
+import { startSimGatewayApiChild } from './sim-gatewayapi-child.js'
 
-const { values } = parseArgs({ options: { big: { type: 'string', default: '1000000' }, small: { type: 'string', default: '1000' }, batch: { type: 'string', default: '10000' } } })
+const { values } = parseArgs({ options: { big: { type: 'string', default: '1000000' }, small: { type: 'string', default: '1000' }, batch: { type: 'string', default: '10000' }, 'head-start': { type: 'string', default: '100000' } } })
 const big = Number(values.big)
 const small = Number(values.small)
 const perCampaign = Number(values.batch)
+const headStart = Math.min(big, Number(values['head-start']))
 const text = (i: number): string => `Hi customer ${i}, 20% off everything in store and online until Sunday night. Reply STOP to opt out.`
 
 const database = benchDatabase('fairness')
 const config = benchConfig()
 const tenants = ['tenant-a', 'tenant-b'] as const
 const optimove = await new SimOptimove({ appApiKey: BENCH.appApiKey, sharedSecret: BENCH.sharedSecret }).start()
-const sim = await new SimGatewayApi({ token: BENCH.gatewayToken, lean: true }).start()
+const sim = await startSimGatewayApiChild({ token: BENCH.gatewayToken, lean: true })
 const [template] = config.registrations
 const registrations = tenants.map((id) => ({ ...template!, id, aggregatorApiKey: `${BENCH.aggregatorApiKey}-${id}`, optimoveBaseUrl: optimove.baseUrl }))
 const svc = await startService({ ...config, databaseUrl: await database.fresh(), registrations, gatewayapi: { ...config.gatewayapi, baseUrl: sim.url } }, { logger: createLogger('silent') })
 await svc.handshakes
-
-// When each tenant's messages left: the simulator labels each accepted message with its registration.
-const left = new Map<string, { first?: number; last?: number; count: number }>(tenants.map((id) => [providerLabel(id), { count: 0 }]))
-const a = left.get(providerLabel('tenant-a'))!
-const b = left.get(providerLabel('tenant-b'))!
-let seen = 0
-sim.on('accepted', () => {
-  const now = performance.now()
-  for (; seen < sim.accepted.length; seen++) {
-    const tenant = left.get(String(sim.accepted[seen]!.label))
-    if (tenant === undefined) continue
-    tenant.first ??= now
-    tenant.last = now
-    tenant.count++
-  }
-})
 
 let peakRss = 0
 const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }, 50)
@@ -64,14 +51,24 @@ async function post (tenant: typeof tenants[number], recipients: number, offset:
   if (res.status !== 200) throw new Error(`intake for ${tenant}: HTTP ${res.status}`)
 }
 
+// A's whole campaign is stored before anything is sent: a backlog of `big` messages.
+await svc.dispatcher.stop()
 const started = performance.now()
 for (let sent = 0; sent < big; sent += perCampaign) await post('tenant-a', Math.min(perCampaign, big - sent), sent)
 const aAcceptedMs = performance.now() - started
+const intakePeakRss = peakRss
+peakRss = 0
+svc.dispatcher.start()
+await sim.waitForAccepted(headStart)
 await post('tenant-b', small, big)
-const bAcceptedAt = performance.now()
-const bigLeftAtSmall = a.count
-await sim.waitForAccepted(big + small)
+const bAcceptedAt = performance.timeOrigin + performance.now()
+const bigLeftAtSmall = (await sim.labelTimes())[providerLabel('tenant-a')]?.count ?? 0
+const counts = await sim.waitForAccepted(big + small)
 clearInterval(sampler)
+const times = await sim.labelTimes()
+const a = times[providerLabel('tenant-a')]!
+const b = times[providerLabel('tenant-b')]!
+if (counts.distinct !== big + small || a.count !== big || b.count !== small) throw new Error(`fairness: ${counts.distinct} distinct of ${big + small} (A ${a.count}, B ${b.count})`)
 await svc.stop()
 await sim.close()
 await optimove.close()
@@ -83,8 +80,9 @@ console.log(JSON.stringify({
   smallMessages: small,
   bigAcceptedMs: Math.round(aAcceptedMs),
   bigLeftWhenSmallAccepted: bigLeftAtSmall,
-  smallFirstLeftMs: Math.round(b.first! - bAcceptedAt),
-  smallLastLeftMs: Math.round(b.last! - bAcceptedAt),
-  bigLastLeftMs: Math.round(a.last! - bAcceptedAt),
-  peakRssMb: Math.round(peakRss / 1024 / 1024)
+  smallFirstLeftMs: Math.round(b.first - bAcceptedAt),
+  smallLastLeftMs: Math.round(b.last - bAcceptedAt),
+  bigLastLeftMs: Math.round(a.last - bAcceptedAt),
+  intakePeakRssMb: Math.round(intakePeakRss / 1024 / 1024),
+  relayPeakRssMb: Math.round(peakRss / 1024 / 1024)
 }))

@@ -12,11 +12,16 @@ export function acceptedCounts (sim: SimGatewayApi): AcceptedCounts {
   return { distinct: counts.size, twice: [...counts.values()].filter((n) => n > 1).length }
 }
 
+/** When the simulator accepted a label's first and last message (epoch milliseconds), and how many it accepted. */
+export interface LabelTimes { first: number; last: number; count: number }
+
 /** The simulated GatewayAPI in a process of its own (`sim-gatewayapi-process.ts`), as its parent drives it. */
 export interface SimGatewayApiChild {
   url: string
   /** Resolves once it has accepted `n` messages in all. */
   waitForAccepted: (n: number) => Promise<AcceptedCounts>
+  /** Each label's times so far. */
+  labelTimes: () => Promise<Record<string, LabelTimes>>
   close: () => Promise<void>
 }
 
@@ -26,7 +31,9 @@ export async function startSimGatewayApiChild (options: SimGatewayApiOptions): P
   const child = fork(ENTRY, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, SIM_GATEWAYAPI_OPTIONS: JSON.stringify(options) } })
   const [{ url }] = await once(child, 'message') as [{ url: string }]
   const waiting = new Map<number, Array<(counts: AcceptedCounts) => void>>()
-  child.on('message', (m: { reached?: number } & AcceptedCounts) => {
+  const askingTimes: Array<(labels: Record<string, LabelTimes>) => void> = []
+  child.on('message', (m: { reached?: number; labels?: Record<string, LabelTimes> } & AcceptedCounts) => {
+    if (m.labels !== undefined) askingTimes.shift()?.(m.labels)
     if (m.reached === undefined) return
     for (const resolve of waiting.get(m.reached) ?? []) resolve(m)
     waiting.delete(m.reached)
@@ -36,6 +43,10 @@ export async function startSimGatewayApiChild (options: SimGatewayApiOptions): P
     waitForAccepted: (n) => new Promise((resolve) => {
       waiting.set(n, [...(waiting.get(n) ?? []), resolve])
       child.send({ waitFor: n })
+    }),
+    labelTimes: () => new Promise((resolve) => {
+      askingTimes.push(resolve)
+      child.send({ labelTimes: true })
     }),
     close: async () => {
       if (child.exitCode !== null) return

@@ -26,6 +26,8 @@ export interface Registration {
   expiration: string
   /** The same, in milliseconds: a message without a final status this long after sending (plus a grace) is ended. */
   expirationMs: number
+  /** The most messages a second sent for this registration; none: as fast as the others allow. */
+  maxMessagesPerSecond?: number
 }
 
 /** ISO 3166 alpha-2, any case; kept upper case. */
@@ -64,7 +66,8 @@ export const registrationFields = {
   senderId: z.string().refine(isRecommendedSender, SENDER_RULE_TEXT),
   inboundTo: z.string().min(1),
   defaultCountry: countrySchema,
-  expiration: expirationSchema
+  expiration: expirationSchema,
+  maxMessagesPerSecond: z.number().positive('must be more than 0').max(1_000_000, 'must be at most 1000000')
 }
 
 /** A registration's fields once each passed its rule; the optional ones fall back to the defaults. */
@@ -79,6 +82,7 @@ export interface RegistrationInput {
   inboundTo?: string | undefined
   defaultCountry?: string | undefined
   expiration?: { text: string; ms: number } | undefined
+  maxMessagesPerSecond?: number | undefined
 }
 
 export interface RegistrationDefaults {
@@ -103,6 +107,7 @@ export function toRegistration (input: RegistrationInput, defaults: Registration
     inboundTo: input.inboundTo ?? input.senderId,
     ...(defaultCountry === undefined ? {} : { defaultCountry }),
     expiration: expiration.text,
-    expirationMs: expiration.ms
+    expirationMs: expiration.ms,
+    ...(input.maxMessagesPerSecond === undefined ? {} : { maxMessagesPerSecond: input.maxMessagesPerSecond })
   }
 }

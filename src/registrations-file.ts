@@ -12,7 +12,8 @@ const registrationSchema = z.strictObject({
   senderId: registrationFields.senderId,
   inboundTo: registrationFields.inboundTo.optional(),
   defaultCountry: registrationFields.defaultCountry.optional(),
-  expiration: registrationFields.expiration.optional()
+  expiration: registrationFields.expiration.optional(),
+  maxMessagesPerSecond: registrationFields.maxMessagesPerSecond.optional()
 })
 
 const fileSchema = z.array(registrationSchema).min(1, 'must list at least one registration')

@@ -14,7 +14,7 @@ import { GATEWAYAPI_EVENTS_PATH } from '../src/gatewayapi/events-route.js'
 import { createLogger } from '../src/logger.js'
 import { openStore } from '../src/core/store/open-store.js'
 import { openSqliteStore } from '../src/core/store/sqlite-store.js'
-import type { Store, StoreContents } from '../src/core/store/store.js'
+import type { ClaimedMessage, RelayStore, Store, StoreContents } from '../src/core/store/store.js'
 import type { Clock } from '../src/lib/clock.js'
 import { signHubSignature } from '../src/lib/hmac-signature.js'
 import { gatewayApiContract } from './contract/gatewayapi-contract.js'
@@ -69,6 +69,18 @@ export function buildTestApp (t: Test, options: { config?: Config; store?: Store
     await store.close()
   })
   return { app, store, config, dbPath }
+}
+
+/**
+ * Claims everything due at `now`, a claim per registration in turn (a claim serves one), as a
+ * dispatcher would over several claims; the messages in the order they were stored.
+ */
+export async function claimAllDue (store: RelayStore, now: number, limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
+  const claimed: ClaimedMessage[] = []
+  for (let more = await store.claimDue(now, limit, leaseMs); more.length > 0; more = await store.claimDue(now, limit, leaseMs, { after: more[0]!.registrationId })) {
+    claimed.push(...more)
+  }
+  return claimed.sort((a, b) => Number(a.id) - Number(b.id))
 }
 
 export interface CampaignOptions {

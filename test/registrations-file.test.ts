@@ -50,6 +50,14 @@ t.test('expiration and default country: per registration, else the environment\'
   t.notOk('defaultCountry' in single, 'no default country unless configured')
 })
 
+t.test('a send rate per registration: optional, more than 0', async (t) => {
+  const config = withFile([entry('a', 'k1'), { ...entry('b', 'k2'), maxMessagesPerSecond: 50 }])
+  t.notOk('maxMessagesPerSecond' in config.registrations[0]!, 'none unless configured')
+  t.equal(config.registrations[1]!.maxMessagesPerSecond, 50)
+  t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), maxMessagesPerSecond: 0 }])), /\[0\]\.maxMessagesPerSecond must be more than 0$/)
+  t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), maxMessagesPerSecond: '50' }])), /\[0\]\.maxMessagesPerSecond is missing or of the wrong type$/)
+})
+
 t.test('without a file, the single-registration variables are required', async (t) => {
   t.match(errorOf(() => parseConfig(testEnv({ AGGREGATOR_API_KEY: undefined }))), /^Invalid configuration: AGGREGATOR_API_KEY is required/)
 })

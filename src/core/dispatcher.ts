@@ -7,7 +7,8 @@ import { byNamedRecipients, halves, providerLabel } from './request-splitter.js'
 import { SENDING_OK, type SendingStatus } from './sending-status.js'
 import { SplitParts } from './split-parts.js'
 import { AdaptiveConcurrency, type LoadSignal } from './adaptive-concurrency.js'
-import type { ClaimedMessage, FailedMessage, RelayStore, RescheduledMessage } from './store/store.js'
+import { SendRateCaps } from './send-rate-caps.js'
+import type { ClaimedMessage, ClaimScope, FailedMessage, RelayStore, RescheduledMessage } from './store/store.js'
 import { WorkLoop, type LoopEvents } from './work-loop.js'
 
 export interface DispatcherOptions {
@@ -46,9 +47,10 @@ export interface DispatcherOptions {
   noCreditPauseMs?: number
   /**
    * The registrations whose messages are sent: each message carries its registration's
-   * `expiration`, and its registration's id as the provider's `label` (per-tenant invoicing).
+   * `expiration`, and its registration's id as the provider's `label` (per-tenant invoicing);
+   * a registration with `maxMessagesPerSecond` is sent no faster than that (see SendRateCaps).
    */
-  registrations?: ReadonlyArray<{ id: string; expiration?: string }>
+  registrations?: ReadonlyArray<{ id: string; expiration?: string; maxMessagesPerSecond?: number }>
   /** Told whenever sending halts, pauses or resumes, for `/health`. */
   onSendingChange?: (status: SendingStatus) => void
   /** Messages remembered as parts of split requests at most (default 100,000). */
@@ -147,6 +149,9 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
   /** Requests in flight at most, adapted to the provider's answers. */
   private readonly window: AdaptiveConcurrency
   private readonly latencyTargetMs: number
+  /** The registration the last claim served: the next claim serves the next one with due messages (a fair share). */
+  private lastServed: string | undefined
+  private readonly rateCaps: SendRateCaps
 
   constructor (private readonly o: DispatcherOptions) {
     super()
@@ -160,6 +165,7 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
     this.parts = new SplitParts(o.maxRememberedParts ?? DEFAULT_MAX_REMEMBERED_PARTS)
     this.window = new AdaptiveConcurrency({ max: o.concurrency })
     this.latencyTargetMs = o.latencyTargetMs ?? DEFAULT_LATENCY_TARGET_MS
+    this.rateCaps = new SendRateCaps(o.registrations ?? [], o.clock.now())
     this.loop = new WorkLoop<Claim>({
       name: 'dispatcher',
       logger: o.logger,
@@ -246,8 +252,13 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
   }
 
   private async claim (): Promise<Claim[]> {
-    const messages = await this.o.store.claimDue(this.o.clock.now(), this.o.batchSize, this.o.leaseMs)
+    const now = this.o.clock.now()
+    const caps = this.rateCaps.caps(now)
+    const scope: ClaimScope = { ...(this.lastServed === undefined ? {} : { after: this.lastServed }), ...(caps === undefined ? {} : { caps }) }
+    const messages = await this.o.store.claimDue(now, this.o.batchSize, this.o.leaseMs, scope)
     if (messages.length === 0) return []
+    this.lastServed = messages[0]!.registrationId
+    this.rateCaps.take(this.lastServed, messages.length, now)
     const probe = this.halted !== undefined
     if (probe) this.o.logger.info({ messages: messages.length }, 'sending is halted: trying one request to see whether the provider takes it now')
     return [{ messages, probe }]
@@ -266,10 +277,12 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
     let notBefore = this.pausedUntil
     if (this.halted !== undefined) notBefore = Math.max(notBefore, this.nextProbeAt)
     if (now < notBefore) return notBefore
-    const idle = now + this.o.idlePollMs
+    // A registration held back by its send rate counts from when it may send again.
+    const refill = this.rateCaps.nextRefillAt(now)
+    const idle = Math.min(now + this.o.idlePollMs, refill ?? Infinity)
     if (afterFailure) return idle
     // A store that does not answer leaves the idle poll: the loop's own fallback.
-    const due = await this.o.store.nextDueAt()
+    const due = await this.o.store.nextDueAt(this.rateCaps.held(now))
     return due === undefined ? idle : Math.min(idle, due)
   }
 

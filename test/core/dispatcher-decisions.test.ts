@@ -586,3 +586,50 @@ t.test('a burst of throttles halves the requests in flight once; fast answers th
   for (const r of h.held.slice(13, 17)) r.answer(sent(r.messages))
   await stopped
 })
+
+// A fair share across registrations, and per-registration send rates (see send-rate-caps.ts).
+
+/** Stores a campaign of `n` messages for a registration, its sender named after it, due at T0. */
+async function campaignOf (store: Store, registrationId: string, n: number): Promise<void> {
+  await store.acceptCampaign(
+    { registrationId, idempotencyKey: `k-${registrationId}-${n}`, batchId: 'b', requestId: 'q', senderId: `From-${registrationId}`, metadataJson: '{}', scheduledAt: T0, receivedAt: T0 },
+    Array.from({ length: n }, (_, i) => ({ mobileNumber: String(4530000000 + i), customerId: `c${i}`, text: `${registrationId} ${i}` })))
+}
+/** The registration of each request, by its sender ('Brand' is the setup's registration `r`). */
+const senders = (requests: OutgoingMessage[][]): string[] => requests.map((r) => r[0]!.senderId === 'Brand' ? 'r' : r[0]!.senderId.slice('From-'.length))
+
+t.test('claims take turns across registrations: a campaign stored behind a large backlog goes out in the next request', async (t) => {
+  const h = await setup(t, 10, (m, call) => call === 1 ? 'hold' : sent(m), { batchSize: 2 })
+  h.dispatcher.start()
+  const [first] = await h.heldCount(1)
+  // While r's first request is in flight, two more registrations store a campaign each.
+  await campaignOf(h.store, 't', 1)
+  await campaignOf(h.store, 's', 3)
+  first!.answer(sent(first!.messages))
+  await until(h.dispatcher, 'settled', async () => (await h.messages()).every((m) => m.state === 'submitted'))
+  await h.finish()
+  t.same(senders(h.requests), ['r', 's', 't', 'r', 's', 'r', 'r', 'r'], 'each registration with due messages has its turn, in name order')
+  t.same(h.requests.map((r) => r.length), [2, 2, 1, 2, 1, 2, 2, 2], 'a turn is one request of up to batchSize')
+})
+
+t.test('a registration with a send rate gets at most a second\'s worth a claim, and is waited for without holding the others', async (t) => {
+  const h = await setup(t, 7, sent, { batchSize: 10, registrations: [{ id: 'r', maxMessagesPerSecond: 2 }, { id: 's' }] })
+  await campaignOf(h.store, 's', 3)
+  await h.run(() => h.settled.length === 2)
+  t.same(senders(h.requests), ['r', 's'], 'r sends its second\'s worth, s is not held by r\'s rate')
+  t.same(h.requests.map((r) => r.length), [2, 3])
+  t.equal(await h.sleepAfter(2), T0 + 500, 'r waits for its next message\'s allowance (half a second at 2 a second), not the idle poll, nor busy')
+
+  h.clock.at = T0 + 1000
+  h.dispatcher.wake()
+  await until(h.dispatcher, 'settled', () => h.settled.length === 3)
+  t.equal(h.requests[2]!.length, 2, 'a second later: two more')
+  t.equal(await h.sleepAfter(3), T0 + 1500)
+
+  h.clock.at = T0 + 60_000
+  h.dispatcher.wake()
+  await until(h.dispatcher, 'settled', () => h.settled.length === 4)
+  t.equal(h.requests[3]!.length, 2, 'a minute\'s wait saves up no more than a second\'s worth')
+  t.equal(await h.sleepAfter(4), T0 + 60_500)
+  await h.finish()
+})

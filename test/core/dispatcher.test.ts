@@ -10,7 +10,7 @@ import { createGatewayApiClient } from '../../src/gatewayapi/send-client.js'
 import type { Clock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/logger.js'
 import { apiErrorBody, SimGatewayApi } from '../../src/sim/gatewayapi.js'
-import { inspectStoreAt, logCapture, overflowWarnings, simGatewayApi, until } from '../helper.js'
+import { claimAllDue, inspectStoreAt, logCapture, overflowWarnings, simGatewayApi, until } from '../helper.js'
 
 // The Dispatcher against a real SQLite store and the real GatewayAPI client talking to the
 // simulated GatewayAPI over loopback. Outcomes are awaited through events, never by sleeping.
@@ -259,7 +259,7 @@ t.test('a message re-claimed with its attempts used up fails as send-timeout wit
   // Crashed processes claimed these and died: `spent` five times (maxAttempts), `lastChance` four times.
   await accept(store, 3, { scheduledAt: T0, registrationId: 'tenant-spent' })
   await accept(store, 1, { scheduledAt: T0 + 10, registrationId: 'tenant-last-chance', senderId: 'Last' })
-  for (let i = 0; i < 5; i++) await store.claimDue(T0 + i * 10, 10, 10)
+  for (let i = 0; i < 5; i++) await claimAllDue(store, T0 + i * 10, 10, 10)
   t.same((await rowsOf(path)).map((m) => [m.state, m.attempts]), [['sending', 5], ['sending', 5], ['sending', 5], ['sending', 4]])
   const [spentA, spentB, spentC, lastChance] = await rowsOf(path)
 
@@ -656,7 +656,7 @@ t.test('expiration and label: each message carries its registration\'s expiratio
   const store = openStore(t, path)
   const longName = `tenant-${'x'.repeat(200)}`
   const registrations = [{ id: 'tenant-a', expiration: 'P2D' }, { id: 'tenant-b', expiration: 'PT12H' }, { id: longName, expiration: 'P5D' }]
-  // Messages of different registrations share one request: the fields are per message.
+  // Each registration's messages go in a request of their own (a claim serves one registration); the fields are per message.
   await accept(store, 2, { registrationId: 'tenant-a' })
   await accept(store, 2, { registrationId: 'tenant-b' })
   await accept(store, 1, { registrationId: longName })
@@ -665,7 +665,7 @@ t.test('expiration and label: each message carries its registration\'s expiratio
 
   dispatcher.start()
   await until(dispatcher, 'settled', allSubmitted(path, 6))
-  t.same(sim.requestLog.map((r) => [r.status, r.messages]), [['202', 6]], 'one request for all four registrations')
+  t.same(sim.requestLog.map((r) => [r.status, r.messages]), [['202', 2], ['202', 2], ['202', 1], ['202', 1]], 'a request for each of the four registrations')
   const byReference = new Map(sim.accepted.map((a) => [a.reference, a]))
   const got = (await rowsOf(path)).map((m) => [byReference.get(m.reference)?.expiration, byReference.get(m.reference)?.label])
   t.same(got, [

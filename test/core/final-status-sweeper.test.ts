@@ -4,6 +4,7 @@ import { openSqliteStore } from '../../src/core/store/sqlite-store.js'
 import type { Store } from '../../src/core/store/store.js'
 import { createLogger } from '../../src/logger.js'
 import { CONTRACT_ADAPTERS } from './store/adapters.js'
+import { claimAllDue } from '../helper.js'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
@@ -27,7 +28,7 @@ for (const [name, open, options] of CONTRACT_ADAPTERS) {
     await store.acceptCampaign(batch('short', 'a'), messages(2))
     await store.acceptCampaign(batch('long', 'b'), messages(1))
     await store.acceptCampaign(batch('gone', 'c'), messages(1))
-    const sent = await store.claimDue(T0, 10, 60_000)
+    const sent = await claimAllDue(store, T0, 10, 60_000)
     await store.markSubmitted(sent.map((m) => ({ id: m.id, attempt: m.attempts, providerMessageId: `P${m.id}` })), T0)
     const [delivered] = sent
     await store.recordWebhookEvent({ kind: 'status', eventId: 'e1', eventType: 'message.status.sms', receivedAt: T0 + HOUR, reference: delivered!.reference, providerMessageId: null, status: 'DELIVERED', statusAt: T0 + HOUR, outcome: 'delivered' })
@@ -60,7 +61,7 @@ for (const [name, open, options] of CONTRACT_ADAPTERS) {
     t.teardown(() => store.close())
     await store.acceptCampaign(batch('short', 'a'), Array.from({ length: 1500 }, (_, i) => ({ mobileNumber: `4520${String(i).padStart(6, '0')}`, customerId: `c${i}`, text: 't' })))
     await store.acceptCampaign(batch('gone', 'b'), messages(2))
-    const sent = await store.claimDue(T0, 2000, 60_000)
+    const sent = await claimAllDue(store, T0, 2000, 60_000)
     await store.markSubmitted(sent.map((m) => ({ id: m.id, attempt: m.attempts, providerMessageId: null })), T0 + 1)
 
     t.equal(await store.endUnconfirmed([{ registrationId: 'short', submittedBefore: T0 + 1 }], T0 + 1, T0 + 10), 0, 'not before the cutoff')

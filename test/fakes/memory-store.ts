@@ -7,6 +7,7 @@ import type {
 } from '../../src/core/store/store.js'
 import { OUTBOX_ROW_OVERHEAD_BYTES as ROW_OVERHEAD_BYTES } from '../../src/core/store/outbox-weight.js'
 import { NO_FINAL_STATUS_REASON as NO_FINAL_STATUS } from '../../src/core/store/no-final-status.js'
+import { claimLimit, claimTurns } from '../../src/core/store/claim-turns.js'
 
 /**
  * The store port in memory, for loop tests that need no database: the same contract as the
@@ -196,10 +197,12 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
       return { duplicate: false, conflict: false, accepted: stored.accepted, rejected }
     }),
 
-    claimDue: (now, limit, leaseMs) => tx((): ClaimedMessage[] => {
-      const due = (state: MessageState): Message[] => [...messages.values()].filter((m) => m.state === state && m.nextAttemptAt <= now).sort(byDue)
+    claimDue: (now, limit, leaseMs, scope) => tx((): ClaimedMessage[] => {
+      const waiting = [...messages.values()].filter((m) => (m.state === 'sending' || m.state === 'queued') && m.nextAttemptAt <= now)
+      const registration = claimTurns(waiting.map((m) => m.batch.registrationId), scope)[0]
+      const due = (state: MessageState): Message[] => waiting.filter((m) => m.state === state && m.batch.registrationId === registration).sort(byDue)
       // Leases of a crashed process first: those messages have waited longest.
-      const claimed = [...due('sending'), ...due('queued')].slice(0, limit)
+      const claimed = registration === undefined ? [] : [...due('sending'), ...due('queued')].slice(0, claimLimit(registration, limit, scope))
       return claimed.map((m) => {
         m.state = 'sending'
         m.attempts++
@@ -236,8 +239,8 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
       }
     }),
 
-    nextDueAt: () => tx(() => {
-      const due = [...messages.values()].filter((m) => m.state === 'queued' || m.state === 'sending').map((m) => m.nextAttemptAt)
+    nextDueAt: (excluded = []) => tx(() => {
+      const due = [...messages.values()].filter((m) => (m.state === 'queued' || m.state === 'sending') && !excluded.includes(m.batch.registrationId)).map((m) => m.nextAttemptAt)
       return due.length === 0 ? undefined : Math.min(...due)
     }),
 

@@ -155,3 +155,15 @@ MIGRATIONS.push({
   name: 'replicas: lease owners, instances and their heartbeats, job leases',
   sql: REPLICAS_SCHEMA
 })
+
+MIGRATIONS.push({
+  version: 5,
+  name: 'messages know their registration: claims take turns across registrations',
+  sql: `
+    ALTER TABLE messages ADD COLUMN registration_id TEXT NOT NULL DEFAULT '';
+    UPDATE messages SET registration_id = (SELECT registration_id FROM batches WHERE batches.id = messages.batch_id);
+    -- Due messages per registration, earliest first: a claim serves one registration at a time.
+    DROP INDEX messages_due;
+    CREATE INDEX messages_due ON messages (state, registration_id, next_attempt_at);
+  `
+})

@@ -37,9 +37,9 @@ function storeBatchSql (rememberRecipients: boolean): string {
       SELECT * FROM unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[]) WITH ORDINALITY
         AS g (mobile_number, given_number, customer_id, body, outcome, reason, ord)
     ), stored AS (
-      INSERT INTO messages (batch_id, reference, mobile_number, given_number, customer_id, body, state, next_attempt_at,
+      INSERT INTO messages (batch_id, registration_id, reference, mobile_number, given_number, customer_id, body, state, next_attempt_at,
                             final_outcome, last_error, created_at, updated_at)
-      SELECT batch.id, $1::text || '-' || (g.ord - 1)::text, g.mobile_number, g.given_number, g.customer_id, g.body,
+      SELECT batch.id, $2::text, $1::text || '-' || (g.ord - 1)::text, g.mobile_number, g.given_number, g.customer_id, g.body,
              CASE WHEN g.outcome IS NULL THEN 'queued' ELSE 'failed' END, $8::bigint, g.outcome, g.reason, $11::bigint, $11::bigint
       FROM batch CROSS JOIN given g
       ORDER BY g.ord

@@ -16,14 +16,16 @@ export function leaseAssignments (alias: string, leaseUntil: string, owner: stri
  * Each row is locked as it is chosen, and a row another claim holds is skipped (`SKIP LOCKED`):
  * claims running at once in many processes never choose one row twice, and never wait on each
  * other. Columns: `id`, `due_at` (when it became due), `claim_rank` (0 for an expired lease).
+ * `also`: a further condition on the rows (the relay's registration), if any.
  */
-export function dueRows (table: string, waiting: 'queued' | 'pending'): string {
+export function dueRows (table: string, waiting: 'queued' | 'pending', also?: string): string {
+  const and = also === undefined ? '' : ` AND ${also}`
   return `
     WITH expired AS MATERIALIZED (
-      SELECT id, next_attempt_at FROM ${table} WHERE state = 'sending' AND next_attempt_at <= $1
+      SELECT id, next_attempt_at FROM ${table} WHERE state = 'sending' AND next_attempt_at <= $1${and}
       ORDER BY next_attempt_at, id LIMIT $2::int FOR UPDATE SKIP LOCKED
     ), waiting AS MATERIALIZED (
-      SELECT id, next_attempt_at FROM ${table} WHERE state = '${waiting}' AND next_attempt_at <= $1
+      SELECT id, next_attempt_at FROM ${table} WHERE state = '${waiting}' AND next_attempt_at <= $1${and}
       ORDER BY next_attempt_at, id LIMIT GREATEST($2::int - (SELECT count(*) FROM expired), 0) FOR UPDATE SKIP LOCKED
     )
     SELECT id, next_attempt_at AS due_at, 0 AS claim_rank FROM expired

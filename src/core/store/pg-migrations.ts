@@ -130,6 +130,21 @@ PG_MIGRATIONS.push({
   sql: REPLICAS_SCHEMA
 })
 
+PG_MIGRATIONS.push({
+  version: 3,
+  name: 'messages know their registration: claims take turns across registrations',
+  // SQLite's version 5; the due indexes lead with the registration, as a claim serves one.
+  sql: `
+    ALTER TABLE messages ADD COLUMN registration_id TEXT;
+    UPDATE messages m SET registration_id = b.registration_id FROM batches b WHERE b.id = m.batch_id;
+    ALTER TABLE messages ALTER COLUMN registration_id SET NOT NULL;
+    DROP INDEX messages_queued;
+    DROP INDEX messages_leased;
+    CREATE INDEX messages_queued ON messages (registration_id, next_attempt_at, id) WHERE state = 'queued';
+    CREATE INDEX messages_leased ON messages (registration_id, next_attempt_at, id) WHERE state = 'sending';
+  `
+})
+
 /** The one advisory lock key under which every process of the bridge migrates (any schema of the database). */
 export const PG_MIGRATION_LOCK_KEY = 7_305_196_211
 

@@ -1,5 +1,6 @@
 import type pg from 'pg'
-import type { ClaimedMessage, FailedMessage, RescheduledMessage, SubmittedMessage } from './store.js'
+import type { ClaimedMessage, ClaimScope, FailedMessage, RescheduledMessage, SubmittedMessage } from './store.js'
+import { claimLimit, claimTurns } from './claim-turns.js'
 import { dbId } from './pg-pool.js'
 import { dueRows, leaseAssignments } from './pg-lease.js'
 import { queueReportsFrom } from './pg-report-queue.js'
@@ -17,13 +18,31 @@ interface ClaimedRow {
   due_at: number
 }
 
-// Expired leases first, then due queued messages, each oldest first (see dueRows), with their batch's facts.
+// Of one registration ($5): expired leases first, then due queued messages, each oldest first
+// (see dueRows), with their batch's facts.
 const CLAIM = `
-  WITH chosen AS MATERIALIZED (${dueRows('messages', 'queued')})
+  WITH chosen AS MATERIALIZED (${dueRows('messages', 'queued', 'registration_id = $5')})
   UPDATE messages m SET ${leaseAssignments('m', '$3', '$4')}, updated_at = $1
   FROM chosen c, batches b
   WHERE m.id = c.id AND b.id = m.batch_id
-  RETURNING m.id, m.reference, m.mobile_number, m.body, m.attempts, b.registration_id, b.sender_id, b.scheduled_at, c.claim_rank, c.due_at`
+  RETURNING m.id, m.reference, m.mobile_number, m.body, m.attempts, m.registration_id, b.sender_id, b.scheduled_at, c.claim_rank, c.due_at`
+
+// Each registration with queued or leased messages and the earliest of each state: the distinct
+// registrations found by one index seek each (a skip scan of the partial indexes), then one MIN each.
+const skipScan = (state: string) => `
+  ${state}(r) AS (
+    SELECT MIN(registration_id) FROM messages WHERE state = '${state === 'leased' ? 'sending' : 'queued'}'
+    UNION ALL
+    SELECT (SELECT MIN(registration_id) FROM messages WHERE state = '${state === 'leased' ? 'sending' : 'queued'}' AND registration_id > s.r)
+    FROM ${state} s WHERE s.r IS NOT NULL
+  )`
+const EARLIEST_BY_REGISTRATION = `
+  WITH RECURSIVE ${skipScan('queued')}, ${skipScan('leased')}
+  SELECT r AS registration_id, (SELECT MIN(next_attempt_at) FROM messages WHERE state = 'queued' AND registration_id = r) AS at
+  FROM queued WHERE r IS NOT NULL
+  UNION ALL
+  SELECT r, (SELECT MIN(next_attempt_at) FROM messages WHERE state = 'sending' AND registration_id = r)
+  FROM leased WHERE r IS NOT NULL`
 
 // Each settlement is fenced by its claim's attempt number (see ClaimFence in store.ts). Of the
 // items that name one message, the first whose fence holds wins, as when they are applied one by
@@ -65,11 +84,6 @@ const FAIL = `
   )
   ${queueReportsFrom('ended')}`
 
-// The two partial indexes answer one MIN each.
-const NEXT_DUE = `
-  SELECT LEAST((SELECT MIN(next_attempt_at) FROM messages WHERE state = 'queued'),
-               (SELECT MIN(next_attempt_at) FROM messages WHERE state = 'sending')) AS at`
-
 /** The items with the database's ids; an id no message can have names none, as elsewhere. */
 function withDbIds<T extends { id: string }> (items: readonly T[]): Array<T & { dbId: number }> {
   return items.flatMap((item) => {
@@ -84,9 +98,25 @@ function withDbIds<T extends { id: string }> (items: readonly T[]): Array<T & { 
  * messages it settles.
  */
 export function createPgRelay (pool: pg.Pool, owner: string) {
+  /** Each registration with queued or leased messages, and when its first becomes due. */
+  const earliestByRegistration = async (): Promise<Map<string, number>> => {
+    const { rows } = await pool.query<{ registration_id: string; at: number }>(EARLIEST_BY_REGISTRATION)
+    const earliest = new Map<string, number>()
+    for (const { registration_id: registration, at } of rows) earliest.set(registration, Math.min(at, earliest.get(registration) ?? at))
+    return earliest
+  }
+  /** One registration's due messages, leased; none when other processes' claims took them all meanwhile. */
+  const claimOf = async (registration: string, now: number, limit: number, leaseMs: number): Promise<ClaimedRow[]> =>
+    (await pool.query<ClaimedRow>(CLAIM, [now, limit, now + leaseMs, owner, registration])).rows
+
   return {
-    async claimDue (now: number, limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
-      const { rows } = await pool.query<ClaimedRow>(CLAIM, [now, limit, now + leaseMs, owner])
+    async claimDue (now: number, limit: number, leaseMs: number, scope?: ClaimScope): Promise<ClaimedMessage[]> {
+      const due = [...await earliestByRegistration()].filter(([, at]) => at <= now).map(([registration]) => registration)
+      let rows: ClaimedRow[] = []
+      for (const registration of claimTurns(due, scope)) {
+        rows = await claimOf(registration, now, claimLimit(registration, limit, scope), leaseMs)
+        if (rows.length > 0) break
+      }
       // In claim order: expired leases first, then the rest, each oldest first.
       rows.sort((a, b) => a.claim_rank - b.claim_rank || a.due_at - b.due_at || a.id - b.id)
       return rows.map((row) => ({
@@ -117,9 +147,9 @@ export function createPgRelay (pool: pg.Pool, owner: string) {
         each.map((r) => r.dbId), each.map((r) => r.attempt ?? null), each.map((r) => r.outcome), each.map((r) => r.reason), each.map((r) => r.errorCode ?? null), now
       ])
     },
-    async nextDueAt (): Promise<number | undefined> {
-      const { rows } = await pool.query<{ at: number | null }>(NEXT_DUE)
-      return rows[0]!.at ?? undefined
+    async nextDueAt (excluded: readonly string[] = []): Promise<number | undefined> {
+      const times = [...await earliestByRegistration()].filter(([registration]) => !excluded.includes(registration)).map(([, at]) => at)
+      return times.length === 0 ? undefined : Math.min(...times)
     }
   }
 }

@@ -82,9 +82,9 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     ON CONFLICT (registration_id, idempotency_key) DO NOTHING
     RETURNING id`)
   const insertMessage = db.prepare<unknown[], { id: number }>(`
-    INSERT INTO messages (batch_id, reference, mobile_number, given_number, customer_id, body, state, next_attempt_at,
+    INSERT INTO messages (batch_id, registration_id, reference, mobile_number, given_number, customer_id, body, state, next_attempt_at,
                           final_outcome, last_error, created_at, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     RETURNING id`)
   const storedKeyOf = (batch: NewBatch): StoredKey | undefined => {
     const current = findBatch.get(batch.registrationId, batch.idempotencyKey)
@@ -116,10 +116,10 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
       const reference = `${uid}-${i}`
       const given = m.givenNumber ?? null
       if (m.failure === undefined) {
-        insertMessage.run(row.id, reference, m.mobileNumber, given, m.customerId, m.text, 'queued', batch.scheduledAt, null, null, now, now)
+        insertMessage.run(row.id, batch.registrationId, reference, m.mobileNumber, given, m.customerId, m.text, 'queued', batch.scheduledAt, null, null, now, now)
         if (rememberRecipients) rememberRecipient.run(m.mobileNumber, batch.registrationId, now)
       } else {
-        const message = insertMessage.get(row.id, reference, m.mobileNumber, given, m.customerId, m.text, 'failed', batch.scheduledAt,
+        const message = insertMessage.get(row.id, batch.registrationId, reference, m.mobileNumber, given, m.customerId, m.text, 'failed', batch.scheduledAt,
           m.failure.outcome, m.failure.reason, now, now)!
         queueReport({ messageId: message.id, outcome: m.failure.outcome, statusAt: now, errorDetails: m.failure.reason, now })
       }
@@ -155,12 +155,12 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   return {
     instanceId,
     acceptCampaign: (batch, messages) => patiently(() => accept.immediate(batch, messages)),
-    claimDue: (now, limit, leaseMs) => patiently(() => relay.claimDue(now, limit, leaseMs)),
+    claimDue: (now, limit, leaseMs, scope) => patiently(() => relay.claimDue(now, limit, leaseMs, scope)),
     markSubmitted: (results, now) => patiently(() => { relay.markSubmitted.immediate(results, now) }),
     reschedule: (items, error, now, options = {}) =>
       patiently(() => { relay.reschedule.immediate(items, error, now, options.refundAttempt === true ? 1 : 0) }),
     fail: (items, now) => patiently(() => { relay.fail.immediate(items, now) }),
-    nextDueAt: () => patiently(() => relay.nextDueAt()),
+    nextDueAt: (excluded) => patiently(() => relay.nextDueAt(excluded)),
     async endUnconfirmed (cutoffs, otherwise, now) {
       const chunk = 1000
       let ended = 0
@@ -214,7 +214,8 @@ function duplicateOf (row: StoredKey, batch: NewBatch): AcceptResult {
   return { duplicate: true, conflict, accepted: row.accepted_count, rejected: row.rejected_count }
 }
 
-function applyMigrations (db: Database.Database, migrations: Migration[]): void {
+/** Applies the migrations not yet recorded, in order, each in its own transaction with its record. */
+export function applyMigrations (db: Database.Database, migrations: Migration[]): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)')
   const applied = new Set(db.prepare<[], { version: number }>('SELECT version FROM schema_migrations').all().map((r) => r.version))
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')

@@ -26,12 +26,16 @@ export interface IntakeStore {
 /** The relay to GatewayAPI: leases of due messages and what each answer did to them. */
 export interface RelayStore {
   /**
-   * Leases up to `limit` messages that are due at `now`: `queued` ones whose next attempt
-   * time has come (earliest first), and `sending` ones whose lease expired (their process
-   * died). Each becomes `sending`, its attempt count goes up by one and its lease runs to
-   * `now + leaseMs`; while the lease runs no other claim returns it.
+   * Leases up to `limit` messages of one registration that are due at `now`: `sending` ones
+   * whose lease expired (their process died) first, then `queued` ones whose next attempt time
+   * has come, each earliest first. The registration is the first in id order after
+   * `scope.after` (wrapping around) that has due messages and is not capped at 0, so that claims
+   * given the previous claim's registration take turns across registrations (a fair share: one
+   * registration's backlog never holds another's messages back). Each message becomes `sending`,
+   * its attempt count goes up by one and its lease runs to `now + leaseMs`; while the lease runs
+   * no other claim returns it.
    */
-  claimDue(now: number, limit: number, leaseMs: number): Promise<ClaimedMessage[]>
+  claimDue(now: number, limit: number, leaseMs: number, scope?: ClaimScope): Promise<ClaimedMessage[]>
   /** Marks leased messages as accepted by the provider, with the provider's id (or null); each only under its own claim. */
   markSubmitted(results: SubmittedMessage[], now: number): Promise<void>
   /**
@@ -44,8 +48,19 @@ export interface RelayStore {
    * report in the outbox within the same transaction. Messages already final are untouched.
    */
   fail(items: FailedMessage[], now: number): Promise<void>
-  /** The earliest time a queued or leased message becomes due, or undefined when none waits. */
-  nextDueAt(): Promise<number | undefined>
+  /**
+   * The earliest time a queued or leased message becomes due, or undefined when none waits;
+   * messages of the `excluded` registrations (held back by their send rate) left out.
+   */
+  nextDueAt(excluded?: readonly string[]): Promise<number | undefined>
+}
+
+/** Which registration a claim serves, and how many messages each may have. */
+export interface ClaimScope {
+  /** The registration the previous claim served: this claim serves the next one with due messages. Absent: the first. */
+  after?: string
+  /** Registrations allowed fewer than `limit` messages (their send rate): at most that many; 0 leaves them out. */
+  caps?: Readonly<Record<string, number>>
 }
 
 /** GatewayAPI's webhook: statuses and replies, recorded once; where a reply belongs. */

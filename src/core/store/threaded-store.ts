@@ -73,7 +73,7 @@ export async function openThreadedStore (given: SqliteStoreOptions): Promise<Sto
   return {
     instanceId,
     acceptCampaign: (batch, messages) => call('acceptCampaign', batch, messages),
-    claimDue: (now, limit, leaseMs) => call('claimDue', now, limit, leaseMs),
+    claimDue: (now, limit, leaseMs, scope) => call('claimDue', now, limit, leaseMs, scope),
     markSubmitted: (results, now) => call('markSubmitted', results, now),
     reschedule: (items, error, now, opts) => call('reschedule', items, error, now, opts),
     fail: (items, now) => call('fail', items, now),
@@ -83,7 +83,7 @@ export async function openThreadedStore (given: SqliteStoreOptions): Promise<Sto
     settleOutbox: (outbox, settlement, now) => call('settleOutbox', outbox, settlement, now),
     registrationsOfRecipient: (msisdn) => call('registrationsOfRecipient', msisdn),
     prune: (cutoff, recipientCutoff) => call('prune', cutoff, recipientCutoff),
-    nextDueAt: () => call('nextDueAt'),
+    nextDueAt: (excluded) => call('nextDueAt', excluded),
     endUnconfirmed: (cutoffs, otherwise, now) => call('endUnconfirmed', cutoffs, otherwise, now),
     heartbeat: (now, deadBefore) => call('heartbeat', now, deadBefore),
     retireInstance: () => call('retireInstance'),

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import pg from 'pg'
 import { openPgStore } from '../../../src/core/store/pg-store.js'
-import { PG_MIGRATIONS } from '../../../src/core/store/pg-migrations.js'
+import { PG_MIGRATIONS, applyPgMigrations } from '../../../src/core/store/pg-migrations.js'
 import type { NewMessage, Store } from '../../../src/core/store/store.js'
 import { onTestDatabase, pgTestSetting, schemaUrlFor } from './pg-test-database.js'
 
@@ -103,6 +103,29 @@ t.test('two processes opening an empty schema together both open it, and migrate
   const reopened = await openPgStore({ url })
   await reopened.close()
   t.equal((await onTestDatabase(url, 'SELECT version FROM schema_migrations')).length, PG_MIGRATIONS.length, 'a later opening applies nothing again')
+})
+
+t.test('messages stored before migration 3 learn their registration from their batch, and take turns', options, async (t) => {
+  const url = await schemaOf(t)
+  const pool = new pg.Pool({ connectionString: url, max: 1 })
+  await applyPgMigrations(pool, PG_MIGRATIONS.filter((m) => m.version < 3))
+  for (const registration of ['tenant-b', 'tenant-a']) {
+    await pool.query(`
+      WITH b AS (
+        INSERT INTO batches (uid, registration_id, idempotency_key, batch_id, request_id, sender_id, metadata, scheduled_at, accepted_count, rejected_count, received_at)
+        VALUES ($1, $1, $1, 'b', 'r', 'Brand', '{}', 1000, 2, 0, 900) RETURNING id
+      )
+      INSERT INTO messages (batch_id, reference, mobile_number, customer_id, body, state, next_attempt_at, created_at, updated_at)
+      SELECT b.id, $1 || '-' || i, '4520000000', 'c', $1 || ' ' || i, 'queued', 1000, 900, 900 FROM b, generate_series(0, 1) AS i`, [registration])
+  }
+  await pool.end()
+  const store = await openPgStore({ url, poolSize: 2 })
+  t.teardown(() => store.close())
+  const turns = []
+  for (let claim = await store.claimDue(2000, 10, 1000); claim.length > 0; claim = await store.claimDue(2000, 10, 1000, { after: claim[0]!.registrationId })) {
+    turns.push(claim.map((m) => [m.registrationId, m.text]))
+  }
+  t.same(turns, [[['tenant-a', 'tenant-a 0'], ['tenant-a', 'tenant-a 1']], [['tenant-b', 'tenant-b 0'], ['tenant-b', 'tenant-b 1']]])
 })
 
 t.test('a pool connection dropped by the server is reported, never thrown, and replaced', options, async (t) => {

@@ -3,6 +3,7 @@ import type { Store } from '../../../src/core/store/store.js'
 import { Pruner } from '../../../src/core/pruner.js'
 import { createLogger } from '../../../src/logger.js'
 import { CONTRACT_ADAPTERS } from './adapters.js'
+import { claimAllDue } from '../../helper.js'
 
 // Pruning against every adapter, reading what is left through the inspection role. Every
 // adapter here remembers which registrations text which numbers, so that memory is pruned too.
@@ -12,7 +13,7 @@ const msgs = (n: number) => Array.from({ length: n }, (_, i) => ({ mobileNumber:
 
 /** Sends every due message and records a DELIVERED event for each, all at time `at`. */
 async function deliverAll (store: Store, at: number, eventPrefix: string): Promise<void> {
-  const claimed = await store.claimDue(at, 100, 60_000)
+  const claimed = await claimAllDue(store, at, 100, 60_000)
   await store.markSubmitted(claimed.map((m) => ({ id: m.id, attempt: m.attempts, providerMessageId: null })), at)
   for (const [i, m] of claimed.entries()) {
     await store.recordWebhookEvent({ kind: 'status', eventId: `${eventPrefix}-${i}`, eventType: 'message.status.sms', receivedAt: at, reference: m.reference, providerMessageId: null, status: 'DELIVERED', statusAt: at, outcome: 'delivered' })

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import type { MessageRecord, NewBatch, NewMessage, Store } from '../../../src/core/store/store.js'
+import type { ClaimScope, MessageRecord, NewBatch, NewMessage, Store } from '../../../src/core/store/store.js'
 import { CONTRACT_ADAPTERS, type OpenStore } from './adapters.js'
 
 // Contract tests of the relay side of the store (leases, submissions, retries, failures),
@@ -33,7 +33,7 @@ function relayTests (name: string, openStore: OpenStore, options: { skip?: strin
     const { store, rows } = await open(t)
     // Stored out of time order, so that the earliest are not simply the lowest ids.
     await store.acceptCampaign(batch('late', { scheduledAt: 3000, senderId: 'LateCo' }), messages(2, 'late'))
-    await store.acceptCampaign(batch('mid', { scheduledAt: 2000, senderId: 'MidCo', registrationId: 'tenant-b' }), messages(2, 'mid'))
+    await store.acceptCampaign(batch('mid', { scheduledAt: 2000, senderId: 'MidCo' }), messages(2, 'mid'))
     await store.acceptCampaign(batch('early', { scheduledAt: 1000, senderId: 'EarlyCo' }), messages(2, 'early'))
     await store.acceptCampaign(batch('future', { scheduledAt: 9000 }), messages(1, 'future'))
     // Failed at intake and due long ago: never claimed, it is not queued.
@@ -52,7 +52,7 @@ function relayTests (name: string, openStore: OpenStore, options: { skip?: strin
       t.same(m, {
         id: row.id,
         reference: row.reference,
-        registrationId: m.senderId === 'MidCo' ? 'tenant-b' : 'tenant-a',
+        registrationId: 'tenant-a',
         senderId: m.senderId,
         msisdn: row.mobileNumber,
         text: row.text,
@@ -74,6 +74,37 @@ function relayTests (name: string, openStore: OpenStore, options: { skip?: strin
     t.equal(claimedRows.length, 6)
     t.same((await rows()).filter((r) => r.state !== 'sending').map((r) => [r.text, r.state, r.attempts]), [['future text 0', 'queued', 0], ['rejected text 0', 'failed', 0]])
     t.equal((await rows()).find((r) => r.text === 'early text 0')!.leaseUntil, 2500 + lease, 'leased until now + leaseMs')
+  })
+
+  t.test(`${name}: claims take turns across registrations with due messages, each within its cap`, options, async (t) => {
+    const { store } = await open(t)
+    // The largest backlog is the earliest: served by its turn all the same, never before the others' turn.
+    await store.acceptCampaign(batch('big', { scheduledAt: 1000, registrationId: 'tenant-a' }), messages(6, 'big'))
+    await store.acceptCampaign(batch('small', { scheduledAt: 2000, registrationId: 'tenant-b' }), messages(2, 'small'))
+    await store.acceptCampaign(batch('one', { scheduledAt: 1500, registrationId: 'tenant-c' }), messages(1, 'one'))
+    await store.acceptCampaign(batch('later', { scheduledAt: 9000, registrationId: 'tenant-d' }), messages(1, 'later'))
+    const lease = 100_000
+    const claimOf = async (scope?: ClaimScope) => (await store.claimDue(2500, 2, lease, scope)).map((m) => [m.registrationId, m.text])
+
+    t.same(await claimOf(), [['tenant-a', 'big text 0'], ['tenant-a', 'big text 1']], 'without a previous turn: the first registration')
+    t.same(await claimOf({ after: 'tenant-a' }), [['tenant-b', 'small text 0'], ['tenant-b', 'small text 1']], 'then the next one, though tenant-a\'s are older')
+    t.same(await claimOf({ after: 'tenant-b' }), [['tenant-c', 'one text 0']], 'then the next')
+    t.same(await claimOf({ after: 'tenant-c' }), [['tenant-a', 'big text 2'], ['tenant-a', 'big text 3']], 'tenant-d is not due: round again to the first')
+    t.same(await claimOf({ after: 'tenant-a' }), [['tenant-a', 'big text 4'], ['tenant-a', 'big text 5']], 'alone with due messages: its turn again')
+    t.same(await claimOf({ after: 'tenant-a' }), [], 'nothing due is left')
+
+    await store.acceptCampaign(batch('more', { scheduledAt: 1000, registrationId: 'tenant-a' }), messages(3, 'more'))
+    await store.acceptCampaign(batch('also', { scheduledAt: 1000, registrationId: 'tenant-b' }), messages(1, 'also'))
+    t.same(await claimOf({ caps: { 'tenant-a': 1 } }), [['tenant-a', 'more text 0']], 'a cap below the limit bounds the claim')
+    t.same(await claimOf({ caps: { 'tenant-a': 0 } }), [['tenant-b', 'also text 0']], 'capped at 0: left out, the next takes the turn')
+    t.same(await claimOf({ caps: { 'tenant-a': 0 } }), [], 'nothing else is due')
+    t.same(await claimOf({ caps: { 'tenant-a': 5 } }), [['tenant-a', 'more text 1'], ['tenant-a', 'more text 2']], 'a cap above the limit: the limit')
+
+    await store.acceptCampaign(batch('again', { scheduledAt: 1000, registrationId: 'tenant-a' }), messages(1, 'again'))
+    t.equal(await store.nextDueAt(), 1000, 'the earliest due message of all')
+    t.equal(await store.nextDueAt(['tenant-a']), 9000, 'registrations held back are left out')
+    t.equal(await store.nextDueAt(['tenant-a', 'tenant-d']), 2500 + lease, 'of the others: when their leases end')
+    t.equal(await store.nextDueAt(['tenant-a', 'tenant-b', 'tenant-c', 'tenant-d']), undefined, 'all held back: none')
   })
 
   t.test(`${name}: a lease hides a claimed message until it ends; then it comes back with one more attempt`, options, async (t) => {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import Database from 'better-sqlite3'
-import { openSqliteStore, sqlitePathFromUrl } from '../../../src/core/store/sqlite-store.js'
+import { applyMigrations, openSqliteStore, sqlitePathFromUrl } from '../../../src/core/store/sqlite-store.js'
 import { MIGRATIONS } from '../../../src/core/store/migrations.js'
 import type { NewBatch, NewMessage } from '../../../src/core/store/store.js'
 
@@ -48,6 +48,28 @@ t.test('a later migration applies on top of an existing database', async (t) => 
   const db = new Database(path, { readonly: true })
   t.teardown(() => db.close())
   t.ok((db.prepare('PRAGMA table_info(batches)').all() as Array<{ name: string }>).some((c) => c.name === 'note'))
+})
+
+t.test('messages stored before migration 5 learn their registration from their batch, and take turns', async (t) => {
+  const path = `${t.testdir()}/bridge.db`
+  const db = new Database(path)
+  applyMigrations(db, MIGRATIONS.filter((m) => m.version < 5))
+  for (const [id, registration] of [[1, 'tenant-b'], [2, 'tenant-a']] as const) {
+    db.prepare(`INSERT INTO batches (id, uid, registration_id, idempotency_key, batch_id, request_id, sender_id, metadata, scheduled_at, accepted_count, rejected_count, received_at)
+                VALUES (?, ?, ?, ?, 'b', 'r', 'Brand', '{}', 1000, 2, 0, 900)`).run(id, `u${id}`, registration, `k${id}`)
+    for (let i = 0; i < 2; i++) {
+      db.prepare(`INSERT INTO messages (batch_id, reference, mobile_number, customer_id, body, state, next_attempt_at, created_at, updated_at)
+                  VALUES (?, ?, '4520000000', 'c', ?, 'queued', 1000, 900, 900)`).run(id, `u${id}-${i}`, `${registration} ${i}`)
+    }
+  }
+  db.close()
+  const store = openSqliteStore({ path })
+  t.teardown(() => store.close())
+  const turns = []
+  for (let claim = await store.claimDue(2000, 10, 1000); claim.length > 0; claim = await store.claimDue(2000, 10, 1000, { after: claim[0]!.registrationId })) {
+    turns.push(claim.map((m) => [m.registrationId, m.text]))
+  }
+  t.same(turns, [[['tenant-a', 'tenant-a 0'], ['tenant-a', 'tenant-a 1']], [['tenant-b', 'tenant-b 0'], ['tenant-b', 'tenant-b 1']]])
 })
 
 t.test('two connections racing on one key: exactly one acceptance', async (t) => {
