@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { request } from 'undici'
 import { benchEnv } from './bench-config.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -24,8 +26,8 @@ function killGroup (child: ChildProcess, signal: NodeJS.Signals): void {
   } catch {}
 }
 
-/** Starts the service on 127.0.0.1:`port` with the benchmark's credentials and these variables on top. */
-export function spawnReplica (port: number, env: Record<string, string>): Replica {
+/** Starts the service on 127.0.0.1:`port` with the benchmark's credentials and these variables on top (undefined: left unset). */
+export function spawnReplica (port: number, env: Record<string, string | undefined>): Replica {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     detached: true,
@@ -47,5 +49,27 @@ export function spawnReplica (port: number, env: Record<string, string>): Replic
       await exited
       clearTimeout(late)
     }
+  }
+}
+
+/** Polls `/ready` until it answers 200 (a benchmark may poll; a test may not). */
+export async function ready (replica: Replica): Promise<void> {
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    const answer = await request(`${replica.url}/ready`).then(async (res) => { await res.body.dump(); return res.statusCode }, () => 0)
+    if (answer === 200) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`replica ${replica.url} not ready within 60 s; its stderr: ${replica.stderr()}`)
+}
+
+/** A process's resident memory now and at its peak (Linux's VmRSS and VmHWM), in bytes; zeros once it is gone. */
+export function residentMemory (pid: number): { rss: number; peak: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024
+    return { rss: kb('VmRSS'), peak: kb('VmHWM') }
+  } catch {
+    return { rss: 0, peak: 0 }
   }
 }

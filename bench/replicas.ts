@@ -10,13 +10,12 @@
  * Usage: DATABASE_URL=postgres://… npm run bench:replicas [-- --messages 100000 --batch 10000 --replicas 1,2,3 --lead-ms 10000 --reports]
  */
 import { parseArgs } from 'node:util'
-import { request } from 'undici'
 import { BENCH } from './bench-config.js'
 import { SimGatewayApi } from '../src/sim/gatewayapi.js'
 import { SimOptimove } from '../src/sim/optimove.js'
 import { freeLoopbackPort } from '../src/sim/http-server.js'
 import { GATEWAYAPI_EVENTS_PATH } from '../src/gatewayapi/events-route.js'
-import { spawnReplica, type Replica } from './replica-process.js'
+import { ready, spawnReplica, type Replica } from './replica-process.js'
 import { benchDatabase } from './bench-database.js'
 import { acceptedCounts } from './sim-gatewayapi-child.js'
 
@@ -40,17 +39,6 @@ if (database.store !== 'postgresql') {
   process.exit(2)
 }
 const text = (i: number): string => `Hi customer ${i}, 20% off everything in store and online until Sunday night. Reply STOP to opt out.`
-
-/** Polls `/ready` until it answers 200 (a benchmark may poll; a test may not). */
-async function ready (replica: Replica): Promise<void> {
-  const deadline = Date.now() + 60_000
-  while (Date.now() < deadline) {
-    const answer = await request(`${replica.url}/ready`).then(async (res) => { await res.body.dump(); return res.statusCode }, () => 0)
-    if (answer === 200) return
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`replica ${replica.url} not ready within 60 s; its stderr: ${replica.stderr()}`)
-}
 
 async function run (replicaCount: number): Promise<{ replicas: number; msgsPerSecond: number; intakeMs: number; intakeOverran: boolean; reportsOnce?: boolean; reportsSeconds?: number }> {
   const databaseUrl = await database.fresh()
