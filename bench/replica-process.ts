@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -7,7 +7,7 @@ import { benchEnv } from './bench-config.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
-/** One service process of a benchmark, as it is deployed (`src/main.ts`, configured by its environment). */
+/** One service process of a benchmark, as it is deployed (`node dist/main.js`, configured by its environment). */
 export interface Replica {
   url: string
   child: ChildProcess
@@ -26,9 +26,21 @@ function killGroup (child: ChildProcess, signal: NodeJS.Signals): void {
   } catch {}
 }
 
-/** Starts the service on 127.0.0.1:`port` with the benchmark's credentials and these variables on top (undefined: left unset). */
+let built = false
+/** Compiles the service once per benchmark (`npm run build`), so that it runs as the Docker image runs it, without tsx. */
+function buildOnce (): void {
+  if (built) return
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' })
+  built = true
+}
+
+/**
+ * Starts the service, compiled from the sources as they are now, on 127.0.0.1:`port` with the
+ * benchmark's credentials and these variables on top (undefined: left unset).
+ */
 export function spawnReplica (port: number, env: Record<string, string | undefined>): Replica {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  buildOnce()
+  const child = spawn(process.execPath, ['dist/main.js'], {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -158,7 +158,7 @@ const envSchema = z.object({
   REPORT_IDLE_POLL_MS: positiveInt(1000),
   REPORT_CLAIM_LIMIT_BYTES: positiveInt(4 * 1024 * 1024),
   SHUTDOWN_GRACE_MS: positiveInt(25_000),
-  STORE_THREAD: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+  STORE_THREAD: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true'),
   RETENTION_DAYS: positiveInt(7),
   PRUNE_INTERVAL_MINUTES: positiveInt(60),
   INSTANCE_ID: z.string().regex(/^[\w.:@-]{1,100}$/, 'must be 1-100 letters, digits or . _ : @ -').optional(),
