@@ -40,7 +40,9 @@ function buildOnce (): void {
  */
 export function spawnReplica (port: number, env: Record<string, string | undefined>): Replica {
   buildOnce()
-  const child = spawn(process.execPath, ['dist/main.js'], {
+  // BENCH_SERVICE_NODE_ARGS go to the service's node: `--cpu-prof --cpu-prof-dir=…` profiles it.
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/main.js'], {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -83,5 +85,16 @@ export function residentMemory (pid: number): { rss: number; peak: number } {
     return { rss: kb('VmRSS'), peak: kb('VmHWM') }
   } catch {
     return { rss: 0, peak: 0 }
+  }
+}
+
+/** CPU seconds a process has used so far (user and system, all its threads; Linux's /proc); 0 once it is gone. */
+export function cpuSeconds (pid: number): number {
+  try {
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return 0
   }
 }
