@@ -13,6 +13,7 @@ import { eventsRoute } from './gatewayapi/events-route.js'
 import { gatewayApiRules } from './gatewayapi/provider-rules.js'
 import type { ProviderRules } from './core/provider-rules.js'
 import { createMetrics, type Metrics } from './metrics.js'
+import { probeLogLevel } from './logger.js'
 
 export interface AppDeps {
   store: Store
@@ -50,7 +51,9 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
   app.setErrorHandler(routeErrorHandler({ bodyLimit: app.initialConfig.bodyLimit ?? 1024 * 1024 }))
   app.setNotFoundHandler((request, reply) => sendError(reply, 'notFound', `no route for ${request.method} ${request.url}`))
 
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
+  // Probes, asked every few seconds, log their requests at debug only.
+  const probes = probeLogLevel(deps.logger.level as Config['logLevel'])
+  app.get('/metrics', { logLevel: probes }, async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
   app.register(eventsRoute, {
     secret: config.gatewayapi.webhookSecret,
     maxAgeMs: config.webhookMaxAgeMs,
@@ -60,7 +63,7 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
     registrations: config.registrations,
     bodyLimit: config.http.webhookBodyLimitBytes
   })
-  app.register(healthRoutes, { store: deps.store, readiness })
+  app.register(healthRoutes, { store: deps.store, readiness, logLevel: probes })
   app.register(campaignRoute, {
     registrations: config.registrations,
     store: deps.store,

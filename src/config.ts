@@ -12,6 +12,8 @@ export interface Config {
   host: string
   port: number
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** JSON lines (for log collectors), or `pretty` for a terminal (pino-pretty, a development dependency). */
+  logFormat: 'json' | 'pretty'
   publicUrl: string
   /** What we register with Optimove: PUBLIC_URL + CAMPAIGN_SEND_PATH. */
   campaignSendUrl: string
@@ -104,6 +106,7 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: wholeNumber().pipe(z.number().max(65535, 'must be a port number (0-65535)')).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).default('json'),
   PUBLIC_URL: httpUrl,
   REGISTRATIONS_FILE: z.string().min(1).optional(),
   OPTIMOVE_BASE_URL: field.optimoveBaseUrl.optional(),
@@ -209,6 +212,7 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     publicUrl,
     campaignSendUrl: publicUrl + CAMPAIGN_SEND_PATH,
     registrations: e.REGISTRATIONS_FILE !== undefined

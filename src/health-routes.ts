@@ -2,10 +2,13 @@ import type { FastifyInstance } from 'fastify'
 import { describeSending } from './core/sending-status.js'
 import type { MaintenanceStore } from './core/store/store.js'
 import type { Readiness } from './readiness.js'
+import type { Config } from './config.js'
 
 export interface HealthRouteOptions {
   store: MaintenanceStore
   readiness: Readiness
+  /** The level of these probes' request lines (see probeLogLevel); default the app's. */
+  logLevel?: Config['logLevel']
 }
 
 /**
@@ -15,14 +18,15 @@ export interface HealthRouteOptions {
  * `/ready`: 200 while we can take webhooks (the store answers); the body lists the sending
  * status and each registration's handshake, which no longer decide it.
  */
-export async function healthRoutes (app: FastifyInstance, { store, readiness }: HealthRouteOptions): Promise<void> {
-  app.get('/health', async () => ({
+export async function healthRoutes (app: FastifyInstance, { store, readiness, logLevel }: HealthRouteOptions): Promise<void> {
+  const route = logLevel === undefined ? {} : { logLevel }
+  app.get('/health', route, async () => ({
     status: 'ok',
     sending: describeSending(readiness.sending),
     optimove: readiness.optimovePauses().map((p) => ({ ...p, ...(p.until === undefined ? {} : { until: new Date(p.until).toISOString() }) }))
   }))
 
-  app.get('/ready', async (request, reply) => {
+  app.get('/ready', route, async (request, reply) => {
     let storeOk = true
     try {
       await store.ping()

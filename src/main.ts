@@ -1,5 +1,5 @@
 import { ConfigError, parseConfig } from './config.js'
-import { createLogger } from './logger.js'
+import { createLogger, logDestination } from './logger.js'
 import { startService } from './service.js'
 import { setBoundedTimeout } from './lib/timers.js'
 
@@ -21,7 +21,17 @@ async function main (): Promise<void> {
     throw err
   }
 
-  const logger = createLogger(config.logLevel)
+  let destination
+  try {
+    destination = await logDestination(config.logFormat)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`)
+      process.exit(78)
+    }
+    throw err
+  }
+  const logger = createLogger(config.logLevel, destination)
   const service = await startService(config, { logger })
   logger.info({ url: service.url, campaignSendUrl: config.campaignSendUrl }, 'listening')
 
