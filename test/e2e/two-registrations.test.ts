@@ -71,7 +71,8 @@ t.test('one registration failing its handshake does not stop the other; /ready s
   const good = await new SimOptimove({ appApiKey: 'app-good', sharedSecret: 'secret-good' }).start()
   const bad = await new SimOptimove({ appApiKey: 'app-bad', sharedSecret: 'secret-bad' }).start()
   t.teardown(async () => { await good.close(); await bad.close() })
-  bad.script('handshake', { status: 400, body: { message: 'API token, appId, or tenantId is missing.' } })
+  // Refused every time: its background retries (however soon they come) keep failing, so /ready shows it failed.
+  bad.script('handshake', ...Array.from({ length: 100 }, () => ({ status: 400, body: { message: 'API token, appId, or tenantId is missing.' } })))
   const dir = t.testdir()
   writeFileSync(`${dir}/registrations.json`, JSON.stringify([
     { name: 'good', optimoveBaseUrl: good.baseUrl, appApiKey: 'app-good', sharedSecret: 'secret-good', aggregatorApiKey: 'k-good', senderId: 'Good' },
