@@ -193,16 +193,18 @@ const envSchema = z.object({
 /** Every environment variable the service reads (the README's table and .env.example list each). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape)
 
-/** Parses the environment once; throws ConfigError naming the first bad variable. */
+/** Parses the environment once; throws ConfigError naming every bad variable, one line each. */
 export function parseConfig (env: Record<string, string | undefined>, readFile: (path: string) => string = (path) => readFileSync(path, 'utf8')): Config {
   // A blank variable counts as unset, so `FOO=` in a .env file falls back to the default.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''))
   const parsed = envSchema.safeParse(present)
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    const name = String(issue.path[0] ?? 'environment')
-    const what = present[name] === undefined && issue.code === 'invalid_type' ? 'is required' : issue.message
-    throw new ConfigError(`Invalid configuration: ${name} ${what}`)
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment')
+      const what = present[name] === undefined && issue.code === 'invalid_type' ? 'is required' : issue.message
+      return `Invalid configuration: ${name} ${what}`
+    })
+    throw new ConfigError([...new Set(lines)].join('\n'))
   }
   const e = parsed.data
   const publicUrl = withoutTrailingSlash(e.PUBLIC_URL)

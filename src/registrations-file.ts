@@ -48,9 +48,11 @@ export function loadRegistrations (
   }
   const parsed = fileSchema.safeParse(json)
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
-    const where = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')
-    throw new ConfigError(`Invalid configuration: REGISTRATIONS_FILE ${path}${where} ${issue.code === 'invalid_type' && issue.path.length > 1 ? 'is missing or of the wrong type' : issue.message}`)
+    // Every problem of the file at once, one line each.
+    throw new ConfigError(parsed.error.issues.map((issue) => {
+      const where = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')
+      return `Invalid configuration: REGISTRATIONS_FILE ${path}${where} ${issue.code === 'invalid_type' && issue.path.length > 1 ? 'is missing or of the wrong type' : issue.message}`
+    }).join('\n'))
   }
   return parsed.data.map(({ name, ...fields }) => toRegistration({ id: name, ...fields }, defaults))
 }

@@ -234,22 +234,22 @@ t.test('configSecrets lists every secret and nothing else', async (t) => {
   t.notOk(secrets.includes(config.publicUrl), 'the public URL is not a secret')
 })
 
-t.test('the service exits non-zero with one stderr line when PUBLIC_URL is missing', async (t) => {
-  const service = spawnService(testEnv({ PUBLIC_URL: undefined }))
+t.test('the service reports every configuration error at once, one stderr line each, and exits 78', async (t) => {
+  const service = spawnService(testEnv({ PUBLIC_URL: undefined, PORT: 'eighty', LOG_LEVEL: 'loud' }))
   // 'close' comes after the exit and after stderr is fully read.
   const closed = once(service.child, 'close')
   t.teardown(() => { if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill() })
   const { code, signal } = await service.exited
   await closed
   t.equal(signal, null, 'exited by itself, not by a signal')
-  t.not(code, 0, 'exit code is non-zero')
-  t.ok(typeof code === 'number' && code > 0, `exit code is a failure code (${code})`)
+  t.equal(code, 78, 'EX_CONFIG: a configuration error, not a crash')
   const stderr = service.stderr()
   t.ok(stderr.endsWith('\n'), 'stderr ends with a newline')
   const lines = stderr.split('\n').filter((line) => line !== '')
-  t.equal(lines.length, 1, `stderr is exactly one line: ${JSON.stringify(stderr)}`)
-  t.match(lines[0] ?? '', /\bPUBLIC_URL\b/, 'the line names PUBLIC_URL')
-  t.match(lines[0] ?? '', /is required/, 'and says it is required')
+  t.equal(lines.length, 3, `one line per error: ${JSON.stringify(stderr)}`)
+  t.match(lines.find((l) => l.includes('PUBLIC_URL')) ?? '', /^Invalid configuration: PUBLIC_URL is required$/)
+  t.match(lines.find((l) => l.includes('PORT')) ?? '', /^Invalid configuration: PORT /)
+  t.match(lines.find((l) => l.includes('LOG_LEVEL')) ?? '', /^Invalid configuration: LOG_LEVEL /)
   t.equal(service.logs.length, 0, 'nothing is logged to stdout: the service never started')
 })
 

@@ -69,6 +69,15 @@ t.test('aggregator keys and names must be unique across registrations', async (t
     'Invalid configuration: REGISTRATIONS_FILE /etc/bridge/registrations.json[1].name must be unique across registrations')
 })
 
+t.test('every bad entry and field of the file is named at once, one line each', async (t) => {
+  const { appApiKey, ...missingKey } = entry('b', 'k2')
+  const lines = errorOf(() => withFile([{ ...entry('a', 'k1'), senderId: 'x' }, missingKey, { ...entry('c', 'k3'), maxMessagesPerSecond: -1 }])).split('\n')
+  t.equal(lines.length, 3, 'three problems, three lines')
+  t.match(lines[0], /^Invalid configuration: REGISTRATIONS_FILE \/etc\/bridge\/registrations\.json\[0\]\.senderId must be 3-11 letters/)
+  t.equal(lines[1], 'Invalid configuration: REGISTRATIONS_FILE /etc/bridge/registrations.json[1].appApiKey is missing or of the wrong type')
+  t.equal(lines[2], 'Invalid configuration: REGISTRATIONS_FILE /etc/bridge/registrations.json[2].maxMessagesPerSecond must be more than 0')
+})
+
 t.test('a bad entry is named by index and field, without echoing secrets', async (t) => {
   const { appApiKey, ...missingKey } = entry('a', 'k1')
   t.equal(errorOf(() => withFile([entry('ok', 'k0'), missingKey])), 'Invalid configuration: REGISTRATIONS_FILE /etc/bridge/registrations.json[1].appApiKey is missing or of the wrong type')
