@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { Test } from 'tap'
 import { buildApp } from '../src/app.js'
@@ -21,9 +24,28 @@ import { gatewayApiContract } from './contract/gatewayapi-contract.js'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
-/** A complete, valid environment with recognisable fake secrets. */
+/**
+ * This test process's own folder for what tests leave unnamed (databases, services' working
+ * folders): never the checkout's `./data` or `.env`. Made at first use, removed at exit.
+ */
+let ownFolder: string | undefined
+function testFolder (): string {
+  if (ownFolder === undefined) {
+    const folder = mkdtempSync(join(tmpdir(), 'bridge-test-'))
+    process.once('exit', () => rmSync(folder, { recursive: true, force: true }))
+    ownFolder = folder
+  }
+  return ownFolder
+}
+let databases = 0
+
+/**
+ * A complete, valid environment with recognisable fake secrets, and a database of its own in
+ * the test process's folder (a new SQLite file for each environment, unless one is given).
+ */
 export function testEnv (overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   return {
+    DATABASE_URL: `sqlite:${join(testFolder(), `bridge-${++databases}.db`)}`,
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'silent',
@@ -159,8 +181,9 @@ export interface ServiceProcess {
  * should this process end without killing it (tap's timeout signal, a SIGKILL).
  */
 export function spawnService (env: Record<string, string | undefined>): ServiceProcess {
-  const child = spawnInGroup(process.execPath, ['--import', 'tsx', '--import', PARENT_WATCH_MODULE, 'src/main.ts'], {
-    cwd: ROOT,
+  // Its working folder is its own, so that no `.env` or `./data` of the checkout reaches it.
+  const child = spawnInGroup(process.execPath, ['--import', TSX_LOADER, '--import', PARENT_WATCH_MODULE, join(ROOT, 'src/main.ts')], {
+    cwd: mkdtempSync(join(testFolder(), 'service-')),
     env: { PATH: process.env.PATH, [PARENT_PID_VARIABLE]: String(process.pid), ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
@@ -372,6 +395,8 @@ const PARENT_PID_VARIABLE = 'TEST_PARENT_PID'
 
 /** The module a spawned service imports (`--import`) to end itself once its parent process is gone. */
 const PARENT_WATCH_MODULE = new URL('fixtures/exit-with-parent.mjs', import.meta.url).href
+/** tsx's loader by its URL, as `--import tsx` finds it from the checkout: a child may run in another folder. */
+const TSX_LOADER = import.meta.resolve('tsx')
 
 /** Process groups of children still running (by their leader's pid): what the exit hook kills. */
 const liveChildGroups = new Set<number>()
