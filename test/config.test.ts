@@ -50,7 +50,7 @@ function assertNames (t: Test, message: string, variable: string): void {
 }
 
 t.test('defaults apply when optional variables are unset', async (t) => {
-  const config = parseConfig(testEnv({ HOST: undefined, PORT: undefined, LOG_LEVEL: undefined }))
+  const config = parseConfig(testEnv({ HOST: undefined, PORT: undefined, LOG_LEVEL: undefined, DATABASE_URL: undefined }))
   t.equal(config.host, '0.0.0.0')
   t.equal(config.port, 3000)
   t.equal(config.logLevel, 'info')
