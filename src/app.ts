@@ -14,6 +14,7 @@ import { gatewayApiRules } from './gatewayapi/provider-rules.js'
 import type { ProviderRules } from './core/provider-rules.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { probeLogLevel } from './logger.js'
+import { requestIdOf } from './http/request-id.js'
 
 export interface AppDeps {
   store: Store
@@ -42,7 +43,14 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
       connectionsCheckingInterval: Math.min(1000, headersTimeoutMs)
     },
     clientErrorHandler: clientErrorHandler({ requestTimeoutMs, headersTimeoutMs }),
-    return503OnClosing: true
+    return503OnClosing: true,
+    // A caller's X-Request-Id names the request in our logs and comes back in the answer.
+    requestIdHeader: false,
+    genReqId: requestIdOf
+  })
+  app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
   })
   // Beyond this many open connections Node drops new ones at once, so a flood cannot exhaust memory.
   app.server.maxConnections = maxConnections
@@ -53,7 +61,7 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
 
   // Probes, asked every few seconds, log their requests at debug only.
   const probes = probeLogLevel(deps.logger.level as Config['logLevel'])
-  app.get('/metrics', { logLevel: probes }, async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()))
+  app.get('/metrics', { logLevel: probes }, async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.exposition()))
   app.register(eventsRoute, {
     secret: config.gatewayapi.webhookSecret,
     maxAgeMs: config.webhookMaxAgeMs,

@@ -1,4 +1,17 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+let processRegistry: Registry | undefined
+/**
+ * The process's and Node.js runtime's metrics (prom-client's defaults: CPU, memory, event loop
+ * lag, GC, handles), once per process however many apps it runs: they describe the process.
+ */
+export function processMetrics (): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry()
+    collectDefaultMetrics({ register: processRegistry })
+  }
+  return processRegistry
+}
 
 /**
  * The service's Prometheus metrics, on a registry of its own (nothing global, so that several
@@ -58,12 +71,23 @@ export function createMetrics () {
       labelNames: ['event_type', 'outcome'] as const,
       registers
     }),
+    httpDuration: new Histogram({
+      name: 'bridge_http_request_duration_seconds',
+      help: 'Duration of the HTTP requests we answered, by method, route (its pattern; "unmatched" for none) and status code',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers
+    }),
     outboxDeliveries: new Counter({
       name: 'bridge_outbox_deliveries_total',
       help: 'Rows sent to Optimove, by outbox (reports, incoming) and outcome (done, retry, parked)',
       labelNames: ['outbox', 'outcome'] as const,
       registers
     }),
+    /** The text Prometheus scrapes: this app's metrics, then the process's. */
+    async exposition (): Promise<string> {
+      return `${await registry.metrics()}${await processMetrics().metrics()}`
+    },
     /** Gauges whose values are read from the service when Prometheus scrapes. */
     gauge (name: string, help: string, labelNames: string[], collect: (g: Gauge) => Promise<void> | void): Gauge {
       return new Gauge({ name, help, labelNames, registers, async collect () { await collect(this) } })

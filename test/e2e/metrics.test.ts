@@ -7,7 +7,7 @@ async function scrape (url: string): Promise<(name: string, labels?: Record<stri
   const res = await request(`${url}/metrics`)
   const text = await res.body.text()
   const samples = text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((line) => {
-    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line)!
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line)!
     const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]))
     return { name: m[1]!, labels, value: Number(m[3]) }
   })

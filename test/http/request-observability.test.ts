@@ -1,0 +1,45 @@
+import t, { type Test } from 'tap'
+import { buildApp } from '../../src/app.js'
+import { openSqliteStore } from '../../src/core/store/sqlite-store.js'
+import { createLogger } from '../../src/logger.js'
+import { logCapture, testConfig } from '../helper.js'
+
+// What an operator follows a request by: its X-Request-Id in the answer and the logs, its
+// duration per route in /metrics, beside the process's own metrics.
+
+async function appFor (t: Test) {
+  const capture = logCapture()
+  const store = openSqliteStore({ path: `${t.testdir()}/bridge.db` })
+  const app = buildApp(testConfig(), { store, logger: createLogger('info', capture.stream) })
+  t.teardown(async () => { await app.close(); await store.close() })
+  return { app, capture }
+}
+
+t.test('a usable X-Request-Id comes back and names the request in the logs; another gets a new id', async (t) => {
+  const { app: server, capture } = await appFor(t)
+  const given = await server.inject({ method: 'GET', url: '/no-such-path', headers: { 'x-request-id': 'lb-7f3a:12' } })
+  t.equal(given.headers['x-request-id'], 'lb-7f3a:12', 'the caller\'s id comes back')
+  const logged = capture.lines().map((l) => JSON.parse(l) as { reqId?: string; msg: string })
+  t.ok(logged.some((l) => l.reqId === 'lb-7f3a:12' && l.msg === 'incoming request'), 'and is the reqId of its log lines')
+  for (const bad of ['x'.repeat(129), 'has spaces', 'quote"d']) {
+    const answer = await server.inject({ method: 'GET', url: '/no-such-path', headers: { 'x-request-id': bad } })
+    t.match(answer.headers['x-request-id'], /^[0-9a-f-]{36}$/, `${bad.slice(0, 12)}…: replaced by a new UUID`)
+    t.notOk(capture.text().includes(bad), 'never logged')
+  }
+  const none = await server.inject({ method: 'GET', url: '/health' })
+  t.match(none.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'none given: a new UUID')
+})
+
+t.test('/metrics has each route\'s request durations and the process\'s own metrics', async (t) => {
+  const { app: server } = await appFor(t)
+  await server.inject({ method: 'GET', url: '/health' })
+  await server.inject({ method: 'POST', url: '/api/v1/campaigns/send', payload: {} })
+  await server.inject({ method: 'GET', url: '/no-such-path' })
+  const text = (await server.inject({ method: 'GET', url: '/metrics' })).body
+  t.match(text, /bridge_http_request_duration_seconds_count\{method="GET",route="\/health",status_code="200"\} 1/)
+  t.match(text, /bridge_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/campaigns\/send",status_code="401"\} 1/)
+  t.match(text, /bridge_http_request_duration_seconds_count\{method="GET",route="unmatched",status_code="404"\} 1/)
+  for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+    t.match(text, new RegExp(`^${name} `, 'm'), name)
+  }
+})
