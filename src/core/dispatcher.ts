@@ -427,8 +427,9 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
         const reason = outcome.kind === 'unauthorized'
           ? `provider refused our credentials (HTTP ${outcome.status}): ${outcome.reason}`
           : `provider configuration error (HTTP ${outcome.status}): ${outcome.reason}`
-        await store.reschedule(messages.map((m) => ({ ...fenced(m), at: now })), reason, now, { refundAttempt: true })
+        // Halted before the messages go back: their return wakes the loop, which must not send them again before the probe.
         this.halt(reason, outcome.status, now)
+        await store.reschedule(messages.map((m) => ({ ...fenced(m), at: now })), reason, now, { refundAttempt: true })
         return []
       }
       case 'throttled': {
