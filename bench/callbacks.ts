@@ -19,6 +19,7 @@ import { SimOptimove } from '../src/sim/optimove.js'
 import { freeLoopbackPort } from '../src/sim/http-server.js'
 import { CAMPAIGN_SEND_PATH } from '../src/config.js'
 import { cpuSeconds, ready, spawnReplica } from './replica-process.js'
+import { percentile } from './percentile.js'
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '20000' }, concurrency: { type: 'string', default: '64' } } })
 const total = Number(values.events)
@@ -84,8 +85,6 @@ try {
   await allReported
   const reportSeconds = (performance.now() - started) / 1000
 
-  const sorted = [...latencies].sort((a, b) => a - b)
-  const pct = (p: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! * 10) / 10
   const reports = optimove.received('delivery-report').filter((c) => c.status === 200)
   console.log(JSON.stringify({
     bench: 'callbacks',
@@ -93,8 +92,8 @@ try {
     events: total,
     concurrency,
     eventsPerSecond: Math.round(total / ingestSeconds),
-    eventP50Ms: pct(50),
-    eventP99Ms: pct(99),
+    eventP50Ms: percentile(latencies, 50),
+    eventP99Ms: percentile(latencies, 99),
     // Reports flow while the events come in: from the first event until the last report arrived.
     reportsPerSecond: Math.round(total / reportSeconds),
     // CPU seconds while the events came in: the service (both its threads), this client (and the simulators), against the wall clock.

@@ -1,5 +1,5 @@
 /**
- * Fairness benchmark, with the service (`src/main.ts`, two registrations), the simulated
+ * Fairness benchmark, with the service (`node dist/main.js`, two registrations), the simulated
  * GatewayAPI and this client each in a process of their own, as deployed: tenant A posts a
  * large campaign (1,000,000 messages by default, in campaigns of 10,000) scheduled a little
  * ahead, so that its whole backlog is stored before the first message leaves; once 100,000 of

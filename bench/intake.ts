@@ -21,6 +21,7 @@ import { freeLoopbackPort } from '../src/sim/http-server.js'
 import { CAMPAIGN_SEND_PATH } from '../src/config.js'
 import { startSimGatewayApiChild } from './sim-gatewayapi-child.js'
 import { ready, spawnReplica } from './replica-process.js'
+import { percentile } from './percentile.js'
 
 const { values } = parseArgs({
   options: {
@@ -64,12 +65,6 @@ async function postTo (url: string, n: number, raw: string, size = recipients): 
   const took = performance.now() - started
   if (res.statusCode !== 200 || answer.accepted !== size) throw new Error(`batch ${n}: ${res.statusCode} ${JSON.stringify(answer)}`)
   return took
-}
-
-/** The p-th percentile of some latencies, to a tenth of a millisecond. */
-function percentile (latencies: number[], p: number): number {
-  const sorted = [...latencies].sort((a, b) => a - b)
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! * 10) / 10
 }
 
 if (values['while-relaying']) {

@@ -94,15 +94,20 @@ export function buildTestApp (t: Test, options: { config?: Config; store?: Store
 }
 
 /**
- * Claims everything due at `now`, a claim per registration in turn (a claim serves one), as a
- * dispatcher would over several claims; the messages in the order they were stored.
+ * Claims everything due at `now` as a dispatcher would over several claims: each claim serves
+ * one registration, the next after the previous claim's. Every claim, in turn.
  */
-export async function claimAllDue (store: RelayStore, now: number, limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
-  const claimed: ClaimedMessage[] = []
-  for (let more = await store.claimDue(now, limit, leaseMs); more.length > 0; more = await store.claimDue(now, limit, leaseMs, { after: more[0]!.registrationId })) {
-    claimed.push(...more)
+export async function claimsInTurn (store: RelayStore, now: number, limit: number, leaseMs: number): Promise<ClaimedMessage[][]> {
+  const claims: ClaimedMessage[][] = []
+  for (let claim = await store.claimDue(now, limit, leaseMs); claim.length > 0; claim = await store.claimDue(now, limit, leaseMs, { after: claim[0]!.registrationId })) {
+    claims.push(claim)
   }
-  return claimed.sort((a, b) => Number(a.id) - Number(b.id))
+  return claims
+}
+
+/** Everything due at `now`, claimed in turn (see claimsInTurn); the messages in the order they were stored. */
+export async function claimAllDue (store: RelayStore, now: number, limit: number, leaseMs: number): Promise<ClaimedMessage[]> {
+  return (await claimsInTurn(store, now, limit, leaseMs)).flat().sort((a, b) => Number(a.id) - Number(b.id))
 }
 
 export interface CampaignOptions {

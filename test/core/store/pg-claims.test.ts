@@ -4,6 +4,7 @@ import { openPgStore } from '../../../src/core/store/pg-store.js'
 import { PG_MIGRATIONS, applyPgMigrations } from '../../../src/core/store/pg-migrations.js'
 import type { NewMessage, Store } from '../../../src/core/store/store.js'
 import { onTestDatabase, pgTestSetting, schemaUrlFor } from './pg-test-database.js'
+import { claimsInTurn } from '../../helper.js'
 
 // PostgreSQL's own concurrency: several processes (here, several pools) share one database.
 // Their claims must never hand one row to two of them, and their openings must migrate once.
@@ -121,10 +122,7 @@ t.test('messages stored before migration 3 learn their registration from their b
   await pool.end()
   const store = await openPgStore({ url, poolSize: 2 })
   t.teardown(() => store.close())
-  const turns = []
-  for (let claim = await store.claimDue(2000, 10, 1000); claim.length > 0; claim = await store.claimDue(2000, 10, 1000, { after: claim[0]!.registrationId })) {
-    turns.push(claim.map((m) => [m.registrationId, m.text]))
-  }
+  const turns = (await claimsInTurn(store, 2000, 10, 1000)).map((claim) => claim.map((m) => [m.registrationId, m.text]))
   t.same(turns, [[['tenant-a', 'tenant-a 0'], ['tenant-a', 'tenant-a 1']], [['tenant-b', 'tenant-b 0'], ['tenant-b', 'tenant-b 1']]])
 })
 

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3'
 import { applyMigrations, openSqliteStore, sqlitePathFromUrl } from '../../../src/core/store/sqlite-store.js'
 import { MIGRATIONS } from '../../../src/core/store/migrations.js'
 import type { NewBatch, NewMessage } from '../../../src/core/store/store.js'
+import { claimsInTurn } from '../../helper.js'
 
 // What is SQLite's own: its URLs, its pragmas and migrations on a file, two connections to one
 // file. What every adapter must do is tested against each of them (adapters.ts).
@@ -65,10 +66,7 @@ t.test('messages stored before migration 5 learn their registration from their b
   db.close()
   const store = openSqliteStore({ path })
   t.teardown(() => store.close())
-  const turns = []
-  for (let claim = await store.claimDue(2000, 10, 1000); claim.length > 0; claim = await store.claimDue(2000, 10, 1000, { after: claim[0]!.registrationId })) {
-    turns.push(claim.map((m) => [m.registrationId, m.text]))
-  }
+  const turns = (await claimsInTurn(store, 2000, 10, 1000)).map((claim) => claim.map((m) => [m.registrationId, m.text]))
   t.same(turns, [[['tenant-a', 'tenant-a 0'], ['tenant-a', 'tenant-a 1']], [['tenant-b', 'tenant-b 0'], ['tenant-b', 'tenant-b 1']]])
 })
 
