@@ -167,3 +167,34 @@ MIGRATIONS.push({
     CREATE INDEX messages_due ON messages (state, registration_id, next_attempt_at);
   `
 })
+
+/** The claims' schema: the same SQL on SQLite (version 6) and PostgreSQL (version 4), but for the id column and the lists' type. */
+export const claimsSchema = (idColumn: string, listType: string): string => `
+    -- One row per outgoing request: its messages (not yet settled, with their attempt counts
+    -- before it), owner and lease. Messages stay queued while claimed (see request-claims.ts).
+    CREATE TABLE claims (
+      id ${idColumn},
+      registration_id TEXT NOT NULL,
+      owner TEXT NOT NULL,
+      claimed_at BIGINT NOT NULL,
+      lease_until BIGINT NOT NULL,
+      first_id BIGINT NOT NULL,
+      last_id BIGINT NOT NULL,
+      segments TEXT NOT NULL,
+      message_ids ${listType} NOT NULL,
+      attempts ${listType} NOT NULL,
+      open INTEGER NOT NULL
+    );
+    CREATE INDEX claims_registration ON claims (registration_id, lease_until);
+    CREATE INDEX claims_span ON claims (first_id, last_id);
+    CREATE INDEX claims_owner ON claims (owner);
+    -- Leased messages are queued again, due when their lease ends, their attempt counted.
+    UPDATE messages SET state = 'queued', lease_until = NULL WHERE state = 'sending';
+    DROP INDEX messages_lease_owner;
+  `
+
+MIGRATIONS.push({
+  version: 6,
+  name: 'claims: one row per outgoing request instead of a lease on every message',
+  sql: claimsSchema('INTEGER PRIMARY KEY', 'TEXT')
+})

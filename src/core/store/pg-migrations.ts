@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import { REPLICAS_SCHEMA, type Migration } from './migrations.js'
+import { REPLICAS_SCHEMA, claimsSchema, type Migration } from './migrations.js'
 
 /**
  * The PostgreSQL schema, versioned like the SQLite one: applied in order at open, each in its
@@ -142,6 +142,15 @@ PG_MIGRATIONS.push({
     DROP INDEX messages_leased;
     CREATE INDEX messages_queued ON messages (registration_id, next_attempt_at, id) WHERE state = 'queued';
     CREATE INDEX messages_leased ON messages (registration_id, next_attempt_at, id) WHERE state = 'sending';
+  `
+})
+
+PG_MIGRATIONS.push({
+  version: 4,
+  name: 'claims: one row per outgoing request instead of a lease on every message',
+  // SQLite's version 6; messages are never leased any more.
+  sql: `${claimsSchema('BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY', 'BIGINT[]')}
+    DROP INDEX messages_leased;
   `
 })
 

@@ -1,12 +1,14 @@
 import type pg from 'pg'
 import type { ClaimedMessage, ClaimScope, FailedMessage, RescheduledMessage, SubmittedMessage } from './store.js'
 import { claimLimit, claimTurns } from './claim-turns.js'
-import { dbId } from './pg-pool.js'
-import { dueRows, leaseAssignments } from './pg-lease.js'
+import { dbId, inTransaction } from './pg-pool.js'
 import { queueReportsFrom } from './pg-report-queue.js'
+import { gapsBetween, idSpan, segmentsTaken, settleUnderClaims, type ClaimMembers, type Gap, type Segment, type SettlementItem } from './request-claims.js'
 
-interface ClaimedRow {
+interface DueRow {
+  gap: number
   id: number
+  at: number
   reference: string
   mobile_number: string
   body: string
@@ -14,111 +16,170 @@ interface ClaimedRow {
   registration_id: string
   sender_id: string
   scheduled_at: number
-  claim_rank: number
-  due_at: number
 }
 
-// Of one registration ($5): expired leases first, then due queued messages, each oldest first
-// (see dueRows), with their batch's facts.
-const CLAIM = `
-  WITH chosen AS MATERIALIZED (${dueRows('messages', 'queued', 'registration_id = $5')})
-  UPDATE messages m SET ${leaseAssignments('m', '$3', '$4')}, updated_at = $1
-  FROM chosen c, batches b
-  WHERE m.id = c.id AND b.id = m.batch_id
-  RETURNING m.id, m.reference, m.mobile_number, m.body, m.attempts, m.registration_id, b.sender_id, b.scheduled_at, c.claim_rank, c.due_at`
+interface ClaimRow {
+  id: number
+  message_ids: string[]
+  attempts: string[]
+}
 
-// Each registration with queued or leased messages and the earliest of each state: the distinct
-// registrations found by one index seek each (a skip scan of the partial indexes), then one MIN each.
-const skipScan = (state: string) => `
-  ${state}(r) AS (
-    SELECT MIN(registration_id) FROM messages WHERE state = '${state === 'leased' ? 'sending' : 'queued'}'
+const members = (row: ClaimRow): ClaimMembers => ({ claimId: row.id, ids: row.message_ids.map(Number), attempts: row.attempts.map(Number) })
+
+/** The advisory lock class under which claims of one registration (its hashed id) take turns across processes. */
+const CLAIM_LOCK_CLASS = 730_519_622
+
+// The gaps between a registration's live claims' segments, as parallel arrays ($2..$5, in due
+// order), each read as one range of the due index (registration, due time, id): a row comparison
+// PostgreSQL seeks directly, so no claimed message is ever stepped over.
+const GAPS = `unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) WITH ORDINALITY AS g (after_at, after_id, before_at, before_id, ord)`
+const IN_GAP = `m.state = 'queued' AND m.registration_id = $1
+  AND (m.next_attempt_at, m.id) > (g.after_at, g.after_id) AND (m.next_attempt_at, m.id) < (g.before_at, g.before_id)`
+
+// Of one registration ($1): up to $7 messages due at $6, gap after gap, each gap earliest first.
+const DUE = `
+  SELECT g.ord AS gap, m.id, m.next_attempt_at AS at, m.reference, m.mobile_number, m.body, m.attempts, m.registration_id, b.sender_id, b.scheduled_at
+  FROM ${GAPS}
+  CROSS JOIN LATERAL (
+    SELECT m.* FROM messages m WHERE ${IN_GAP} AND m.next_attempt_at <= $6 ORDER BY m.next_attempt_at, m.id LIMIT $7
+  ) m
+  JOIN batches b ON b.id = m.batch_id
+  LIMIT $7`
+
+// The earliest due time of one registration's messages outside its live claims.
+const EARLIEST = `
+  SELECT min(m.at) AS at FROM ${GAPS}
+  CROSS JOIN LATERAL (SELECT m.next_attempt_at AS at FROM messages m WHERE ${IN_GAP} ORDER BY m.next_attempt_at, m.id LIMIT 1) m`
+
+// The registrations with queued messages: one index seek each (a skip scan of the partial index).
+const QUEUED_REGISTRATIONS = `
+  WITH RECURSIVE queued(r) AS (
+    SELECT MIN(registration_id) FROM messages WHERE state = 'queued'
     UNION ALL
-    SELECT (SELECT MIN(registration_id) FROM messages WHERE state = '${state === 'leased' ? 'sending' : 'queued'}' AND registration_id > s.r)
-    FROM ${state} s WHERE s.r IS NOT NULL
-  )`
-const EARLIEST_BY_REGISTRATION = `
-  WITH RECURSIVE ${skipScan('queued')}, ${skipScan('leased')}
-  SELECT r AS registration_id, (SELECT MIN(next_attempt_at) FROM messages WHERE state = 'queued' AND registration_id = r) AS at
-  FROM queued WHERE r IS NOT NULL
-  UNION ALL
-  SELECT r, (SELECT MIN(next_attempt_at) FROM messages WHERE state = 'sending' AND registration_id = r)
-  FROM leased WHERE r IS NOT NULL`
+    SELECT (SELECT MIN(registration_id) FROM messages WHERE state = 'queued' AND registration_id > q.r) FROM queued q WHERE q.r IS NOT NULL
+  )
+  SELECT r AS registration_id FROM queued WHERE r IS NOT NULL`
 
-// Each settlement is fenced by its claim's attempt number (see ClaimFence in store.ts). Of the
-// items that name one message, the first whose fence holds wins, as when they are applied one by
-// one (the first settles the message, and the fence then turns the others away). `columns`: what
-// each item carries after its id and attempt ($1, $2), as $3, $4, ... with their types.
-const fencedItems = (columns: Array<[name: string, type: string]>): string => `
-  SELECT DISTINCT ON (u.id) u.id, u.attempt, ${columns.map(([name]) => `u.${name}`).join(', ')}
-  FROM unnest($1::bigint[], $2::int[], ${columns.map(([, type], i) => `$${i + 3}::${type}[]`).join(', ')})
-       WITH ORDINALITY AS u (id, attempt, ${columns.map(([name]) => name).join(', ')}, ord)
-  JOIN messages x ON x.id = u.id AND x.state = 'sending' AND x.attempts = u.attempt
-  ORDER BY u.id, u.ord`
-const FENCE_HOLDS = `m.id = w.id AND m.state = 'sending' AND m.attempts = w.attempt`
+// An expired claim's attempt counts for its messages not settled since (so that a crash loop ends).
+const COUNT_EXPIRED = `
+  UPDATE messages m SET attempts = m.attempts + 1
+  FROM (SELECT unnest(message_ids) AS id, unnest(attempts) AS attempts FROM claims WHERE id = ANY($1::bigint[])) u
+  WHERE m.id = u.id AND m.state = 'queued' AND m.attempts = u.attempts`
 
+const ADD_CLAIM = `
+  INSERT INTO claims (registration_id, owner, claimed_at, lease_until, first_id, last_id, segments, message_ids, attempts, open)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint[], $9::bigint[], $10)`
+
+// Each item holds under its claim (settleUnderClaims); the state and attempt checks make sure of it.
 const SUBMIT = `
-  UPDATE messages m SET state = 'submitted', provider_message_id = w.provider_id, lease_until = NULL, updated_at = $4
-  FROM (${fencedItems([['provider_id', 'text']])}) w
-  WHERE ${FENCE_HOLDS}`
+  UPDATE messages m SET state = 'submitted', provider_message_id = w.provider_id, attempts = w.attempt, lease_owner = $4, updated_at = $5
+  FROM unnest($1::bigint[], $2::int[], $3::text[]) AS w (id, attempt, provider_id)
+  WHERE m.id = w.id AND m.state = 'queued' AND m.attempts = w.attempt - 1`
 
 const REQUEUE = `
-  UPDATE messages m SET state = 'queued', next_attempt_at = w.at, lease_until = NULL, last_error = $4, attempts = m.attempts - $5, updated_at = $6
-  FROM (${fencedItems([['at', 'bigint']])}) w
-  WHERE ${FENCE_HOLDS}`
+  UPDATE messages m SET next_attempt_at = w.at, last_error = $4, attempts = w.attempt - $5, lease_owner = $6, updated_at = $7
+  FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS w (id, attempt, at)
+  WHERE m.id = w.id AND m.state = 'queued' AND m.attempts = w.attempt - 1`
 
-// A failure with a claim ends only that claim's message; without one, a message still queued
-// (or leased) may end too. Each ended message's report is queued by the same statement, in the
-// order of the items.
-const FAILABLE = (m: string) => `CASE WHEN w.attempt IS NULL THEN ${m}.state IN ('queued', 'sending') ELSE ${m}.state = 'sending' AND ${m}.attempts = w.attempt END`
+// A failure with a claim ends only that claim's message; without one, any message still queued.
+// Each ended message's report is queued by the same statement, in the order of the items.
 const FAIL = `
   WITH ended AS (
-    UPDATE messages m SET state = 'failed', final_outcome = w.outcome, last_error = w.reason, lease_until = NULL, updated_at = $6
-    FROM (
-      SELECT DISTINCT ON (w.id) w.*
-      FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS w (id, attempt, outcome, reason, error_code, ord)
-      JOIN messages x ON x.id = w.id AND ${FAILABLE('x')}
-      ORDER BY w.id, w.ord
-    ) w, batches b
-    WHERE m.id = w.id AND ${FAILABLE('m')} AND b.id = m.batch_id
+    UPDATE messages m SET state = 'failed', final_outcome = w.outcome, last_error = w.reason, attempts = COALESCE(w.attempt, m.attempts),
+      lease_owner = CASE WHEN w.attempt IS NULL THEN m.lease_owner ELSE $7 END, updated_at = $6
+    FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS w (id, attempt, outcome, reason, error_code, ord), batches b
+    WHERE m.id = w.id AND m.state = 'queued' AND (w.attempt IS NULL OR m.attempts = w.attempt - 1) AND b.id = m.batch_id
     RETURNING m.id AS message_id, b.registration_id, w.outcome, $6::bigint AS status_at, w.error_code, w.reason AS error_details, $6::bigint AS at, w.ord
   )
   ${queueReportsFrom('ended')}`
 
-/** The items with the database's ids; an id no message can have names none, as elsewhere. */
-function withDbIds<T extends { id: string }> (items: readonly T[]): Array<T & { dbId: number }> {
-  return items.flatMap((item) => {
-    const id = dbId(item.id)
-    return id === undefined ? [] : [{ ...item, dbId: id }]
-  })
+/** The gaps as the statements' parallel arrays ($2..$5). */
+function gapArrays (gaps: readonly Gap[]): number[][] {
+  return [gaps.map((g) => g.after[0]), gaps.map((g) => g.after[1]), gaps.map((g) => g.before[0]), gaps.map((g) => g.before[1])]
 }
 
+const segmentsOf = (rows: ReadonlyArray<{ segments: string }>): Segment[] => rows.flatMap((row) => JSON.parse(row.segments) as Segment[])
+
 /**
- * The relay's side of the PostgreSQL store: claims safe with many processes (owned by `owner`,
- * this store's instance), and each kind of settlement as one set-based statement, however many
- * messages it settles.
+ * The relay's side of the PostgreSQL store: claims (one row per outgoing request, owned by
+ * `owner`, this store's instance; see request-claims.ts), safe with many processes: the claims of
+ * one registration take turns under an advisory lock, those of different registrations run at
+ * once; each settlement is a few set-based statements, however many messages it settles.
  */
 export function createPgRelay (pool: pg.Pool, owner: string) {
-  /** Each registration with queued or leased messages, and when its first becomes due. */
+  /** Each registration with queued messages outside its live claims, or with claims, and when its first becomes due. */
   const earliestByRegistration = async (): Promise<Map<string, number>> => {
-    const { rows } = await pool.query<{ registration_id: string; at: number }>(EARLIEST_BY_REGISTRATION)
+    const claims = (await pool.query<{ registration_id: string; lease_until: number; segments: string }>(
+      'SELECT registration_id, lease_until, segments FROM claims')).rows
     const earliest = new Map<string, number>()
-    for (const { registration_id: registration, at } of rows) earliest.set(registration, Math.min(at, earliest.get(registration) ?? at))
+    const consider = (registration: string, at: number): void => { earliest.set(registration, Math.min(at, earliest.get(registration) ?? at)) }
+    for (const { registration_id: registration } of (await pool.query<{ registration_id: string }>(QUEUED_REGISTRATIONS)).rows) {
+      const gaps = gapsBetween(segmentsOf(claims.filter((c) => c.registration_id === registration)))
+      const [first] = (await pool.query<{ at: number | null }>(EARLIEST, [registration, ...gapArrays(gaps)])).rows
+      if (first?.at != null) consider(registration, first.at)
+    }
+    // A claim's messages are due again when its lease ends (if they were never settled).
+    for (const c of claims) consider(c.registration_id, c.lease_until)
     return earliest
   }
-  /** One registration's due messages, leased; none when other processes' claims took them all meanwhile. */
-  const claimOf = async (registration: string, now: number, limit: number, leaseMs: number): Promise<ClaimedRow[]> =>
-    (await pool.query<ClaimedRow>(CLAIM, [now, limit, now + leaseMs, owner, registration])).rows
+
+  /** Up to `limit` due messages of `registration` outside its live claims, claimed as one row until `now + leaseMs`. */
+  const claimIn = (registration: string, now: number, limit: number, leaseMs: number): Promise<DueRow[]> => inTransaction(pool, async (client) => {
+    // A lost claim costs what a crash costs (its messages are sent again): its commit need not wait for the disk.
+    await client.query('SET LOCAL synchronous_commit = off')
+    await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CLAIM_LOCK_CLASS, registration])
+    const expired = (await client.query<{ id: number }>('SELECT id FROM claims WHERE registration_id = $1 AND lease_until <= $2', [registration, now])).rows
+    if (expired.length > 0) {
+      const ids = expired.map((c) => c.id)
+      await client.query(COUNT_EXPIRED, [ids])
+      await client.query('DELETE FROM claims WHERE id = ANY($1::bigint[])', [ids])
+    }
+    const live = segmentsOf((await client.query<{ segments: string }>('SELECT segments FROM claims WHERE registration_id = $1', [registration])).rows)
+    const gaps = gapArrays(gapsBetween(live))
+    const rows = (await client.query<DueRow>(DUE, [registration, ...gaps, now, limit])).rows
+    if (rows.length === 0) return rows
+    rows.sort((a, b) => a.gap - b.gap || a.at - b.at || a.id - b.id)
+    const ids = rows.map((row) => row.id)
+    const { first, last } = idSpan(ids)
+    await client.query(ADD_CLAIM, [
+      registration, owner, now, now + leaseMs, first, last, JSON.stringify(segmentsTaken(rows)), ids, rows.map((row) => row.attempts), rows.length
+    ])
+    return rows
+  })
+
+  /**
+   * The items that hold under their claims (see settleUnderClaims), applied by `apply` in one
+   * transaction with the claims they settled (each locked meanwhile): a claim with no member left ends.
+   */
+  const settle = async <T extends { id: string; attempt?: number }>(items: readonly T[], apply: (client: pg.PoolClient, items: Array<T & SettlementItem>) => Promise<unknown>): Promise<void> => {
+    const named = items.flatMap((item) => {
+      const id = dbId(item.id)
+      return id === undefined ? [] : [{ ...item, dbId: id }]
+    })
+    if (named.length === 0) return
+    const { first, last } = idSpan(named.map((item) => item.dbId))
+    await inTransaction(pool, async (client) => {
+      const covering = (await client.query<ClaimRow>(
+        'SELECT id, message_ids, attempts FROM claims WHERE first_id <= $1 AND last_id >= $2 ORDER BY id FOR UPDATE', [last, first])).rows
+      const settled = settleUnderClaims(covering.map(members), named)
+      if (settled.items.length > 0) await apply(client, settled.items)
+      const ended = settled.claims.filter((c) => c.ids.length === 0).map((c) => c.claimId)
+      if (ended.length > 0) await client.query('DELETE FROM claims WHERE id = ANY($1::bigint[])', [ended])
+      for (const c of settled.claims.filter((c) => c.ids.length > 0)) {
+        await client.query('UPDATE claims SET message_ids = $2::bigint[], attempts = $3::bigint[], open = $4 WHERE id = $1', [c.claimId, c.ids, c.attempts, c.ids.length])
+      }
+    })
+  }
 
   return {
     async claimDue (now: number, limit: number, leaseMs: number, scope?: ClaimScope): Promise<ClaimedMessage[]> {
       const due = [...await earliestByRegistration()].filter(([, at]) => at <= now).map(([registration]) => registration)
-      let rows: ClaimedRow[] = []
+      let rows: DueRow[] = []
+      // The first registration in turn with messages to take (another process may have taken them meanwhile).
       for (const registration of claimTurns(due, scope)) {
-        rows = await claimOf(registration, now, claimLimit(registration, limit, scope), leaseMs)
+        rows = await claimIn(registration, now, claimLimit(registration, limit, scope), leaseMs)
         if (rows.length > 0) break
       }
-      // In claim order: expired leases first, then the rest, each oldest first.
-      rows.sort((a, b) => a.claim_rank - b.claim_rank || a.due_at - b.due_at || a.id - b.id)
       return rows.map((row) => ({
         id: String(row.id),
         reference: row.reference,
@@ -126,27 +187,18 @@ export function createPgRelay (pool: pg.Pool, owner: string) {
         senderId: row.sender_id,
         msisdn: row.mobile_number,
         text: row.body,
-        attempts: row.attempts,
+        attempts: row.attempts + 1,
         dueSince: row.scheduled_at
       }))
     },
-    async markSubmitted (results: SubmittedMessage[], now: number): Promise<void> {
-      const items = withDbIds(results)
-      if (items.length === 0) return
-      await pool.query(SUBMIT, [items.map((r) => r.dbId), items.map((r) => r.attempt), items.map((r) => r.providerMessageId), now])
-    },
-    async reschedule (items: RescheduledMessage[], error: string, now: number, refund: number): Promise<void> {
-      const each = withDbIds(items)
-      if (each.length === 0) return
-      await pool.query(REQUEUE, [each.map((r) => r.dbId), each.map((r) => r.attempt), each.map((r) => r.at), error, refund, now])
-    },
-    async fail (items: FailedMessage[], now: number): Promise<void> {
-      const each = withDbIds(items)
-      if (each.length === 0) return
-      await pool.query(FAIL, [
-        each.map((r) => r.dbId), each.map((r) => r.attempt ?? null), each.map((r) => r.outcome), each.map((r) => r.reason), each.map((r) => r.errorCode ?? null), now
-      ])
-    },
+    markSubmitted: (results: SubmittedMessage[], now: number): Promise<void> => settle(results, (client, items) =>
+      client.query(SUBMIT, [items.map((r) => r.dbId), items.map((r) => r.attempt), items.map((r) => r.providerMessageId), owner, now])),
+    reschedule: (items: RescheduledMessage[], error: string, now: number, refund: number): Promise<void> => settle(items, (client, each) =>
+      client.query(REQUEUE, [each.map((r) => r.dbId), each.map((r) => r.attempt), each.map((r) => r.at), error, refund, owner, now])),
+    fail: (items: FailedMessage[], now: number): Promise<void> => settle(items, (client, each) =>
+      client.query(FAIL, [
+        each.map((r) => r.dbId), each.map((r) => r.attempt ?? null), each.map((r) => r.outcome), each.map((r) => r.reason), each.map((r) => r.errorCode ?? null), now, owner
+      ])),
     async nextDueAt (excluded: readonly string[] = []): Promise<number | undefined> {
       const times = [...await earliestByRegistration()].filter(([registration]) => !excluded.includes(registration)).map(([, at]) => at)
       return times.length === 0 ? undefined : Math.min(...times)

@@ -5,9 +5,9 @@ import type { TakenOver } from './store.js'
  * One heartbeat, one statement (so one transaction): this instance's beat (`$1`, at `$2`), and the
  * instances silent since before `$3` taken over. A dead instance is locked as it is chosen and one
  * another heartbeat holds is skipped (`SKIP LOCKED`): two replicas taking over at once never take
- * one instance twice, and an instance beating right now is not dead. Each of its leased rows is
- * due at `$2` (its lease ends then: the claim order takes it first, as an expired lease) with its
- * attempt count as it was, and the instance is forgotten.
+ * one instance twice, and an instance beating right now is not dead. Each of its claims of
+ * messages and leased outbox rows is due at `$2` (its lease ends then: the claim order takes it
+ * first, as an expired lease) with its attempt count as it was, and the instance is forgotten.
  */
 const HEARTBEAT = `
   WITH me AS (
@@ -17,9 +17,9 @@ const HEARTBEAT = `
     SELECT id, heartbeat_at FROM instances WHERE id <> $1 AND heartbeat_at < $3 FOR UPDATE SKIP LOCKED
   ), forgotten AS (
     DELETE FROM instances WHERE id IN (SELECT id FROM dead)
-  ), messages_released AS (
-    UPDATE messages SET next_attempt_at = $2, lease_until = $2 WHERE state = 'sending' AND lease_owner IN (SELECT id FROM dead)
-    RETURNING lease_owner
+  ), claims_ended AS (
+    UPDATE claims SET lease_until = $2 WHERE owner IN (SELECT id FROM dead)
+    RETURNING owner, open
   ), reports_released AS (
     UPDATE reports SET next_attempt_at = $2, lease_until = $2 WHERE state = 'sending' AND lease_owner IN (SELECT id FROM dead)
     RETURNING lease_owner
@@ -27,10 +27,10 @@ const HEARTBEAT = `
     UPDATE incoming_messages SET next_attempt_at = $2, lease_until = $2 WHERE state = 'sending' AND lease_owner IN (SELECT id FROM dead)
     RETURNING lease_owner
   ), released AS (
-    SELECT lease_owner, count(*) AS claims FROM (
-      SELECT lease_owner FROM messages_released
-      UNION ALL SELECT lease_owner FROM reports_released
-      UNION ALL SELECT lease_owner FROM incoming_released
+    SELECT lease_owner, sum(n)::bigint AS claims FROM (
+      SELECT owner AS lease_owner, open AS n FROM claims_ended
+      UNION ALL SELECT lease_owner, 1 FROM reports_released
+      UNION ALL SELECT lease_owner, 1 FROM incoming_released
     ) r GROUP BY lease_owner
   )
   SELECT d.id, d.heartbeat_at, COALESCE(r.claims, 0) AS claims

@@ -27,7 +27,9 @@ const COUNTS = `
   SELECT 'messages' AS tally, state, count(*) AS n FROM messages GROUP BY state
   UNION ALL SELECT 'reports', state, count(*) FROM reports GROUP BY state
   UNION ALL SELECT 'incoming', state, count(*) FROM incoming_messages GROUP BY state
-  UNION ALL SELECT 'batches', '', count(*) FROM batches`
+  UNION ALL SELECT 'batches', '', count(*) FROM batches
+  UNION ALL SELECT 'claimed', '', count(*) FROM claims c, unnest(c.message_ids, c.attempts) AS u (id, attempts)
+    JOIN messages m ON m.id = u.id AND m.state = 'queued' AND m.attempts = u.attempts`
 
 /**
  * The store on PostgreSQL, for several processes (replicas) sharing one database: its schema
@@ -107,8 +109,10 @@ export async function openPgStore (options: PgStoreOptions): Promise<Store> {
       for (const { tally, state, n } of (await pool.query<{ tally: string; state: string; n: number }>(COUNTS)).rows) {
         if (tally === 'batches') stats.batches = n
         else if (tally === 'messages') stats.messages[state as MessageState] = n
+        else if (tally === 'claimed') stats.messages.sending = n
         else stats[tally as 'reports' | 'incoming'][state as OutboxState] = n
       }
+      stats.messages.queued -= stats.messages.sending
       return stats
     }),
     heartbeat: open(replicas.heartbeat),

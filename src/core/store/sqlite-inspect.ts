@@ -4,6 +4,7 @@ import {
   batchRecord, incomingRecord, instanceRecord, messageRecord, recipientRecord, reportRecord, webhookEventRecord,
   type BatchRow, type IncomingRow, type InstanceRow, type MessageRow, type RecipientRow, type ReportRow, type WebhookEventRow
 } from './stored-records.js'
+import { withClaimsShown, type ClaimLease } from './request-claims.js'
 
 /** The inspection role of the SQLite store: its rows, oldest first (the instances by id), in the port's words. */
 export function createInspectQueries (db: Database.Database): (limit: number) => StoreContents {
@@ -13,10 +14,15 @@ export function createInspectQueries (db: Database.Database): (limit: number) =>
   const incoming = db.prepare<[number], IncomingRow>('SELECT * FROM incoming_messages ORDER BY id LIMIT ?')
   const events = db.prepare<[number], WebhookEventRow>('SELECT * FROM webhook_events ORDER BY rowid LIMIT ?')
   const recipients = db.prepare<[number], RecipientRow>('SELECT * FROM recipient_registrations ORDER BY rowid LIMIT ?')
+  const claims = db.prepare<[], { id: number; owner: string; lease_until: number; message_ids: string; attempts: string }>(
+    'SELECT id, owner, lease_until, message_ids, attempts FROM claims')
+  const leases = (): ClaimLease[] => claims.all().map((c) => ({
+    claimId: c.id, owner: c.owner, leaseUntil: c.lease_until, ids: JSON.parse(c.message_ids), attempts: JSON.parse(c.attempts)
+  }))
   const instances = db.prepare<[number], InstanceRow>('SELECT id, started_at, heartbeat_at FROM instances ORDER BY id LIMIT ?')
   const read = db.transaction((limit: number): StoreContents => ({
     batches: batches.all(limit).map(batchRecord),
-    messages: messages.all(limit).map(messageRecord),
+    messages: withClaimsShown(messages.all(limit), leases()).map(messageRecord),
     reports: reports.all(limit).map(reportRecord),
     incoming: incoming.all(limit).map(incomingRecord),
     webhookEvents: events.all(limit).map(webhookEventRecord),

@@ -1,10 +1,11 @@
 import type Database from 'better-sqlite3'
 
 /**
- * The one way the SQLite store leases rows, for the relay and both outboxes alike. A leased
- * row is `sending`, its attempt counted, due again at its lease's end, and owned by the instance
- * that claimed it: if its owner dies, the row is simply due again (the next claim takes it,
- * `claimOrder`), or at once when a live instance takes over the dead one's claims (`sqlite-replicas.ts`).
+ * The one way the SQLite store leases outbox rows (reports and replies; the relay's claims are
+ * rows of their own, see request-claims.ts). A leased row is `sending`, its attempt counted, due
+ * again at its lease's end, and owned by the instance that claimed it: if its owner dies, the row
+ * is simply due again (the next claim takes it, `claimOrder`), or at once when a live instance
+ * takes over the dead one's claims (`sqlite-replicas.ts`).
  */
 const LEASE_ASSIGNMENTS = "state = 'sending', attempts = attempts + 1, next_attempt_at = @leaseUntil, lease_until = @leaseUntil, lease_owner = @leaseOwner"
 

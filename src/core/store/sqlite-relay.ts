@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3'
-import type { ClaimedMessage, ClaimScope, FailedMessage, MessageState, RescheduledMessage, SubmittedMessage } from './store.js'
-import { claimOrder, leaseStatement } from './sqlite-lease.js'
+import type { ClaimedMessage, ClaimScope, FailedMessage, RescheduledMessage, SubmittedMessage } from './store.js'
 import { claimLimit, claimTurns } from './claim-turns.js'
 import { createReportQueue } from './sqlite-report-queue.js'
+import { gapsBetween, idSpan, segmentsTaken, settleUnderClaims, type ClaimMembers, type Gap, type Segment, type SettlementItem } from './request-claims.js'
 
 interface BatchInfo {
   registration_id: string
@@ -10,8 +10,9 @@ interface BatchInfo {
   scheduled_at: number
 }
 
-interface ClaimedRow {
+interface DueRow {
   id: number
+  at: number
   batch_id: number
   reference: string
   mobile_number: string
@@ -19,52 +20,132 @@ interface ClaimedRow {
   attempts: number
 }
 
-/** The relay's side of the SQLite store: leases (owned by `owner`, this store's instance), submissions, retries and failures. */
+/** A claim's segments and lease, without its members. */
+interface ClaimSpan {
+  registration_id: string
+  lease_until: number
+  segments: string
+}
+
+interface ClaimRow {
+  id: number
+  message_ids: string
+  attempts: string
+}
+
+const members = (row: ClaimRow): ClaimMembers => ({ claimId: row.id, ids: JSON.parse(row.message_ids), attempts: JSON.parse(row.attempts) })
+
+/**
+ * The relay's side of the SQLite store: claims (one row per outgoing request, owned by `owner`,
+ * this store's instance; see request-claims.ts), submissions, retries and failures.
+ */
 export function createRelayQueries (db: Database.Database, owner: string) {
-  // The lease end doubles as the next attempt time, so one index finds both kinds of due message
-  // (per registration: a claim serves one).
-  const claimIn = leaseStatement<{ leaseUntil: number; now: number; limit: number; state: string; registration: string }, ClaimedRow>(db, 'messages',
-    'SELECT id FROM messages WHERE state = @state AND registration_id = @registration AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit',
-    'id, batch_id, reference, mobile_number, body, attempts', owner, 'updated_at = @now')
-  // The registrations with messages in a state, one index seek each (a skip scan), and each one's earliest.
-  const nextRegistration = db.prepare<[string, string], { registration_id: string }>(
-    'SELECT registration_id FROM messages WHERE state = ? AND registration_id > ? ORDER BY registration_id LIMIT 1')
-  const earliestOf = db.prepare<[string, string], { at: number }>(
-    'SELECT MIN(next_attempt_at) AS at FROM messages WHERE state = ? AND registration_id = ?')
-  /** Each registration with queued or leased messages, and when its first becomes due. */
+  // One index (state, registration, due time, and the rowid) gives a registration's due order. A
+  // claim reads the gaps between the segments its live claims took; SQLite seeks a (due time, id)
+  // key only by the due time, so a gap is read as its three index ranges: at its first due time
+  // after its first id, strictly between its due times, and at its last due time before its last id.
+  const atOneTime = db.prepare<[{ registration: string; at: number; afterId: number; beforeId: number; now: number; limit: number }], DueRow>(`
+    SELECT id, next_attempt_at AS at, batch_id, reference, mobile_number, body, attempts FROM messages
+    WHERE state = 'queued' AND registration_id = @registration AND next_attempt_at = @at AND id > @afterId AND id < @beforeId AND next_attempt_at <= @now
+    ORDER BY id LIMIT @limit`)
+  const betweenTimes = db.prepare<[{ registration: string; afterAt: number; beforeAt: number; now: number; limit: number }], DueRow>(`
+    SELECT id, next_attempt_at AS at, batch_id, reference, mobile_number, body, attempts FROM messages
+    WHERE state = 'queued' AND registration_id = @registration AND next_attempt_at > @afterAt AND next_attempt_at < @beforeAt AND next_attempt_at <= @now
+    ORDER BY next_attempt_at, id LIMIT @limit`)
+  /** Up to `limit` messages of `registration` in `gap` due at `now`, earliest first. */
+  const readGap = (registration: string, { after: [afterAt, afterId], before: [beforeAt, beforeId] }: Gap, now: number, limit: number): DueRow[] => {
+    if (afterAt === beforeAt) return atOneTime.all({ registration, at: afterAt, afterId, beforeId, now, limit })
+    const rows = atOneTime.all({ registration, at: afterAt, afterId, beforeId: Number.MAX_SAFE_INTEGER, now, limit })
+    if (rows.length < limit) rows.push(...betweenTimes.all({ registration, afterAt, beforeAt, now, limit: limit - rows.length }))
+    if (rows.length < limit) rows.push(...atOneTime.all({ registration, at: beforeAt, afterId: Number.MIN_SAFE_INTEGER, beforeId, now, limit: limit - rows.length }))
+    return rows
+  }
+  // The registrations with queued messages, one index seek each (a skip scan).
+  const nextRegistration = db.prepare<[string], { registration_id: string }>(
+    "SELECT registration_id FROM messages WHERE state = 'queued' AND registration_id > ? ORDER BY registration_id LIMIT 1")
+  const spans = db.prepare<[], ClaimSpan>('SELECT registration_id, lease_until, segments FROM claims')
+  const spansOf = db.prepare<[string], ClaimSpan>('SELECT registration_id, lease_until, segments FROM claims WHERE registration_id = ?')
+  const segmentsOf = (claims: readonly ClaimSpan[]): Segment[] => claims.flatMap((c) => JSON.parse(c.segments) as Segment[])
+  const expiredOf = db.prepare<[string, number], ClaimRow>('SELECT id, message_ids, attempts FROM claims WHERE registration_id = ? AND lease_until <= ?')
+  const covering = db.prepare<[number, number], ClaimRow>('SELECT id, message_ids, attempts FROM claims WHERE first_id <= ? AND last_id >= ?')
+  const addClaim = db.prepare(`
+    INSERT INTO claims (registration_id, owner, claimed_at, lease_until, first_id, last_id, segments, message_ids, attempts, open)
+    VALUES (@registration, @owner, @now, @leaseUntil, @first, @last, @segments, @ids, @attempts, @open)`)
+  const keepMembers = db.prepare('UPDATE claims SET message_ids = ?, attempts = ?, open = ? WHERE id = ?')
+  const endClaim = db.prepare('DELETE FROM claims WHERE id = ?')
+  // An expired claim's attempt counts for its messages not settled since (so that a crash loop ends).
+  const countAttempt = db.prepare("UPDATE messages SET attempts = attempts + 1 WHERE id = ? AND state = 'queued' AND attempts = ?")
+  const batchInfo = db.prepare<[number], BatchInfo>('SELECT registration_id, sender_id, scheduled_at FROM batches WHERE id = ?')
+  // Each settlement item has held under its claim (settleUnderClaims); the state and attempt checks make sure of it.
+  const submit = db.prepare(`
+    UPDATE messages SET state = 'submitted', provider_message_id = ?, attempts = ?, lease_owner = ?, updated_at = ?
+    WHERE id = ? AND state = 'queued' AND attempts = ?`)
+  const requeue = db.prepare(`
+    UPDATE messages SET next_attempt_at = ?, last_error = ?, attempts = ?, lease_owner = ?, updated_at = ?
+    WHERE id = ? AND state = 'queued' AND attempts = ?`)
+  const failClaimed = db.prepare(`
+    UPDATE messages SET state = 'failed', final_outcome = ?, last_error = ?, attempts = ?, lease_owner = ?, updated_at = ?
+    WHERE id = ? AND state = 'queued' AND attempts = ?`)
+  const failUnclaimed = db.prepare(`
+    UPDATE messages SET state = 'failed', final_outcome = ?, last_error = ?, updated_at = ?
+    WHERE id = ? AND state = 'queued'`)
+  const queueReport = createReportQueue(db)
+
+  /** Each registration with queued messages outside its live claims, or with claims, and when its first becomes due. */
   const earliestByRegistration = (): Map<string, number> => {
+    const claims = new Map<string, ClaimSpan[]>()
+    for (const s of spans.all()) claims.set(s.registration_id, [...claims.get(s.registration_id) ?? [], s])
     const earliest = new Map<string, number>()
-    for (const state of claimOrder('queued') as readonly MessageState[]) {
-      for (let row = nextRegistration.get(state, ''); row !== undefined; row = nextRegistration.get(state, row.registration_id)) {
-        const at = earliestOf.get(state, row.registration_id)!.at
-        earliest.set(row.registration_id, Math.min(at, earliest.get(row.registration_id) ?? at))
+    const consider = (registration: string, at: number): void => { earliest.set(registration, Math.min(at, earliest.get(registration) ?? at)) }
+    for (let row = nextRegistration.get(''); row !== undefined; row = nextRegistration.get(row.registration_id)) {
+      const registration = row.registration_id
+      const live = claims.get(registration) ?? []
+      for (const gap of gapsBetween(segmentsOf(live))) {
+        const [first] = readGap(registration, gap, Number.MAX_SAFE_INTEGER, 1)
+        if (first === undefined) continue
+        consider(registration, first.at)
+        break
       }
     }
+    // A claim's messages are due again when its lease ends (if they were never settled).
+    for (const [registration, of] of claims) for (const c of of) consider(registration, c.lease_until)
     return earliest
   }
-  const batchInfo = db.prepare<[number], BatchInfo>('SELECT registration_id, sender_id, scheduled_at FROM batches WHERE id = ?')
-  // Each settlement is fenced by its claim's attempt number (see ClaimFence in store.ts).
-  const submit = db.prepare(`
-    UPDATE messages SET state = 'submitted', provider_message_id = ?, lease_until = NULL, updated_at = ?
-    WHERE id = ? AND state = 'sending' AND attempts = ?`)
-  const requeue = db.prepare(`
-    UPDATE messages SET state = 'queued', next_attempt_at = ?, lease_until = NULL, last_error = ?, attempts = attempts - ?, updated_at = ?
-    WHERE id = ? AND state = 'sending' AND attempts = ?`)
-  const failClaimed = db.prepare(`
-    UPDATE messages SET state = 'failed', final_outcome = ?, last_error = ?, lease_until = NULL, updated_at = ?
-    WHERE id = ? AND state = 'sending' AND attempts = ?`)
-  const failUnclaimed = db.prepare(`
-    UPDATE messages SET state = 'failed', final_outcome = ?, last_error = ?, lease_until = NULL, updated_at = ?
-    WHERE id = ? AND state IN ('queued', 'sending')`)
-  const queueReport = createReportQueue(db)
+
+  /** Ends the claims of `registration` whose lease ran out: their unsettled messages count the attempt and are free again. */
+  const endExpired = (registration: string, now: number): void => {
+    for (const row of expiredOf.all(registration, now)) {
+      const c = members(row)
+      c.ids.forEach((id, i) => countAttempt.run(id, c.attempts[i]))
+      endClaim.run(c.claimId)
+    }
+  }
+
   const claim = db.transaction((now: number, limit: number, leaseMs: number, scope?: ClaimScope): ClaimedMessage[] => {
     const due = [...earliestByRegistration()].filter(([, at]) => at <= now).map(([registration]) => registration)
-    const registration = claimTurns(due, scope)[0]
-    if (registration === undefined) return []
-    const most = claimLimit(registration, limit, scope)
-    const leaseUntil = now + leaseMs
-    const rows: ClaimedRow[] = []
-    for (const state of claimOrder('queued')) rows.push(...claimIn.all({ leaseUntil, now, limit: most - rows.length, state, registration }))
+    // The first registration in turn with messages to take (one due only by an expired claim may have none left).
+    for (const registration of claimTurns(due, scope)) {
+      const rows = claimIn(registration, now, claimLimit(registration, limit, scope), leaseMs)
+      if (rows.length > 0) return rows
+    }
+    return []
+  })
+
+  /** Up to `limit` due messages of `registration` outside its live claims, claimed as one row until `now + leaseMs`. */
+  const claimIn = (registration: string, now: number, limit: number, leaseMs: number): ClaimedMessage[] => {
+    endExpired(registration, now)
+    const rows: Array<DueRow & { gap: number }> = []
+    for (const [gap, between] of gapsBetween(segmentsOf(spansOf.all(registration))).entries()) {
+      if (rows.length >= limit || between.after[0] > now) break
+      for (const row of readGap(registration, between, now, limit - rows.length)) rows.push({ ...row, gap })
+    }
+    if (rows.length === 0) return []
+    const ids = rows.map((row) => row.id)
+    const { first, last } = idSpan(ids)
+    addClaim.run({
+      registration, owner, now, leaseUntil: now + leaseMs, first, last, segments: JSON.stringify(segmentsTaken(rows)),
+      ids: JSON.stringify(ids), attempts: JSON.stringify(rows.map((row) => row.attempts)), open: rows.length
+    })
     // Each batch's facts read once per claim.
     const batches = new Map([...new Set(rows.map((row) => row.batch_id))].map((id) => [id, batchInfo.get(id)!]))
     return rows.map((row) => {
@@ -76,29 +157,48 @@ export function createRelayQueries (db: Database.Database, owner: string) {
         senderId: batch.sender_id,
         msisdn: row.mobile_number,
         text: row.body,
-        attempts: row.attempts,
+        attempts: row.attempts + 1,
         dueSince: batch.scheduled_at
       }
     })
-  })
+  }
+
+  /**
+   * The items that hold under their claims (see settleUnderClaims), each applied by `apply`, and
+   * the claims they settled updated: a claim with no member left ends.
+   */
+  const settle = <T extends { id: string; attempt?: number }>(items: readonly T[], apply: (item: T & SettlementItem) => void): void => {
+    const named = items.flatMap((item) => {
+      const dbId = Number(item.id)
+      return Number.isSafeInteger(dbId) ? [{ ...item, dbId }] : []
+    })
+    if (named.length === 0) return
+    const { first, last } = idSpan(named.map((item) => item.dbId))
+    const settled = settleUnderClaims(covering.all(last, first).map(members), named)
+    for (const item of settled.items) apply(item)
+    for (const c of settled.claims) {
+      if (c.ids.length === 0) endClaim.run(c.claimId)
+      else keepMembers.run(JSON.stringify(c.ids), JSON.stringify(c.attempts), c.ids.length, c.claimId)
+    }
+  }
 
   return {
     claimDue: (now: number, limit: number, leaseMs: number, scope?: ClaimScope) => claim.immediate(now, limit, leaseMs, scope),
     markSubmitted: db.transaction((results: SubmittedMessage[], now: number) => {
-      for (const r of results) submit.run(r.providerMessageId, now, Number(r.id), r.attempt)
+      settle(results, (r) => { submit.run(r.providerMessageId, r.attempt, owner, now, r.dbId, r.attempt - 1) })
     }),
     reschedule: db.transaction((items: RescheduledMessage[], error: string, now: number, refund: number) => {
-      for (const item of items) requeue.run(item.at, error, refund, now, Number(item.id), item.attempt)
+      settle(items, (item) => { requeue.run(item.at, error, item.attempt - refund, owner, now, item.dbId, item.attempt - 1) })
     }),
     fail: db.transaction((items: FailedMessage[], now: number) => {
-      for (const item of items) {
+      settle(items, (item) => {
         const ended = item.attempt === undefined
-          ? failUnclaimed.run(item.outcome, item.reason, now, Number(item.id))
-          : failClaimed.run(item.outcome, item.reason, now, Number(item.id), item.attempt)
+          ? failUnclaimed.run(item.outcome, item.reason, now, item.dbId)
+          : failClaimed.run(item.outcome, item.reason, item.attempt, owner, now, item.dbId, item.attempt - 1)
         if (ended.changes === 1) {
-          queueReport({ messageId: Number(item.id), outcome: item.outcome, statusAt: now, errorCode: item.errorCode ?? null, errorDetails: item.reason, now })
+          queueReport({ messageId: item.dbId, outcome: item.outcome, statusAt: now, errorCode: item.errorCode ?? null, errorDetails: item.reason, now })
         }
-      }
+      })
     }),
     nextDueAt: (excluded: readonly string[] = []): number | undefined => {
       const times = [...earliestByRegistration()].filter(([registration]) => !excluded.includes(registration)).map(([, at]) => at)

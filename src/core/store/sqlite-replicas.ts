@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3'
 import type { TakenOver } from './store.js'
 
-/** The tables whose rows are leased (see sqlite-lease.ts): a dead instance's claims are in these. */
-const LEASED_TABLES = ['messages', 'reports', 'incoming_messages'] as const
+/** The outboxes, whose rows are leased (see sqlite-lease.ts): a dead instance's claims are in these and in `claims`. */
+const LEASED_TABLES = ['reports', 'incoming_messages'] as const
 
 /**
  * The replica role of the SQLite store, for the instance `instanceId`: its heartbeat (which takes
@@ -18,6 +18,9 @@ export function createReplicaQueries (db: Database.Database, instanceId: string)
   // Its leases end now: the claim order takes them first, as expired leases, with their attempt counts as they were.
   const releases = LEASED_TABLES.map((table) => db.prepare(
     `UPDATE ${table} SET next_attempt_at = @now, lease_until = @now WHERE state = 'sending' AND lease_owner = @owner`))
+  // Its claims of messages end now, their messages not settled still held by them until the next claim.
+  const claimed = db.prepare<[{ owner: string }], { n: number | null }>('SELECT SUM(open) AS n FROM claims WHERE owner = @owner')
+  const endClaims = db.prepare('UPDATE claims SET lease_until = @now WHERE owner = @owner')
   const forget = db.prepare('DELETE FROM instances WHERE id = ?')
   const freeJobs = db.prepare('DELETE FROM job_leases WHERE owner = ?')
   const retire = db.transaction(() => {
@@ -34,7 +37,8 @@ export function createReplicaQueries (db: Database.Database, instanceId: string)
   const heartbeat = db.transaction((now: number, deadBefore: number): TakenOver[] => {
     beat.run({ id: instanceId, now })
     return dead.all({ id: instanceId, deadBefore }).map((instance) => {
-      let claims = 0
+      let claims = claimed.get({ owner: instance.id })!.n ?? 0
+      endClaims.run({ now, owner: instance.id })
       for (const release of releases) claims += release.run({ now, owner: instance.id }).changes
       forget.run(instance.id)
       return { instanceId: instance.id, lastHeartbeatAt: instance.heartbeat_at, claims }

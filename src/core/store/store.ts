@@ -33,7 +33,8 @@ export interface RelayStore {
    * given the previous claim's registration take turns across registrations (a fair share: one
    * registration's backlog never holds another's messages back). Each message becomes `sending`,
    * its attempt count goes up by one and its lease runs to `now + leaseMs`; while the lease runs
-   * no other claim returns it.
+   * no other claim returns it. (The SQL adapters store the claim as one row, its messages left
+   * `queued` until settled: see request-claims.ts.)
    */
   claimDue(now: number, limit: number, leaseMs: number, scope?: ClaimScope): Promise<ClaimedMessage[]>
   /** Marks leased messages as accepted by the provider, with the provider's id (or null); each only under its own claim. */

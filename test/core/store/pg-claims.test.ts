@@ -126,6 +126,26 @@ t.test('messages stored before migration 3 learn their registration from their b
   t.same(turns, [[['tenant-a', 'tenant-a 0'], ['tenant-a', 'tenant-a 1']], [['tenant-b', 'tenant-b 0'], ['tenant-b', 'tenant-b 1']]])
 })
 
+t.test('messages leased before migration 4 are queued again, due at their lease\'s end with the attempt counted', options, async (t) => {
+  const url = await schemaOf(t)
+  const pool = new pg.Pool({ connectionString: url, max: 1 })
+  await applyPgMigrations(pool, PG_MIGRATIONS.filter((m) => m.version < 4))
+  await pool.query(`
+    WITH b AS (
+      INSERT INTO batches (uid, registration_id, idempotency_key, batch_id, request_id, sender_id, metadata, scheduled_at, accepted_count, rejected_count, received_at)
+      VALUES ('u1', 'tenant-a', 'k1', 'b', 'r', 'Brand', '{}', 1000, 2, 0, 900) RETURNING id
+    )
+    INSERT INTO messages (batch_id, registration_id, reference, mobile_number, customer_id, body, state, attempts, next_attempt_at, lease_until, lease_owner, created_at, updated_at)
+    SELECT b.id, 'tenant-a', 'u1-0', '4520000000', 'c', 'leased', 'sending', 1, 5000, 5000, 'old-instance', 900, 1000 FROM b
+    UNION ALL SELECT b.id, 'tenant-a', 'u1-1', '4520000001', 'c', 'waiting', 'queued', 0, 1000, NULL, NULL, 900, 900 FROM b`)
+  await pool.end()
+  const store = await openPgStore({ url, poolSize: 2 })
+  t.teardown(() => store.close())
+  t.same((await store.inspect()).messages.map((m) => [m.text, m.state, m.attempts, m.nextAttemptAt]), [['leased', 'queued', 1, 5000], ['waiting', 'queued', 0, 1000]])
+  t.same((await store.claimDue(4999, 10, 1000)).map((m) => [m.text, m.attempts]), [['waiting', 1]], 'the leased one not before its lease ends')
+  t.same((await store.claimDue(5000, 10, 1000)).map((m) => [m.text, m.attempts]), [['leased', 2]], 'then with its attempt counted')
+})
+
 t.test('a pool connection dropped by the server is reported, never thrown, and replaced', options, async (t) => {
   const url = await schemaOf(t)
   const name = `bridge-drop-${process.pid}`

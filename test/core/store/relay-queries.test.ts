@@ -234,9 +234,10 @@ function relayTests (name: string, openStore: OpenStore, options: { skip?: strin
       { id: 'no-such-id', outcome: 'send-timeout', reason: 'x' }
     ], 1100)
     await store.reschedule([{ id: c!.id, attempt: 2, at: 9000 }, { id: c!.id, attempt: 1, at: 5000 }, { id: c!.id, attempt: 1, at: 7000 }], 'HTTP 500', 1100)
-    t.same((await rows()).map((r) => [r.state, r.providerMessageId, r.finalOutcome, r.lastError, r.nextAttemptAt]), [
-      ['submitted', 'first', null, null, 61_000],
-      ['failed', null, 'send-timeout', 'first', 61_000],
+    // A due time matters only to a message still queued.
+    t.same((await rows()).map((r) => [r.state, r.providerMessageId, r.finalOutcome, r.lastError, r.state === 'queued' ? r.nextAttemptAt : null]), [
+      ['submitted', 'first', null, null, null],
+      ['failed', null, 'send-timeout', 'first', null],
       ['queued', null, null, 'HTTP 500', 5000]
     ], 'the first item whose claim holds wins; the others find the message settled')
     t.same((await store.inspect()).reports.map((r) => [r.messageId, r.outcome]), [[b!.id, 'send-timeout']], 'one report')
@@ -244,6 +245,34 @@ function relayTests (name: string, openStore: OpenStore, options: { skip?: strin
     const [report] = await store.claimReports(2000, 10, 60_000)
     await store.settleOutbox('reports', { done: [report!.id, 'no-such-id'], retry: [{ id: report!.id, at: 3000 }], parked: [report!.id], error: 'late' }, 2100)
     t.match((await store.inspect()).reports, [{ state: 'done', lastError: null }], 'done first, then retried, then parked: done wins')
+  })
+
+  t.test(`${name}: a claim settled in parts keeps the rest of its messages until each is settled`, options, async (t) => {
+    const { store } = await open(t)
+    await store.acceptCampaign(batch('k'), messages(4, 'm'))
+    const [a, b, c, d] = (await store.claimDue(1000, 10, 60_000)).sort((x, y) => Number(x.id) - Number(y.id))
+    const counts = async (): Promise<[number, number]> => {
+      const { messages } = await store.stats()
+      return [messages.queued, messages.sending]
+    }
+    t.same(await counts(), [0, 4], 'all four sending')
+
+    // The request was split: its first part went through, its second was refused for a while.
+    await store.markSubmitted([{ id: a!.id, attempt: 1, providerMessageId: 'p-a' }], 1100)
+    await store.reschedule([{ id: b!.id, attempt: 1, at: 2000 }], 'HTTP 503', 1100, { refundAttempt: true })
+    t.same(await counts(), [1, 2], 'the rescheduled one is queued again, the unsettled two still sending')
+    t.same(await store.claimDue(1999, 10, 60_000), [], 'the unsettled two are not claimed again while their claim runs')
+    const [again, ...more] = await store.claimDue(2000, 10, 60_000)
+    t.same([again?.id, again?.attempts, more.length], [b!.id, 1, 0], 'the rescheduled one at its own time, alone, its attempt refunded')
+
+    await store.markSubmitted([{ id: c!.id, attempt: 1, providerMessageId: 'p-c' }], 2100)
+    t.same(await store.claimDue(2100, 10, 60_000), [], 'the last one of the first claim is still held')
+    await store.fail([{ id: d!.id, attempt: 1, outcome: 'provider-rejected', reason: 'refused' }], 2200)
+    t.same(await counts(), [0, 1], 'the first claim is settled whole; the second still runs')
+    await store.markSubmitted([{ id: d!.id, attempt: 1, providerMessageId: 'late' }, { id: c!.id, attempt: 1, providerMessageId: 'twice' }], 2300)
+    t.same((await store.inspect()).messages.map((m) => [m.state, m.providerMessageId]), [
+      ['submitted', 'p-a'], ['sending', null], ['submitted', 'p-c'], ['failed', null]
+    ], 'a settled claim settles nothing twice')
   })
 
   t.test(`${name}: nextDueAt: the earliest queued time or lease end; undefined when nothing waits`, options, async (t) => {

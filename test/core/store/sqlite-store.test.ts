@@ -70,6 +70,23 @@ t.test('messages stored before migration 5 learn their registration from their b
   t.same(turns, [[['tenant-a', 'tenant-a 0'], ['tenant-a', 'tenant-a 1']], [['tenant-b', 'tenant-b 0'], ['tenant-b', 'tenant-b 1']]])
 })
 
+t.test('messages leased before migration 6 are queued again, due at their lease\'s end with the attempt counted', async (t) => {
+  const path = `${t.testdir()}/bridge.db`
+  const db = new Database(path)
+  applyMigrations(db, MIGRATIONS.filter((m) => m.version < 6))
+  db.prepare(`INSERT INTO batches (id, uid, registration_id, idempotency_key, batch_id, request_id, sender_id, metadata, scheduled_at, accepted_count, rejected_count, received_at)
+              VALUES (1, 'u1', 'tenant-a', 'k1', 'b', 'r', 'Brand', '{}', 1000, 2, 0, 900)`).run()
+  db.prepare(`INSERT INTO messages (batch_id, registration_id, reference, mobile_number, customer_id, body, state, attempts, next_attempt_at, lease_until, lease_owner, created_at, updated_at)
+              VALUES (1, 'tenant-a', 'u1-0', '4520000000', 'c', 'leased', 'sending', 1, 5000, 5000, 'old-instance', 900, 1000),
+                     (1, 'tenant-a', 'u1-1', '4520000001', 'c', 'waiting', 'queued', 0, 1000, NULL, NULL, 900, 900)`).run()
+  db.close()
+  const store = openSqliteStore({ path })
+  t.teardown(() => store.close())
+  t.same((await store.inspect()).messages.map((m) => [m.text, m.state, m.attempts, m.nextAttemptAt]), [['leased', 'queued', 1, 5000], ['waiting', 'queued', 0, 1000]])
+  t.same((await store.claimDue(4999, 10, 1000)).map((m) => [m.text, m.attempts]), [['waiting', 1]], 'the leased one not before its lease ends')
+  t.same((await store.claimDue(5000, 10, 1000)).map((m) => [m.text, m.attempts]), [['leased', 2]], 'then with its attempt counted')
+})
+
 t.test('two connections racing on one key: exactly one acceptance', async (t) => {
   const path = `${t.testdir()}/bridge.db`
   const a = openSqliteStore({ path })
