@@ -3,7 +3,7 @@ import type { ClaimedMessage, ClaimScope, FailedMessage, RescheduledMessage, Sub
 import { claimLimit, claimTurns } from './claim-turns.js'
 import { dbId, inTransaction } from './pg-pool.js'
 import { queueReportsFrom } from './pg-report-queue.js'
-import { gapsBetween, idSpan, segmentsTaken, settleUnderClaims, type ClaimMembers, type Gap, type Segment, type SettlementItem } from './request-claims.js'
+import { gapRanges, gapsBetween, idSpan, segmentsTaken, settleUnderClaims, type ClaimMembers, type Gap, type Segment, type SettlementItem } from './request-claims.js'
 
 interface DueRow {
   gap: number
@@ -29,27 +29,32 @@ const members = (row: ClaimRow): ClaimMembers => ({ claimId: row.id, ids: row.me
 /** The advisory lock class under which claims of one registration (its hashed id) take turns across processes. */
 const CLAIM_LOCK_CLASS = 730_519_622
 
-// The gaps between a registration's live claims' segments, as parallel arrays ($2..$5, in due
-// order), each read as one range of the due index (registration, due time, id): a row comparison
-// PostgreSQL seeks directly, so no claimed message is ever stepped over.
-const GAPS = `unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) WITH ORDINALITY AS g (after_at, after_id, before_at, before_id, ord)`
-const IN_GAP = `m.state = 'queued' AND m.registration_id = $1
-  AND (m.next_attempt_at, m.id) > (g.after_at, g.after_id) AND (m.next_attempt_at, m.id) < (g.before_at, g.before_id)`
+// The gaps between a registration's live claims' segments, as index ranges (gapRanges) in
+// parallel arrays ($2..$7: gap, kind, and the range's due times and ids), in due order: 0, at one
+// due time ($4) between two ids ($6, $7); 1, strictly between two due times ($4, $5). Each
+// range is one seek of the due index (registration, due time, id) with both its ends, so no
+// claimed or settled message is ever stepped over.
+const RANGES = `unnest($2::int[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
+  WITH ORDINALITY AS g (gap, kind, at1, at2, id1, id2, ord)`
+const IN_RANGE = (columns: string, due: string, limit: string): string => `
+  (SELECT ${columns} FROM messages m WHERE g.kind = 0 AND m.state = 'queued' AND m.registration_id = $1
+     AND m.next_attempt_at = g.at1 AND m.id > g.id1 AND m.id < g.id2${due} ORDER BY m.id LIMIT ${limit})
+  UNION ALL
+  (SELECT ${columns} FROM messages m WHERE g.kind = 1 AND m.state = 'queued' AND m.registration_id = $1
+     AND m.next_attempt_at > g.at1 AND m.next_attempt_at < g.at2${due} ORDER BY m.next_attempt_at, m.id LIMIT ${limit})`
 
-// Of one registration ($1): up to $7 messages due at $6, gap after gap, each gap earliest first.
+// Of one registration ($1): up to $9 messages due at $8, range after range, each earliest first.
 const DUE = `
-  SELECT g.ord AS gap, m.id, m.next_attempt_at AS at, m.reference, m.mobile_number, m.body, m.attempts, m.registration_id, b.sender_id, b.scheduled_at
-  FROM ${GAPS}
-  CROSS JOIN LATERAL (
-    SELECT m.* FROM messages m WHERE ${IN_GAP} AND m.next_attempt_at <= $6 ORDER BY m.next_attempt_at, m.id LIMIT $7
-  ) m
+  SELECT g.gap, m.id, m.at, m.reference, m.mobile_number, m.body, m.attempts, m.registration_id, b.sender_id, b.scheduled_at
+  FROM ${RANGES}
+  CROSS JOIN LATERAL (${IN_RANGE('m.id, m.next_attempt_at AS at, m.reference, m.mobile_number, m.body, m.attempts, m.registration_id, m.batch_id', ' AND m.next_attempt_at <= $8', '$9')}) m
   JOIN batches b ON b.id = m.batch_id
-  LIMIT $7`
+  LIMIT $9`
 
 // The earliest due time of one registration's messages outside its live claims.
 const EARLIEST = `
-  SELECT min(m.at) AS at FROM ${GAPS}
-  CROSS JOIN LATERAL (SELECT m.next_attempt_at AS at FROM messages m WHERE ${IN_GAP} ORDER BY m.next_attempt_at, m.id LIMIT 1) m`
+  SELECT min(m.at) AS at FROM ${RANGES}
+  CROSS JOIN LATERAL (${IN_RANGE('m.next_attempt_at AS at', '', '1')}) m`
 
 // The registrations with queued messages: one index seek each (a skip scan of the partial index).
 const QUEUED_REGISTRATIONS = `
@@ -60,10 +65,15 @@ const QUEUED_REGISTRATIONS = `
   )
   SELECT r AS registration_id FROM queued WHERE r IS NOT NULL`
 
-// An expired claim's attempt counts for its messages not settled since (so that a crash loop ends).
-const COUNT_EXPIRED = `
+// Claims of one registration ($2) take turns across processes; a claim's commit need not wait
+// for the disk (lost in a power cut, it costs what a crash costs: its messages are sent again).
+const TAKE_TURN = `SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock($1, hashtext($2))`
+
+// Expired claims end, and their attempt counts for their messages not settled since (so that a crash loop ends).
+const END_EXPIRED = `
+  WITH ended AS (DELETE FROM claims WHERE id = ANY($1::bigint[]) RETURNING message_ids, attempts)
   UPDATE messages m SET attempts = m.attempts + 1
-  FROM (SELECT unnest(message_ids) AS id, unnest(attempts) AS attempts FROM claims WHERE id = ANY($1::bigint[])) u
+  FROM (SELECT unnest(message_ids) AS id, unnest(attempts) AS attempts FROM ended) u
   WHERE m.id = u.id AND m.state = 'queued' AND m.attempts = u.attempts`
 
 const ADD_CLAIM = `
@@ -71,20 +81,22 @@ const ADD_CLAIM = `
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint[], $9::bigint[], $10)`
 
 // Each item holds under its claim (settleUnderClaims); the state and attempt checks make sure of it.
-const SUBMIT = `
+// Each settlement statement also ends the claims it settled whole (their ids: its last parameter, `$n`).
+const ENDING = (n: number): string => `WITH ended_claims AS (DELETE FROM claims WHERE id = ANY($${n}::bigint[]))`
+
+const SUBMIT = `${ENDING(6)}
   UPDATE messages m SET state = 'submitted', provider_message_id = w.provider_id, attempts = w.attempt, lease_owner = $4, updated_at = $5
   FROM unnest($1::bigint[], $2::int[], $3::text[]) AS w (id, attempt, provider_id)
   WHERE m.id = w.id AND m.state = 'queued' AND m.attempts = w.attempt - 1`
 
-const REQUEUE = `
+const REQUEUE = `${ENDING(8)}
   UPDATE messages m SET next_attempt_at = w.at, last_error = $4, attempts = w.attempt - $5, lease_owner = $6, updated_at = $7
   FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS w (id, attempt, at)
   WHERE m.id = w.id AND m.state = 'queued' AND m.attempts = w.attempt - 1`
 
 // A failure with a claim ends only that claim's message; without one, any message still queued.
 // Each ended message's report is queued by the same statement, in the order of the items.
-const FAIL = `
-  WITH ended AS (
+const FAIL = `${ENDING(8)}, ended AS (
     UPDATE messages m SET state = 'failed', final_outcome = w.outcome, last_error = w.reason, attempts = COALESCE(w.attempt, m.attempts),
       lease_owner = CASE WHEN w.attempt IS NULL THEN m.lease_owner ELSE $7 END, updated_at = $6
     FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS w (id, attempt, outcome, reason, error_code, ord), batches b
@@ -93,9 +105,16 @@ const FAIL = `
   )
   ${queueReportsFrom('ended')}`
 
-/** The gaps as the statements' parallel arrays ($2..$5). */
-function gapArrays (gaps: readonly Gap[]): number[][] {
-  return [gaps.map((g) => g.after[0]), gaps.map((g) => g.after[1]), gaps.map((g) => g.before[0]), gaps.map((g) => g.before[1])]
+/** The gaps' index ranges as the statements' parallel arrays ($2..$7). */
+function rangeArrays (gaps: readonly Gap[]): number[][] {
+  const arrays: number[][] = [[], [], [], [], [], []]
+  gaps.forEach((gap, g) => {
+    for (const range of gapRanges(gap)) {
+      const row = 'at' in range ? [g, 0, range.at, range.at, range.afterId, range.beforeId] : [g, 1, range.afterAt, range.beforeAt, 0, 0]
+      row.forEach((value, i) => arrays[i]!.push(value))
+    }
+  })
+  return arrays
 }
 
 const segmentsOf = (rows: ReadonlyArray<{ segments: string }>): Segment[] => rows.flatMap((row) => JSON.parse(row.segments) as Segment[])
@@ -115,7 +134,7 @@ export function createPgRelay (pool: pg.Pool, owner: string) {
     const consider = (registration: string, at: number): void => { earliest.set(registration, Math.min(at, earliest.get(registration) ?? at)) }
     for (const { registration_id: registration } of (await pool.query<{ registration_id: string }>(QUEUED_REGISTRATIONS)).rows) {
       const gaps = gapsBetween(segmentsOf(claims.filter((c) => c.registration_id === registration)))
-      const [first] = (await pool.query<{ at: number | null }>(EARLIEST, [registration, ...gapArrays(gaps)])).rows
+      const [first] = (await pool.query<{ at: number | null }>(EARLIEST, [registration, ...rangeArrays(gaps)])).rows
       if (first?.at != null) consider(registration, first.at)
     }
     // A claim's messages are due again when its lease ends (if they were never settled).
@@ -125,18 +144,13 @@ export function createPgRelay (pool: pg.Pool, owner: string) {
 
   /** Up to `limit` due messages of `registration` outside its live claims, claimed as one row until `now + leaseMs`. */
   const claimIn = (registration: string, now: number, limit: number, leaseMs: number): Promise<DueRow[]> => inTransaction(pool, async (client) => {
-    // A lost claim costs what a crash costs (its messages are sent again): its commit need not wait for the disk.
-    await client.query('SET LOCAL synchronous_commit = off')
-    await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CLAIM_LOCK_CLASS, registration])
-    const expired = (await client.query<{ id: number }>('SELECT id FROM claims WHERE registration_id = $1 AND lease_until <= $2', [registration, now])).rows
-    if (expired.length > 0) {
-      const ids = expired.map((c) => c.id)
-      await client.query(COUNT_EXPIRED, [ids])
-      await client.query('DELETE FROM claims WHERE id = ANY($1::bigint[])', [ids])
-    }
-    const live = segmentsOf((await client.query<{ segments: string }>('SELECT segments FROM claims WHERE registration_id = $1', [registration])).rows)
-    const gaps = gapArrays(gapsBetween(live))
-    const rows = (await client.query<DueRow>(DUE, [registration, ...gaps, now, limit])).rows
+    await client.query(TAKE_TURN, [CLAIM_LOCK_CLASS, registration])
+    const claims = (await client.query<{ id: number; lease_until: number; segments: string }>(
+      'SELECT id, lease_until, segments FROM claims WHERE registration_id = $1', [registration])).rows
+    const expired = claims.filter((c) => c.lease_until <= now).map((c) => c.id)
+    if (expired.length > 0) await client.query(END_EXPIRED, [expired])
+    const ranges = rangeArrays(gapsBetween(segmentsOf(claims.filter((c) => c.lease_until > now))))
+    const rows = (await client.query<DueRow>(DUE, [registration, ...ranges, now, limit])).rows
     if (rows.length === 0) return rows
     rows.sort((a, b) => a.gap - b.gap || a.at - b.at || a.id - b.id)
     const ids = rows.map((row) => row.id)
@@ -149,9 +163,10 @@ export function createPgRelay (pool: pg.Pool, owner: string) {
 
   /**
    * The items that hold under their claims (see settleUnderClaims), applied by `apply` in one
-   * transaction with the claims they settled (each locked meanwhile): a claim with no member left ends.
+   * transaction with the claims they settled (each locked meanwhile): a claim with no member left
+   * ends (`apply` deletes the `ended` claims by the same statement).
    */
-  const settle = async <T extends { id: string; attempt?: number }>(items: readonly T[], apply: (client: pg.PoolClient, items: Array<T & SettlementItem>) => Promise<unknown>): Promise<void> => {
+  const settle = async <T extends { id: string; attempt?: number }>(items: readonly T[], apply: (client: pg.PoolClient, items: Array<T & SettlementItem>, ended: number[]) => Promise<unknown>): Promise<void> => {
     const named = items.flatMap((item) => {
       const id = dbId(item.id)
       return id === undefined ? [] : [{ ...item, dbId: id }]
@@ -162,9 +177,8 @@ export function createPgRelay (pool: pg.Pool, owner: string) {
       const covering = (await client.query<ClaimRow>(
         'SELECT id, message_ids, attempts FROM claims WHERE first_id <= $1 AND last_id >= $2 ORDER BY id FOR UPDATE', [last, first])).rows
       const settled = settleUnderClaims(covering.map(members), named)
-      if (settled.items.length > 0) await apply(client, settled.items)
       const ended = settled.claims.filter((c) => c.ids.length === 0).map((c) => c.claimId)
-      if (ended.length > 0) await client.query('DELETE FROM claims WHERE id = ANY($1::bigint[])', [ended])
+      if (settled.items.length > 0) await apply(client, settled.items, ended)
       for (const c of settled.claims.filter((c) => c.ids.length > 0)) {
         await client.query('UPDATE claims SET message_ids = $2::bigint[], attempts = $3::bigint[], open = $4 WHERE id = $1', [c.claimId, c.ids, c.attempts, c.ids.length])
       }
@@ -191,13 +205,13 @@ export function createPgRelay (pool: pg.Pool, owner: string) {
         dueSince: row.scheduled_at
       }))
     },
-    markSubmitted: (results: SubmittedMessage[], now: number): Promise<void> => settle(results, (client, items) =>
-      client.query(SUBMIT, [items.map((r) => r.dbId), items.map((r) => r.attempt), items.map((r) => r.providerMessageId), owner, now])),
-    reschedule: (items: RescheduledMessage[], error: string, now: number, refund: number): Promise<void> => settle(items, (client, each) =>
-      client.query(REQUEUE, [each.map((r) => r.dbId), each.map((r) => r.attempt), each.map((r) => r.at), error, refund, owner, now])),
-    fail: (items: FailedMessage[], now: number): Promise<void> => settle(items, (client, each) =>
+    markSubmitted: (results: SubmittedMessage[], now: number): Promise<void> => settle(results, (client, items, ended) =>
+      client.query(SUBMIT, [items.map((r) => r.dbId), items.map((r) => r.attempt), items.map((r) => r.providerMessageId), owner, now, ended])),
+    reschedule: (items: RescheduledMessage[], error: string, now: number, refund: number): Promise<void> => settle(items, (client, each, ended) =>
+      client.query(REQUEUE, [each.map((r) => r.dbId), each.map((r) => r.attempt), each.map((r) => r.at), error, refund, owner, now, ended])),
+    fail: (items: FailedMessage[], now: number): Promise<void> => settle(items, (client, each, ended) =>
       client.query(FAIL, [
-        each.map((r) => r.dbId), each.map((r) => r.attempt ?? null), each.map((r) => r.outcome), each.map((r) => r.reason), each.map((r) => r.errorCode ?? null), now, owner
+        each.map((r) => r.dbId), each.map((r) => r.attempt ?? null), each.map((r) => r.outcome), each.map((r) => r.reason), each.map((r) => r.errorCode ?? null), now, owner, ended
       ])),
     async nextDueAt (excluded: readonly string[] = []): Promise<number | undefined> {
       const times = [...await earliestByRegistration()].filter(([registration]) => !excluded.includes(registration)).map(([, at]) => at)

@@ -118,6 +118,23 @@ export function gapsBetween (live: readonly Segment[]): Gap[] {
   return gaps
 }
 
+/** One index range of a gap: at one due time between two ids, or strictly between two due times. */
+export type GapRange = { at: number; afterId: number; beforeId: number } | { afterAt: number; beforeAt: number }
+
+/**
+ * A gap as index ranges whose both ends an index seek can use (a B-tree seeks a (due time, id)
+ * key's second part only under an equal first part): at its first due time after its first id,
+ * strictly between its due times, at its last due time before its last id; in due order.
+ */
+export function gapRanges ({ after: [afterAt, afterId], before: [beforeAt, beforeId] }: Gap): GapRange[] {
+  if (afterAt === beforeAt) return [{ at: afterAt, afterId, beforeId }]
+  return [
+    { at: afterAt, afterId, beforeId: LAST_KEY[1] },
+    ...(beforeAt - afterAt > 1 ? [{ afterAt, beforeAt }] : []),
+    { at: beforeAt, afterId: FIRST_KEY[1], beforeId }
+  ]
+}
+
 /**
  * The segments a claim took: the messages it found in each gap (`gap`: the gap's place in
  * `gapsBetween`), in due order, make one segment, from the first to the last.

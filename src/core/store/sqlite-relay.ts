@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3'
 import type { ClaimedMessage, ClaimScope, FailedMessage, RescheduledMessage, SubmittedMessage } from './store.js'
 import { claimLimit, claimTurns } from './claim-turns.js'
 import { createReportQueue } from './sqlite-report-queue.js'
-import { gapsBetween, idSpan, segmentsTaken, settleUnderClaims, type ClaimMembers, type Gap, type Segment, type SettlementItem } from './request-claims.js'
+import { gapRanges, gapsBetween, idSpan, segmentsTaken, settleUnderClaims, type ClaimMembers, type Gap, type Segment, type SettlementItem } from './request-claims.js'
 
 interface BatchInfo {
   registration_id: string
@@ -40,10 +40,8 @@ const members = (row: ClaimRow): ClaimMembers => ({ claimId: row.id, ids: JSON.p
  * this store's instance; see request-claims.ts), submissions, retries and failures.
  */
 export function createRelayQueries (db: Database.Database, owner: string) {
-  // One index (state, registration, due time, and the rowid) gives a registration's due order. A
-  // claim reads the gaps between the segments its live claims took; SQLite seeks a (due time, id)
-  // key only by the due time, so a gap is read as its three index ranges: at its first due time
-  // after its first id, strictly between its due times, and at its last due time before its last id.
+  // One index (state, registration, due time, and the rowid) gives a registration's due order; a
+  // claim reads the gaps between the segments its live claims took, each as index ranges (gapRanges).
   const atOneTime = db.prepare<[{ registration: string; at: number; afterId: number; beforeId: number; now: number; limit: number }], DueRow>(`
     SELECT id, next_attempt_at AS at, batch_id, reference, mobile_number, body, attempts FROM messages
     WHERE state = 'queued' AND registration_id = @registration AND next_attempt_at = @at AND id > @afterId AND id < @beforeId AND next_attempt_at <= @now
@@ -53,11 +51,13 @@ export function createRelayQueries (db: Database.Database, owner: string) {
     WHERE state = 'queued' AND registration_id = @registration AND next_attempt_at > @afterAt AND next_attempt_at < @beforeAt AND next_attempt_at <= @now
     ORDER BY next_attempt_at, id LIMIT @limit`)
   /** Up to `limit` messages of `registration` in `gap` due at `now`, earliest first. */
-  const readGap = (registration: string, { after: [afterAt, afterId], before: [beforeAt, beforeId] }: Gap, now: number, limit: number): DueRow[] => {
-    if (afterAt === beforeAt) return atOneTime.all({ registration, at: afterAt, afterId, beforeId, now, limit })
-    const rows = atOneTime.all({ registration, at: afterAt, afterId, beforeId: Number.MAX_SAFE_INTEGER, now, limit })
-    if (rows.length < limit) rows.push(...betweenTimes.all({ registration, afterAt, beforeAt, now, limit: limit - rows.length }))
-    if (rows.length < limit) rows.push(...atOneTime.all({ registration, at: beforeAt, afterId: Number.MIN_SAFE_INTEGER, beforeId, now, limit: limit - rows.length }))
+  const readGap = (registration: string, gap: Gap, now: number, limit: number): DueRow[] => {
+    const rows: DueRow[] = []
+    for (const range of gapRanges(gap)) {
+      if (rows.length >= limit) break
+      const more = { registration, now, limit: limit - rows.length }
+      rows.push(...('at' in range ? atOneTime.all({ ...range, ...more }) : betweenTimes.all({ ...range, ...more })))
+    }
     return rows
   }
   // The registrations with queued messages, one index seek each (a skip scan).
