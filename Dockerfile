@@ -38,10 +38,11 @@ RUN mkdir -p /app/data \
 USER node
 
 ENV DATABASE_URL=sqlite:/app/data/bridge.db PORT=3000 HOST=0.0.0.0
-EXPOSE 3000
+# 3000: the webhooks. 3001: the admin listener (/metrics, /ready), on loopback unless ADMIN_HOST says otherwise.
+EXPOSE 3000 3001
 VOLUME /app/data
 
-# The slim image has no curl: ask Node itself. /health answers as soon as the process listens.
+# The slim image has no curl: ask Node itself. The public /health answers as soon as the process listens.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 

@@ -15,6 +15,8 @@ import type { ProviderRules } from './core/provider-rules.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { probeLogLevel } from './logger.js'
 import { requestIdOf } from './http/request-id.js'
+import { openApiDocument } from './openapi.js'
+import { SERVICE_VERSION } from './service-version.js'
 
 export interface AppDeps {
   store: Store
@@ -26,14 +28,65 @@ export interface AppDeps {
   rules?: ProviderRules
 }
 
-/** Builds the HTTP app: routes and plugins, nothing global, nothing listening yet. */
+/**
+ * Builds the public HTTP app: the two webhooks (Optimove's campaigns, GatewayAPI's events) and a
+ * bare `/health` for a load balancer; nothing global, nothing listening yet. Operators'
+ * endpoints are on the admin app (`buildAdminApp`), on a listener of their own.
+ */
 export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
-  const readiness = deps.readiness ?? new Readiness(config.registrations.map((r) => r.id))
   const clock = deps.clock ?? systemClock
   const metrics = deps.metrics ?? createMetrics()
+  const app = createServer(config, deps.logger, metrics, { trustProxy: config.http.trustProxy })
+  app.get('/health', { logLevel: probeLogLevel(deps.logger.level as Config['logLevel']) }, async () => ({ status: 'ok' }))
+  app.register(eventsRoute, {
+    secret: config.gatewayapi.webhookSecret,
+    maxAgeMs: config.webhookMaxAgeMs,
+    store: deps.store,
+    clock,
+    metrics,
+    registrations: config.registrations,
+    bodyLimit: config.http.webhookBodyLimitBytes
+  })
+  app.register(campaignRoute, {
+    registrations: config.registrations,
+    store: deps.store,
+    clock,
+    bodyLimit: config.campaignBodyLimitBytes,
+    metadataLimit: config.metadataLimitBytes,
+    metrics,
+    rules: deps.rules ?? gatewayApiRules
+  })
+  return app
+}
+
+/**
+ * Builds the admin HTTP app, for operators and their tools (ADMIN_HOST, ADMIN_PORT): `/metrics`,
+ * `/ready`, `/health` with the sending status and Optimove's pauses, and the webhooks' OpenAPI
+ * document (`/docs/openapi.json`); `metrics` and
+ * `readiness` are the public app's, so that both tell one story.
+ */
+export function buildAdminApp (config: Config, deps: Pick<AppDeps, 'store' | 'logger' | 'readiness' | 'metrics'> & { metrics: Metrics }): FastifyInstance {
+  const readiness = deps.readiness ?? new Readiness(config.registrations.map((r) => r.id))
+  const app = createServer(config, deps.logger, deps.metrics, {})
+  // Probes, asked every few seconds, log their requests at debug only.
+  const probes = probeLogLevel(deps.logger.level as Config['logLevel'])
+  app.get('/metrics', { logLevel: probes }, async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.exposition()))
+  app.register(healthRoutes, { store: deps.store, readiness, logLevel: probes })
+  // The webhooks' contract, generated from the schemas they read and answer with.
+  const contract = openApiDocument(SERVICE_VERSION)
+  app.get('/docs/openapi.json', async () => contract)
+  return app
+}
+
+/**
+ * A Fastify server with what both listeners share: deadlines on slow callers, a cap on open
+ * connections, request ids (a caller's X-Request-Id, returned), request durations per route, and
+ * JSON errors for unknown routes and everything no route handles.
+ */
+function createServer (config: Config, logger: Logger, metrics: Metrics, options: { trustProxy?: Config['http']['trustProxy'] }): FastifyInstance {
   const { requestTimeoutMs, headersTimeoutMs, maxConnections } = config.http
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance: logger as FastifyBaseLogger,
     // Bounds on how long one caller may hold a connection before its request is complete.
     requestTimeout: requestTimeoutMs,
     http: {
@@ -46,7 +99,8 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
     return503OnClosing: true,
     // A caller's X-Request-Id names the request in our logs and comes back in the answer.
     requestIdHeader: false,
-    genReqId: requestIdOf
+    genReqId: requestIdOf,
+    ...(options.trustProxy === undefined ? {} : { trustProxy: trustedProxies(options.trustProxy) })
   })
   app.addHook('onSend', async (request, reply) => { reply.header('x-request-id', request.id) })
   app.addHook('onResponse', async (request, reply) => {
@@ -58,28 +112,10 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
   // Each route plugin has its own error handler naming its own limits; this one serves the rest.
   app.setErrorHandler(routeErrorHandler({ bodyLimit: app.initialConfig.bodyLimit ?? 1024 * 1024 }))
   app.setNotFoundHandler((request, reply) => sendError(reply, 'notFound', `no route for ${request.method} ${request.url}`))
-
-  // Probes, asked every few seconds, log their requests at debug only.
-  const probes = probeLogLevel(deps.logger.level as Config['logLevel'])
-  app.get('/metrics', { logLevel: probes }, async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.exposition()))
-  app.register(eventsRoute, {
-    secret: config.gatewayapi.webhookSecret,
-    maxAgeMs: config.webhookMaxAgeMs,
-    store: deps.store,
-    clock,
-    metrics,
-    registrations: config.registrations,
-    bodyLimit: config.http.webhookBodyLimitBytes
-  })
-  app.register(healthRoutes, { store: deps.store, readiness, logLevel: probes })
-  app.register(campaignRoute, {
-    registrations: config.registrations,
-    store: deps.store,
-    clock,
-    bodyLimit: config.campaignBodyLimitBytes,
-    metadataLimit: config.metadataLimitBytes,
-    metrics,
-    rules: deps.rules ?? gatewayApiRules
-  })
   return app
+}
+
+/** TRUST_PROXY as Fastify takes it: a number of proxies is the hops in front of us that are trusted. */
+function trustedProxies (trust: Config['http']['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust
 }

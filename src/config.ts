@@ -9,8 +9,11 @@ import { httpUrlSchema as httpUrl, registrationFields as field, secretSchema as 
 export type { Registration }
 
 export interface Config {
+  /** Where the webhooks (and a bare `/health`) are served. */
   host: string
   port: number
+  /** Where operators' endpoints are served: `/metrics`, `/ready`, `/health` with details. */
+  admin: { host: string; port: number }
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** JSON lines (for log collectors), or `pretty` for a terminal (pino-pretty, a development dependency). */
   logFormat: 'json' | 'pretty'
@@ -49,6 +52,11 @@ export interface Config {
 }
 
 export interface HttpLimits {
+  /**
+   * Whom to believe about the client's address (`X-Forwarded-For`): nobody (false), every proxy
+   * (true), so many hops, or these addresses and networks.
+   */
+  trustProxy: boolean | number | string[]
   /** Largest GatewayAPI webhook body (its events are a few KB). */
   webhookBodyLimitBytes: number
   /** Open connections at most; more are refused. */
@@ -105,6 +113,17 @@ const SINGLE_REGISTRATION = ['OPTIMOVE_BASE_URL', 'OPTIMOVE_APP_API_KEY', 'OPTIM
 const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: wholeNumber().pipe(z.number().max(65535, 'must be a port number (0-65535)')).default(3000),
+  ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+  ADMIN_PORT: wholeNumber().pipe(z.number().max(65535, 'must be a port number (0-65535)')).default(3001),
+  TRUST_PROXY: z.string().transform((value, ctx) => {
+    const v = value.trim()
+    if (v === 'true' || v === 'false') return v === 'true'
+    if (/^\d+$/.test(v)) return Number(v)
+    const addresses = v.split(',').map((a) => a.trim()).filter((a) => a !== '')
+    if (addresses.every((a) => /^[\d.:a-fA-F]+(\/\d{1,3})?$/.test(a))) return addresses
+    ctx.addIssue({ code: 'custom', message: 'must be true, false, a number of proxies, or addresses and networks separated by commas' })
+    return z.NEVER
+  }).default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).default('json'),
   PUBLIC_URL: httpUrl,
@@ -173,6 +192,9 @@ const envSchema = z.object({
 }).refine((e) => e.SEND_LATENCY_TARGET_MS === undefined || e.SEND_LATENCY_TARGET_MS < e.SEND_TIMEOUT_MS, {
   path: ['SEND_LATENCY_TARGET_MS'],
   message: 'must be shorter than SEND_TIMEOUT_MS (a request that times out is an overload anyway)'
+}).refine((e) => e.ADMIN_PORT === 0 || e.ADMIN_PORT !== e.PORT, {
+  path: ['ADMIN_PORT'],
+  message: 'must differ from PORT (the admin endpoints have a listener of their own)'
 }).refine((e) => e.HTTP_HEADERS_TIMEOUT_MS <= e.HTTP_REQUEST_TIMEOUT_MS, {
   path: ['HTTP_HEADERS_TIMEOUT_MS'],
   message: 'must not be longer than HTTP_REQUEST_TIMEOUT_MS'
@@ -213,6 +235,7 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
   return {
     host: e.HOST,
     port: e.PORT,
+    admin: { host: e.ADMIN_HOST, port: e.ADMIN_PORT },
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     publicUrl,
@@ -234,6 +257,7 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
     databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
     campaignBodyLimitBytes: e.CAMPAIGN_BODY_LIMIT_BYTES,
     http: {
+      trustProxy: e.TRUST_PROXY,
       webhookBodyLimitBytes: e.WEBHOOK_BODY_LIMIT_BYTES,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify'
+import { z } from 'zod'
 
 /** Stable error codes of our HTTP answers; the message tells the caller what to fix. */
 export const ERROR_CODES = {
@@ -12,6 +13,12 @@ export const ERROR_CODES = {
 } as const
 
 export type ErrorKind = keyof typeof ERROR_CODES
+
+/** The body of every error answer of ours. */
+export const errorBodySchema = z.object({
+  message: z.string().meta({ description: 'What went wrong, and what to fix' }),
+  code: z.enum(Object.values(ERROR_CODES).map((c) => c.code) as [string, ...string[]])
+})
 
 /** Sends `{message, code}` with the kind's status. */
 export function sendError (reply: FastifyReply, kind: ErrorKind, message: string): FastifyReply {

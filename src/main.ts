@@ -33,7 +33,7 @@ async function main (): Promise<void> {
   }
   const logger = createLogger(config.logLevel, destination)
   const service = await startService(config, { logger })
-  logger.info({ url: service.url, campaignSendUrl: config.campaignSendUrl }, 'listening')
+  logger.info({ url: service.url, adminUrl: service.adminUrl, campaignSendUrl: config.campaignSendUrl }, 'listening')
 
   let exiting = false
   const exit = (code: number): void => {

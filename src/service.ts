@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { buildApp } from './app.js'
+import { buildAdminApp, buildApp } from './app.js'
 import type { Config } from './config.js'
 import { systemClock, type Clock } from './lib/clock.js'
 import { Dispatcher } from './core/dispatcher.js'
@@ -27,7 +27,10 @@ import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 
 export interface Service {
+  /** The public listener: the webhooks and a bare `/health`. */
   app: FastifyInstance
+  /** The admin listener: `/metrics`, `/ready`, `/health` with details. */
+  adminApp: FastifyInstance
   store: Store
   readiness: Readiness
   dispatcher: Dispatcher
@@ -51,8 +54,10 @@ export interface Service {
 }
 
 export interface StartedService extends Service {
-  /** The address the HTTP server listens on. */
+  /** The address the public listener listens on. */
   url: string
+  /** The address the admin listener listens on. */
+  adminUrl: string
   /**
    * Settles when every registration's first round of handshake attempts has ended: registered,
    * or failed (rejected by Optimove, or its attempts used up). Failures come back with their
@@ -194,11 +199,14 @@ export function createService (config: Config, deps: ServiceDeps & { store: Stor
     clock,
     metrics
   })
+  const adminApp = buildAdminApp(config, { store, logger, readiness, metrics })
   const shutdown = new AbortController()
   let handshakes: Promise<HandshakeFailure[]> = Promise.resolve([])
   const loops = [dispatcher, reports, replies, pruner, sweeper]
   const lifecycle = new Lifecycle()
     .add({ name: 'store', stop: () => store.close() })
+    // Up first and down last: /ready and /metrics answer for the whole start and drain.
+    .add({ name: 'admin http', start: async () => { await adminApp.listen({ host: config.admin.host, port: config.admin.port }) }, stop: () => adminApp.close() })
     .add({ name: 'peer clients', stop: async () => { await Promise.all([sender.close(), optimove.close()]) } })
     // Stopped after the loops: the claims they hand back are back before this instance retires.
     .add({
@@ -229,6 +237,7 @@ export function createService (config: Config, deps: ServiceDeps & { store: Stor
 
   const service: Service = {
     app,
+    adminApp,
     store,
     readiness,
     dispatcher,
@@ -241,7 +250,7 @@ export function createService (config: Config, deps: ServiceDeps & { store: Stor
     work,
     start: async () => {
       await lifecycle.start()
-      return { ...service, url: listeningUrl(app), handshakes }
+      return { ...service, url: listeningUrl(app), adminUrl: listeningUrl(adminApp), handshakes }
     },
     stop: () => lifecycle.stop()
   }

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { Test } from 'tap'
-import { buildApp } from '../src/app.js'
+import { buildAdminApp, buildApp } from '../src/app.js'
+import { createMetrics } from '../src/metrics.js'
 import { once } from 'node:events'
 import { CAMPAIGN_SEND_PATH, parseConfig, type Config } from '../src/config.js'
 import { startService } from '../src/service.js'
@@ -48,6 +49,7 @@ export function testEnv (overrides: Record<string, string | undefined> = {}): Re
     DATABASE_URL: `sqlite:${join(testFolder(), `bridge-${++databases}.db`)}`,
     HOST: '127.0.0.1',
     PORT: '0',
+    ADMIN_PORT: '0',
     LOG_LEVEL: 'silent',
     PUBLIC_URL: 'http://127.0.0.1:3000',
     OPTIMOVE_BASE_URL: 'http://127.0.0.1:1',
@@ -85,12 +87,17 @@ export function buildTestApp (t: Test, options: { config?: Config; store?: Store
   const config = options.config ?? testConfig()
   const dbPath = options.dbPath ?? `${t.testdir()}/bridge.db`
   const store = options.store ?? openSqliteStore({ path: dbPath })
-  const app = buildApp(config, { store, logger: createLogger('silent'), ...(options.clock ? { clock: options.clock } : {}) })
+  const logger = createLogger('silent')
+  const metrics = createMetrics()
+  const app = buildApp(config, { store, logger, metrics, ...(options.clock ? { clock: options.clock } : {}) })
+  // The admin listener's app, with the same metrics: /metrics, /ready, /health with details.
+  const admin = buildAdminApp(config, { store, logger, metrics })
   t.teardown(async () => {
     await app.close()
+    await admin.close()
     await store.close()
   })
-  return { app, store, config, dbPath }
+  return { app, admin, store, config, dbPath }
 }
 
 /**
@@ -317,6 +324,7 @@ export async function startStack (t: Test, overrides: Record<string, string | un
 export async function childStack (t: Test, overrides: Record<string, string | undefined> = {}) {
   const env = testEnv()
   const port = await freePort()
+  const adminPort = await freePort()
   const optimove = await new SimOptimove({ appApiKey: env.OPTIMOVE_APP_API_KEY!, sharedSecret: env.OPTIMOVE_SHARED_SECRET! }).start()
   const gateway = await simGatewayApi(t, { token: env.GATEWAYAPI_TOKEN!, webhook: { url: `http://127.0.0.1:${port}${GATEWAYAPI_EVENTS_PATH}`, secret: env.GATEWAYAPI_WEBHOOK_SECRET! } }).start()
   t.teardown(async () => {
@@ -327,6 +335,7 @@ export async function childStack (t: Test, overrides: Record<string, string | un
   const serviceEnv = testEnv({
     LOG_LEVEL: 'info',
     PORT: String(port),
+    ADMIN_PORT: String(adminPort),
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     OPTIMOVE_BASE_URL: optimove.baseUrl,
     GATEWAYAPI_BASE_URL: gateway.url,
@@ -334,7 +343,7 @@ export async function childStack (t: Test, overrides: Record<string, string | un
     ...overrides
   })
   /**
-   * Spawns the service (with these variables on top, e.g. another PORT for a second replica); a
+   * Spawns the service (with these variables on top, e.g. another PORT and ADMIN_PORT for a second replica); a
    * teardown kills its process group if the test has not, also when the test failed or timed out.
    */
   const spawn = (extra: Record<string, string> = {}): ServiceProcess => {
@@ -342,7 +351,7 @@ export async function childStack (t: Test, overrides: Record<string, string | un
     t.teardown(() => killGroup(service.child))
     return service
   }
-  return { optimove, gateway, dbPath, spawn, url: `http://127.0.0.1:${port}` }
+  return { optimove, gateway, dbPath, spawn, url: `http://127.0.0.1:${port}`, adminUrl: `http://127.0.0.1:${adminPort}` }
 }
 
 /** A test app (see buildTestApp) listening on 127.0.0.1 on a free port, for clients that need a real socket. */

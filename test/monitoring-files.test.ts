@@ -21,7 +21,7 @@ const metricNames = (promql: string): string[] => [...promql.matchAll(/\b((?:bri
 async function exported (t: Test): Promise<Set<string>> {
   const service = await startService(testConfig(), { logger: createLogger('silent') })
   t.teardown(() => service.stop())
-  const text = await (await request(`${service.url}/metrics`)).body.text()
+  const text = await (await request(`${service.adminUrl}/metrics`)).body.text()
   const names = new Set<string>()
   for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
     names.add(name!)

@@ -18,6 +18,8 @@ export function demoConfig (peers: { port: number; optimoveBaseUrl: string; gate
   return parseConfig({
     HOST: '127.0.0.1',
     PORT: String(peers.port),
+    // Any free port: the demo prints where it is.
+    ADMIN_PORT: '0',
     LOG_LEVEL: 'warn',
     PUBLIC_URL: `http://127.0.0.1:${peers.port}`,
     OPTIMOVE_BASE_URL: peers.optimoveBaseUrl,

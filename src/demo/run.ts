@@ -130,7 +130,8 @@ export async function runDemo (o: DemoOptions): Promise<DemoOutcome> {
     o.out.write(`Optimove ⇄ GatewayAPI bridge demo: ${count(o.recipients)} recipients, everything on 127.0.0.1\n` +
       `  simulated Optimove    ${optimove.baseUrl}\n` +
       `  simulated GatewayAPI  ${gateway.url}\n` +
-      `  bridge service        ${service.url}  (database ${show(o.databasePath)}, log ${show(logPath)})\n`)
+      `  bridge service        ${service.url}  (database ${show(o.databasePath)}, log ${show(logPath)})\n` +
+      `  its admin listener    ${service.adminUrl}  (/metrics, /ready, /health)\n`)
 
     const failures = await unlessAborted(service.handshakes, deadline)
     if (failures.length > 0) throw new DemoStop(`handshake failed: ${failures.map((f) => f.reason).join('; ')}`)

@@ -13,10 +13,12 @@ const optionalText = z.unknown().optional().transform((value): string | undefine
 
 /** One recipient, exactly as a sendable one must be typed. */
 const recipientSchema = z.looseObject({
-  mobileNumber: z.string({ error: 'mobileNumber is missing or not a string' }),
-  message: z.string({ error: 'message is missing or not a string' }),
-  customerId: optionalText
+  mobileNumber: z.string({ error: 'mobileNumber is missing or not a string' })
+    .meta({ description: 'The number to text, in any usual notation (+45 20 12 34 56, 004520123456, or national with the registration\'s default country); echoed as given in its delivery report', examples: ['+4520123456'] }),
+  message: z.string({ error: 'message is missing or not a string' }).meta({ description: 'The text, personalised', examples: ['Hi Anna, 20% off until Sunday'] }),
+  customerId: optionalText.meta({ description: 'Optimove\'s customer id, echoed in the delivery report (a number is read as its digits)' })
 }, { error: 'recipient is not an object' })
+  .meta({ description: 'A recipient of another shape fails alone (reported Failed/InvalidRecipient); the batch is still accepted' })
 
 /**
  * A recipient as the intake sees it: `typed` when its fields have the types a message needs,
@@ -62,12 +64,33 @@ function readMetadata (value: unknown): CampaignMetadata {
 
 /** The body's outer shape: the only part whose type can refuse a campaign. */
 const campaignBodySchema = z.looseObject({
-  batchId: optionalText,
-  requestId: optionalText,
-  senderId: optionalText,
-  metadata: z.unknown().optional(),
+  batchId: optionalText.meta({ description: 'Optimove\'s batch id (text; a number is read as its digits; null or absent as empty)' }),
+  requestId: optionalText.meta({ description: 'Optimove\'s request id; with batchId and the body it makes the idempotency key' }),
+  senderId: optionalText.meta({ description: 'The sender to text from; absent or empty: the registration\'s SENDER_ID' }),
+  metadata: z.unknown().optional().meta({ description: 'Kept byte for byte and echoed in every delivery report; `metadata.scheduledTime` (ISO-8601) delays sending' }),
   recipients: z.array(z.unknown(), { error: 'The Recipients field must be an array.' }).nullish()
 }, { error: 'The request body must be a JSON object.' })
+
+/** The body as the API's documents show it: each recipient with the shape a sendable one has. */
+export const campaignBodyDocument = campaignBodySchema.extend({ recipients: z.array(recipientSchema).nullish() })
+  .meta({ description: 'Optimove\'s campaign transmission. Unknown fields are tolerated everywhere.' })
+
+/** Our answer to a campaign taken (stored durably before it is sent), or recognised as one taken before. */
+export const campaignAnswerSchema = z.object({
+  message: z.literal('Campaign accepted'),
+  batchId: z.string(),
+  requestId: z.string(),
+  accepted: z.number().int().min(0).meta({ description: 'Recipients stored for sending' }),
+  rejected: z.number().int().min(0).meta({ description: 'Recipients failed at once (each gets its delivery report)' }),
+  duplicate: z.literal(true).optional().meta({ description: 'The same campaign was taken before: nothing new is sent, the counts are the first acceptance\'s' })
+})
+
+/** Optimove's own validation-error body (ASP.NET problem details), for a body we cannot take. */
+export const validationProblemSchema = z.object({
+  title: z.literal('One or more validation errors occurred.'),
+  status: z.literal(400),
+  errors: z.record(z.string(), z.array(z.string()))
+})
 
 /**
  * Optimove's campaign transmission body (spec section 2), read as liberally as real bodies
@@ -88,12 +111,7 @@ export const campaignRequestSchema = campaignBodySchema.transform((body) => ({
 
 export type CampaignRequest = z.infer<typeof campaignRequestSchema>
 
-/** Optimove's own validation-error body (ASP.NET problem details). */
-export interface ValidationProblem {
-  title: 'One or more validation errors occurred.'
-  status: 400
-  errors: Record<string, string[]>
-}
+export type ValidationProblem = z.infer<typeof validationProblemSchema>
 
 export function validationProblem (errors: Record<string, string[]>): ValidationProblem {
   return { title: 'One or more validation errors occurred.', status: 400, errors }

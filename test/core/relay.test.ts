@@ -80,14 +80,14 @@ for (const refusal of refusals) {
     await until(service.dispatcher, 'settled', () => service.dispatcher.state().halted !== undefined)
     await sendCampaign(campaignBody({ recipients: 5, requestId: 'second' }))
 
-    const ready = await getJson(`${service.url}/ready`)
+    const ready = await getJson(`${service.adminUrl}/ready`)
     t.equal(ready.status, 200, '/ready means "can take webhooks": a halt does not change it')
     t.match(ready.body, { ready: true, sending: new RegExp(`^halted: provider refused our credentials \\(HTTP ${refusal.status}\\)`) })
-    const health = await getJson(`${service.url}/health`)
+    const health = await getJson(`${service.adminUrl}/health`)
     t.equal(health.status, 200)
     t.match(health.body, { status: 'ok', sending: /^halted: provider refused our credentials .*; next try at \d{4}-\d{2}-\d{2}T/ })
     t.match(health.body.sending, refusal.pattern, 'GatewayAPI\'s reason is shown')
-    t.equal(await metricValue(service.url, 'bridge_dispatcher_halted'), 1)
+    t.equal(await metricValue(service.adminUrl, 'bridge_dispatcher_halted'), 1)
     const { messages } = await inspectStoreAt(dbPath)
     t.same(messages.map((m) => [m.state, m.attempts]), Array(10).fill(['queued', 0]), 'all ten wait, no attempt burnt')
     t.equal(logs.lines().filter((l) => l.includes('sending halted')).length, 1, 'one error logged')
@@ -100,9 +100,9 @@ for (const refusal of refusals) {
     const refused = gateway.requestLog.filter((r) => r.status === String(refusal.status))
     t.ok(refused.slice(1).every((r, i) => r.at - refused[i]!.at >= 950), 'while halted, one request per probe interval at most')
     t.equal(service.dispatcher.state().halted, undefined)
-    t.equal(await metricValue(service.url, 'bridge_dispatcher_halted'), 0)
-    t.match((await getJson(`${service.url}/health`)).body, { status: 'ok', sending: 'ok' })
-    t.equal((await getJson(`${service.url}/ready`)).status, 200)
+    t.equal(await metricValue(service.adminUrl, 'bridge_dispatcher_halted'), 0)
+    t.match((await getJson(`${service.adminUrl}/health`)).body, { status: 'ok', sending: 'ok' })
+    t.equal((await getJson(`${service.adminUrl}/ready`)).status, 200)
     t.equal((await inspectStoreAt(dbPath)).reports.length, 0, 'nothing failed')
   })
 }
@@ -113,8 +113,8 @@ for (const status of [404, 405, 415]) {
     gateway.script({ status, body: { detail: 'Not Found' } })
     await sendCampaign(campaignBody({ recipients: 3 }))
     await until(service.dispatcher, 'settled', () => service.dispatcher.state().halted !== undefined)
-    t.equal((await getJson(`${service.url}/ready`)).status, 200)
-    t.match((await getJson(`${service.url}/health`)).body.sending, new RegExp(`^halted: provider configuration error \\(HTTP ${status}\\): check GATEWAYAPI_BASE_URL`))
+    t.equal((await getJson(`${service.adminUrl}/ready`)).status, 200)
+    t.match((await getJson(`${service.adminUrl}/health`)).body.sending, new RegExp(`^halted: provider configuration error \\(HTTP ${status}\\): check GATEWAYAPI_BASE_URL`))
     await until(service.dispatcher, 'settled', done(dbPath, 3))
     t.same((await inspectStoreAt(dbPath)).messages.map((m) => [m.state, m.attempts]), Array(3).fill(['submitted', 1]))
     t.same(gateway.requestLog.map((r) => r.status), [String(status), '202'])
@@ -140,7 +140,7 @@ t.test('a 403 "blacklisted" for one recipient of a 1,000-message request: that m
   await until(service.reports, 'settled', () => optimove.received('delivery-report').length === 1)
   const [report] = optimove.received('delivery-report')
   t.match(report!.body, { messageId: failed[0]!.reference, type: { status: 'Failed', subStatus: 'ProviderRejected' }, error: { code: '0x0215', details: 'MSISDN blacklisted' } }, 'the report carries GatewayAPI\'s code and text')
-  t.equal((await getJson(`${service.url}/ready`)).status, 200)
+  t.equal((await getJson(`${service.adminUrl}/ready`)).status, 200)
 })
 
 t.test('insufficient credit: sending pauses for SEND_NO_CREDIT_PAUSE_SECONDS with nothing failed, visible in /health and /metrics, then resumes', async (t) => {
@@ -150,11 +150,11 @@ t.test('insufficient credit: sending pauses for SEND_NO_CREDIT_PAUSE_SECONDS wit
   await until(service.dispatcher, 'settled', () => service.dispatcher.state().noCredit)
   const pausedAt = gateway.requestLog[0]!.at
 
-  t.equal((await getJson(`${service.url}/ready`)).status, 200, '/ready stays 200')
-  t.match((await getJson(`${service.url}/health`)).body, { status: 'ok', sending: /^paused until \d{4}-.*: the GatewayAPI account has no credit left$/ })
-  t.equal(await metricValue(service.url, 'bridge_dispatcher_no_credit'), 1, 'an operator can alert on it')
-  t.equal(await metricValue(service.url, 'bridge_dispatcher_paused'), 1)
-  t.equal(await metricValue(service.url, 'bridge_dispatcher_halted'), 0, 'a pause is no halt')
+  t.equal((await getJson(`${service.adminUrl}/ready`)).status, 200, '/ready stays 200')
+  t.match((await getJson(`${service.adminUrl}/health`)).body, { status: 'ok', sending: /^paused until \d{4}-.*: the GatewayAPI account has no credit left$/ })
+  t.equal(await metricValue(service.adminUrl, 'bridge_dispatcher_no_credit'), 1, 'an operator can alert on it')
+  t.equal(await metricValue(service.adminUrl, 'bridge_dispatcher_paused'), 1)
+  t.equal(await metricValue(service.adminUrl, 'bridge_dispatcher_halted'), 0, 'a pause is no halt')
   t.ok((await inspectStoreAt(dbPath)).messages.every((m) => m.state === 'queued' && m.attempts === 0), 'nothing failed, the attempt refunded')
 
   gateway.credit = undefined // topped up
@@ -164,8 +164,8 @@ t.test('insufficient credit: sending pauses for SEND_NO_CREDIT_PAUSE_SECONDS wit
   t.equal(reports.length, 0, 'no failure report')
   t.ok(gateway.requestLog.slice(1).every((r) => r.at - pausedAt >= 950), 'nothing was sent during the pause')
   t.ok([...gateway.referenceCounts().values()].every((n) => n === 1) && gateway.referenceCounts().size === 25)
-  t.equal(await metricValue(service.url, 'bridge_dispatcher_no_credit'), 0)
-  t.match((await getJson(`${service.url}/health`)).body, { sending: 'ok' })
+  t.equal(await metricValue(service.adminUrl, 'bridge_dispatcher_no_credit'), 0)
+  t.match((await getJson(`${service.adminUrl}/health`)).body, { sending: 'ok' })
 })
 
 t.test('413: the request is split and its halves sent, each message once', async (t) => {

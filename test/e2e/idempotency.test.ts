@@ -42,15 +42,15 @@ t.test('two batches of one request are both sent; a retried batch is sent once; 
 
   const retry = await sendCampaign(first)
   t.same(retry.body, { message: 'Campaign accepted', batchId: 'batch-1', requestId: 'request-1', accepted: 2, rejected: 0, duplicate: true })
-  t.equal(await metric(service.url, /^bridge_campaign_conflicts_total/), 0, 'the same body again is no conflict')
+  t.equal(await metric(service.adminUrl, /^bridge_campaign_conflicts_total/), 0, 'the same body again is no conflict')
 
   const changed = batch('request-1', 'batch-1', 20, 4, 'Changed')
   const conflict = await sendCampaign(changed)
   t.equal(conflict.status, 200)
   t.same(conflict.body, { message: 'Campaign accepted', batchId: 'batch-1', requestId: 'request-1', accepted: 2, rejected: 0, duplicate: true },
     'answered with the first acceptance')
-  t.equal(await metric(service.url, /^bridge_campaign_conflicts_total\{registration="default"\}/), 1, 'counted as a conflict')
-  t.equal(await metric(service.url, /^bridge_campaigns_total\{registration="default",outcome="duplicate"\}/), 2)
+  t.equal(await metric(service.adminUrl, /^bridge_campaign_conflicts_total\{registration="default"\}/), 1, 'counted as a conflict')
+  t.equal(await metric(service.adminUrl, /^bridge_campaigns_total\{registration="default",outcome="duplicate"\}/), 2)
   const warning = logs.lines().map((l) => JSON.parse(l)).find((l) => /another body/.test(l.msg))
   t.match(warning, { level: 40, registration: 'default', batchId: 'batch-1', requestId: 'request-1' }, 'logged at warn')
 

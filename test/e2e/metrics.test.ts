@@ -42,7 +42,7 @@ t.test('/metrics after a demo-sized run matches what the simulators recorded', a
   // Settled in the store, not only received by Optimove: the metrics count settlements.
   await until(service.replies, 'settled', async () => (await service.store.stats()).incoming.done === 1)
 
-  const metric = await scrape(service.url)
+  const metric = await scrape(service.adminUrl)
   const reportCalls = optimove.received('delivery-report')
   t.equal(metric('bridge_campaigns_total', { outcome: 'accepted' }), 1)
   t.equal(metric('bridge_campaigns_total', { outcome: 'duplicate' }), 1)

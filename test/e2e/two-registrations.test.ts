@@ -87,7 +87,7 @@ t.test('one registration failing its handshake does not stop the other; /ready s
   const failures = await service.handshakes
   t.same(failures.map((f) => f.registrationId), ['bad'])
   t.match(failures[0]!.reason, /rejected by Optimove \(400\)/)
-  const ready = await request(`${service.url}/ready`)
+  const ready = await request(`${service.adminUrl}/ready`)
   t.equal(ready.statusCode, 200)
   t.same(await ready.body.json(), { ready: true, store: 'ok', sending: 'ok', registrations: { good: 'registered', bad: 'failed' } })
 })

@@ -36,13 +36,13 @@ t.test('415: an event that is not JSON, text/plain included, even correctly sign
 
 t.test('413 names the webhook limit (WEBHOOK_BODY_LIMIT_BYTES), not the campaign one', async (t) => {
   const config = testConfig({ WEBHOOK_BODY_LIMIT_BYTES: '4096' })
-  const { app } = buildTestApp(t, { config })
+  const { app, admin } = buildTestApp(t, { config })
   const { raw, signature } = signedEvent(config.gatewayapi.webhookSecret, 5000)
   const res = await postEvent(app, raw, { 'content-type': 'application/json', signature })
   t.equal(res.statusCode, 413)
   t.same(res.json(), { message: 'the body is larger than the limit of 4096 bytes', code: 'PAYLOAD_TOO_LARGE' })
   t.equal(res.headers.connection, 'close')
-  t.notMatch(await metricsText(app), /bridge_campaign_refusals_total\{reason="too-large"\}/, 'not counted as a campaign refusal')
+  t.notMatch(await metricsText(admin), /bridge_campaign_refusals_total\{reason="too-large"\}/, 'not counted as a campaign refusal')
 })
 
 t.test('the default webhook limit is 64 KiB: a 70 KB event is refused, a 60 KB one is read', async (t) => {
@@ -64,7 +64,7 @@ t.test('the campaign 413 still names the campaign limit', async (t) => {
 })
 
 t.test('a missing or malformed Signature is refused 401 before a byte of the body is sent', async (t) => {
-  const { port, app } = await listenTestApp(t)
+  const { port, admin } = await listenTestApp(t)
   for (const [header, reason] of [['', 'missing-header'], ['Signature: v1=zz\r\n', 'malformed-header'], ['Signature: sha256=' + 'a'.repeat(64) + '\r\n', 'malformed-header']] as const) {
     const socket = connect(port, '127.0.0.1')
     t.teardown(() => socket.destroy())
@@ -76,7 +76,7 @@ t.test('a missing or malformed Signature is refused 401 before a byte of the bod
     t.match(answer, `{"message":"Signature refused: ${reason}","code":"UNAUTHORIZED"}`)
     socket.destroy()
   }
-  t.match(await metricsText(app), /bridge_webhook_events_total\{event_type="unknown",outcome="signature-refused"\} 3/)
+  t.match(await metricsText(admin), /bridge_webhook_events_total\{event_type="unknown",outcome="signature-refused"\} 3/)
 })
 
 t.test('a well-formed but wrong Signature is still verified over the whole body: 401 mismatch', async (t) => {

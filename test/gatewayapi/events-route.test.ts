@@ -60,11 +60,11 @@ t.test('a reply whose number texted is known needs no lookup: a store that canno
 })
 
 t.test('a store error while recording is a 503, for replies, statuses and unusable events alike', async (t) => {
-  const { faults, post, app } = await twoRegistrations(t)
+  const { faults, post, admin } = await twoRegistrations(t)
   faults.write = true
   for (const envelope of [reply('w-1'), gatewayEnvelope('message.status.sms', { reference: 'x', status: 'DELIVERED' }), gatewayEnvelope('account.balance.low', {})]) {
     t.same((await post(envelope)).status, 503, String(envelope.event_type))
   }
-  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  const metrics = (await admin.inject({ method: 'GET', url: '/metrics' })).body
   t.notMatch(metrics, /outcome="(recorded|unusable)"/, 'nothing counted as taken')
 })

@@ -47,11 +47,11 @@ async function * chunked (total: number, progress = { sent: 0 }, chunkSize = 64 
 }
 
 t.test('a client that writes a 40 MB body before reading (Python urllib) reads the 413', { skip: python ? false : 'python3 is not installed' }, async (t) => {
-  const { url, config, dbPath, app } = await listenTestApp(t)
+  const { url, config, dbPath, admin } = await listenTestApp(t)
   t.equal(config.campaignBodyLimitBytes, 32 * 1024 * 1024, 'the default limit')
   const out = await runPython([`${url}${CAMPAIGN_SEND_PATH}`, config.registrations[0]!.aggregatorApiKey, String(40_000_000), 'length'])
   t.equal(out, `413 close {"message":"the body is larger than the limit of ${32 * 1024 * 1024} bytes","code":"PAYLOAD_TOO_LARGE"}`)
-  t.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /bridge_campaign_refusals_total\{reason="too-large"\} 1/)
+  t.match((await admin.inject({ method: 'GET', url: '/metrics' })).body, /bridge_campaign_refusals_total\{reason="too-large"\} 1/)
   t.equal((await inspectStoreAt(dbPath)).batches.length, 0)
 })
 

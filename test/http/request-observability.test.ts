@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
-import { buildApp } from '../../src/app.js'
+import { buildAdminApp, buildApp } from '../../src/app.js'
+import { createMetrics } from '../../src/metrics.js'
 import { openSqliteStore } from '../../src/core/store/sqlite-store.js'
 import { createLogger } from '../../src/logger.js'
 import { logCapture, testConfig } from '../helper.js'
@@ -10,9 +11,12 @@ import { logCapture, testConfig } from '../helper.js'
 async function appFor (t: Test) {
   const capture = logCapture()
   const store = openSqliteStore({ path: `${t.testdir()}/bridge.db` })
-  const app = buildApp(testConfig(), { store, logger: createLogger('info', capture.stream) })
-  t.teardown(async () => { await app.close(); await store.close() })
-  return { app, capture }
+  const logger = createLogger('info', capture.stream)
+  const metrics = createMetrics()
+  const app = buildApp(testConfig(), { store, logger, metrics })
+  const admin = buildAdminApp(testConfig(), { store, logger, metrics })
+  t.teardown(async () => { await app.close(); await admin.close(); await store.close() })
+  return { app, admin, capture }
 }
 
 t.test('a usable X-Request-Id comes back and names the request in the logs; another gets a new id', async (t) => {
@@ -30,12 +34,14 @@ t.test('a usable X-Request-Id comes back and names the request in the logs; anot
   t.match(none.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'none given: a new UUID')
 })
 
-t.test('/metrics has each route\'s request durations and the process\'s own metrics', async (t) => {
-  const { app: server } = await appFor(t)
+t.test('/metrics has each route\'s request durations, on both listeners, and the process\'s own metrics', async (t) => {
+  const { app: server, admin } = await appFor(t)
   await server.inject({ method: 'GET', url: '/health' })
   await server.inject({ method: 'POST', url: '/api/v1/campaigns/send', payload: {} })
   await server.inject({ method: 'GET', url: '/no-such-path' })
-  const text = (await server.inject({ method: 'GET', url: '/metrics' })).body
+  await admin.inject({ method: 'GET', url: '/ready' })
+  const text = (await admin.inject({ method: 'GET', url: '/metrics' })).body
+  t.match(text, /bridge_http_request_duration_seconds_count\{method="GET",route="\/ready",status_code="200"\} 1/)
   t.match(text, /bridge_http_request_duration_seconds_count\{method="GET",route="\/health",status_code="200"\} 1/)
   t.match(text, /bridge_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/campaigns\/send",status_code="401"\} 1/)
   t.match(text, /bridge_http_request_duration_seconds_count\{method="GET",route="unmatched",status_code="404"\} 1/)

@@ -46,7 +46,7 @@ t.test('a 10,000-recipient campaign is stored whole; the same request again is a
 })
 
 t.test('the key is (requestId, batchId): another batch of the request is new; the same batch with another body is a counted conflict', async (t) => {
-  const { app, config, dbPath } = buildTestApp(t)
+  const { app, admin, config, dbPath } = buildTestApp(t)
   const raw1 = JSON.stringify(campaignBody({ recipients: 2, requestId: 'req-A', batchId: 'b-1' }))
   const raw2 = JSON.stringify(campaignBody({ recipients: 5, requestId: 'req-A', batchId: 'b-2' }))
   const changed = JSON.stringify(campaignBody({ recipients: 4, requestId: 'req-A', batchId: 'b-1' }))
@@ -59,7 +59,7 @@ t.test('the key is (requestId, batchId): another batch of the request is new; th
   t.equal(conflict.json().duplicate, true)
   t.equal(conflict.json().accepted, 2, 'counts are those of the first acceptance')
   t.equal((await inspectStoreAt(dbPath)).messages.length, 7)
-  const metrics = await metricsText(app)
+  const metrics = await metricsText(admin)
   t.match(metrics, /bridge_campaign_conflicts_total\{registration="default"\} 1/)
   t.match(metrics, /bridge_campaigns_total\{registration="default",outcome="duplicate"\} 1/)
 })
@@ -125,7 +125,7 @@ t.test('metadata 10,000 levels deep is accepted and stored whole (no recursion a
 
 t.test('400: metadata over METADATA_LIMIT_BYTES is refused as invalid; exactly at the limit it is accepted', async (t) => {
   const config = testConfig({ METADATA_LIMIT_BYTES: '1024' })
-  const { app, dbPath } = buildTestApp(t, { config })
+  const { app, admin, dbPath } = buildTestApp(t, { config })
   const recipients = JSON.stringify(campaignBody({ recipients: 1 }).recipients)
   const metadataOf = (bytes: number): string => {
     const head = '{"scheduledTime":1,"pad":"'
@@ -141,7 +141,7 @@ t.test('400: metadata over METADATA_LIMIT_BYTES is refused as invalid; exactly a
     status: 400,
     errors: { Metadata: ['The Metadata field is 1026 bytes; at most 1024 bytes are accepted.'] }
   })
-  t.match(await metricsText(app), /bridge_campaign_refusals_total\{reason="invalid"\} 1/)
+  t.match(await metricsText(admin), /bridge_campaign_refusals_total\{reason="invalid"\} 1/)
   t.equal((await inspectStoreAt(dbPath)).batches.length, 0, 'nothing stored')
   const atLimit = body(metadataOf(1024), 'at-limit')
   t.equal((await post(app, atLimit, campaignHeaders(atLimit, config))).statusCode, 200)
@@ -259,7 +259,7 @@ t.test('400: invalid JSON, in Optimove\'s validation-error shape', async (t) => 
 })
 
 t.test('wrong types are no longer 400s: each bad recipient fails alone; a non-array recipients is named as Optimove does', async (t) => {
-  const { app, config, dbPath } = buildTestApp(t)
+  const { app, admin, config, dbPath } = buildTestApp(t)
   const body = campaignBody({ recipients: 5 })
   const recipients = body.recipients as Array<Record<string, unknown>>
   delete recipients[3]!.mobileNumber
@@ -276,7 +276,7 @@ t.test('wrong types are no longer 400s: each bad recipient fails alone; a non-ar
   const refused = await post(app, notArray, campaignHeaders(notArray, config))
   t.equal(refused.statusCode, 400)
   t.same(refused.json(), { title: 'One or more validation errors occurred.', status: 400, errors: { Recipients: ['The Recipients field must be an array.'] } })
-  t.match(await metricsText(app), /bridge_campaign_refusals_total\{reason="invalid"\} 1/)
+  t.match(await metricsText(admin), /bridge_campaign_refusals_total\{reason="invalid"\} 1/)
 })
 
 t.test('400: not an object at all; an empty recipients list is a 200 with nothing to send', async (t) => {
@@ -294,13 +294,13 @@ t.test('400: not an object at all; an empty recipients list is a 200 with nothin
 
 t.test('413: a body over the configured limit names that limit, closes the connection and is counted', async (t) => {
   const config = testConfig({ CAMPAIGN_BODY_LIMIT_BYTES: '2048' })
-  const { app, dbPath } = buildTestApp(t, { config })
+  const { app, admin, dbPath } = buildTestApp(t, { config })
   const raw = JSON.stringify(campaignBody({ recipients: 50 }))
   const res = await post(app, raw, campaignHeaders(raw, config))
   t.equal(res.statusCode, 413)
   t.same(res.json(), { message: 'the body is larger than the limit of 2048 bytes', code: 'PAYLOAD_TOO_LARGE' })
   t.equal(res.headers.connection, 'close')
-  t.match(await metricsText(app), /bridge_campaign_refusals_total\{reason="too-large"\} 1/)
+  t.match(await metricsText(admin), /bridge_campaign_refusals_total\{reason="too-large"\} 1/)
   t.equal((await inspectStoreAt(dbPath)).batches.length, 0, 'nothing stored')
 })
 

@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
-import { buildApp } from '../../src/app.js'
+import { buildAdminApp, buildApp } from '../../src/app.js'
+import { createMetrics } from '../../src/metrics.js'
 import { openSqliteStore } from '../../src/core/store/sqlite-store.js'
 import { createLogger, logDestination } from '../../src/logger.js'
 import { ConfigError, parseConfig } from '../../src/config.js'
@@ -19,9 +20,16 @@ t.test('every line carries its time as ISO-8601 (UTC)', async (t) => {
 async function requestLines (t: Test, level: 'info' | 'debug', paths: string[]): Promise<string[]> {
   const capture = logCapture()
   const store = openSqliteStore({ path: `${t.testdir()}/${level}.db` })
-  const app = buildApp(testConfig(), { store, logger: createLogger(level, capture.stream) })
-  t.teardown(async () => { await app.close(); await store.close() })
-  for (const url of paths) t.equal((await app.inject({ method: 'GET', url })).statusCode < 500, true, url)
+  const logger = createLogger(level, capture.stream)
+  const metrics = createMetrics()
+  const app = buildApp(testConfig(), { store, logger, metrics })
+  const admin = buildAdminApp(testConfig(), { store, logger, metrics })
+  t.teardown(async () => { await app.close(); await admin.close(); await store.close() })
+  // Each path where it is served: /ready and /metrics on the admin listener, /health on both.
+  for (const url of paths) {
+    const on = url === '/ready' || url === '/metrics' ? admin : app
+    t.equal((await on.inject({ method: 'GET', url })).statusCode < 500, true, url)
+  }
   return capture.lines().map((l) => JSON.parse(l) as { msg: string; req?: { url: string }; reqId?: string })
     .filter((l) => l.msg === 'incoming request').map((l) => l.req!.url)
 }

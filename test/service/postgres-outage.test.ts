@@ -82,7 +82,7 @@ async function underOutage (t: Test, outage: Outage): Promise<void> {
   for (const [i, r] of replicas.entries()) {
     const res = await send(r, `during-${i}`)
     t.equal(res.status, 503, `replica ${i} answers a campaign 503 while the database is out of reach`)
-    t.equal((await fetch(`${r.url}/ready`)).status, 503, `replica ${i} is not ready`)
+    t.equal((await fetch(`${r.adminUrl}/ready`)).status, 503, `replica ${i} is not ready`)
   }
   // The outage lasts as long as the scenario says, whatever the checks above took.
   await delay(outage.lastsMs - (performance.now() - downAt))
@@ -92,7 +92,7 @@ async function underOutage (t: Test, outage: Outage): Promise<void> {
 
   await outage.up()
   for (const [i, r] of replicas.entries()) {
-    t.equal((await fetch(`${r.url}/ready`)).status, 200, `replica ${i} is ready again`)
+    t.equal((await fetch(`${r.adminUrl}/ready`)).status, 200, `replica ${i} is ready again`)
     const res = await send(r, `after-${i}`)
     t.equal(res.status, 200, `replica ${i} accepts campaigns again without a restart`)
     acknowledged.push(`after-${i}`)
