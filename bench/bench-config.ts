@@ -14,6 +14,8 @@ export function benchEnv (overrides: Record<string, string | undefined> = {}): R
   return {
     HOST: '127.0.0.1',
     PORT: '0',
+    // Any free port: several replicas run side by side, and no benchmark reads the admin listener.
+    ADMIN_PORT: '0',
     LOG_LEVEL: 'silent',
     PUBLIC_URL: 'http://127.0.0.1',
     OPTIMOVE_BASE_URL: 'http://127.0.0.1:1',

@@ -66,11 +66,11 @@ export function spawnReplica (port: number, env: Record<string, string | undefin
   }
 }
 
-/** Polls `/ready` until it answers 200 (a benchmark may poll; a test may not). */
+/** Polls the public `/health` until it answers 200: the service listens once its store is open (a benchmark may poll; a test may not). */
 export async function ready (replica: Replica): Promise<void> {
   const deadline = Date.now() + 60_000
   while (Date.now() < deadline) {
-    const answer = await request(`${replica.url}/ready`).then(async (res) => { await res.body.dump(); return res.statusCode }, () => 0)
+    const answer = await request(`${replica.url}/health`).then(async (res) => { await res.body.dump(); return res.statusCode }, () => 0)
     if (answer === 200) return
     await new Promise((resolve) => setTimeout(resolve, 100))
   }

@@ -64,12 +64,15 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
    * worst its messages are sent again, as after any crash mid-request) without waiting for the
    * disk; the next durable commit writes it down too, as the log is written in order.
    */
+  const syncNormal = db.prepare('PRAGMA synchronous = NORMAL')
+  const syncFull = db.prepare('PRAGMA synchronous = FULL')
   const unsynced = <T>(work: () => T): T => {
-    db.pragma('synchronous = NORMAL')
+    // Prepared once: a statement per call would hold native memory until the garbage collector came by.
+    syncNormal.run()
     try {
       return work()
     } finally {
-      db.pragma('synchronous = FULL')
+      syncFull.run()
     }
   }
   /** Runs a chunk step (its own short transaction) until it finds nothing left, the event loop free in between; the rows it touched. */
