@@ -237,6 +237,26 @@ export function spawnService (env: Record<string, string | undefined>): ServiceP
   }
 }
 
+/**
+ * Runs the operator's CLI (`src/ops/cli.ts`, as `npm run ops --` runs its compiled form) in a
+ * folder of its own with this environment, to its end; killed at teardown if it has not ended.
+ */
+export async function runOps (t: Test, args: readonly string[], env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnInGroup(process.execPath, ['--import', TSX_LOADER, '--import', PARENT_WATCH_MODULE, join(ROOT, 'src/ops/cli.ts'), ...args], {
+    cwd: mkdtempSync(join(testFolder(), 'ops-')),
+    env: { PATH: process.env.PATH, [PARENT_PID_VARIABLE]: String(process.pid), ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  t.teardown(() => killGroup(child))
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (chunk) => { stdout += String(chunk) })
+  child.stderr!.on('data', (chunk) => { stderr += String(chunk) })
+  // 'close' comes after the output's end, 'exit' may come before it.
+  const [code] = await once(child, 'close') as [number | null]
+  return { code, stdout, stderr }
+}
+
 /** A TCP port that was free a moment ago, for a child process that must know its URL in advance. */
 export const freePort = freeLoopbackPort
 

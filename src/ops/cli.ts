@@ -1,0 +1,53 @@
+import { existsSync } from 'node:fs'
+import { openStore } from '../core/store/open-store.js'
+import { isPostgresUrl, isSqliteUrl } from '../core/store/database-url.js'
+import { sqlitePathFromUrl } from '../core/store/sqlite-store.js'
+import { OPS_COMMANDS, opsUsage } from './commands.js'
+
+/** sysexits.h: a wrong command line, a bad configuration, a database out of reach. */
+const EX_USAGE = 64
+const EX_UNAVAILABLE = 69
+const EX_CONFIG = 78
+
+/**
+ * `npm run ops -- <command> [args]`: one operator's command against the store DATABASE_URL names
+ * (the environment, or a .env file as the service reads it), its result printed as JSON.
+ */
+async function main (argv: readonly string[]): Promise<number> {
+  const [name, ...args] = argv
+  const command = name === undefined ? undefined : OPS_COMMANDS[name]
+  if (command === undefined) {
+    process.stderr.write(`${name === undefined ? 'no command given' : `unknown command: ${name}`}\n${opsUsage()}\n`)
+    return EX_USAGE
+  }
+  try {
+    process.loadEnvFile()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  const url = process.env.DATABASE_URL?.trim() || 'sqlite:./data/bridge.db'
+  if (!isSqliteUrl(url) && !(isPostgresUrl(url) && URL.canParse(url))) {
+    process.stderr.write('Invalid configuration: DATABASE_URL must be sqlite:<path>, a file path, or a postgres:// (postgresql://) URL\n')
+    return EX_CONFIG
+  }
+  // An operator's typo must not create an empty database somewhere else.
+  if (isSqliteUrl(url) && !existsSync(sqlitePathFromUrl(url))) {
+    process.stderr.write(`no database at ${sqlitePathFromUrl(url)} (DATABASE_URL)\n`)
+    return EX_UNAVAILABLE
+  }
+  let store
+  try {
+    store = await openStore(url, { poolSize: 2 })
+  } catch (err) {
+    process.stderr.write(`the database could not be opened: ${(err as Error).message}\n`)
+    return EX_UNAVAILABLE
+  }
+  try {
+    process.stdout.write(`${JSON.stringify(await command.run(store, args), null, 2)}\n`)
+    return 0
+  } finally {
+    await store.close()
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2))

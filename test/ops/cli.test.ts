@@ -1,0 +1,49 @@
+import t from 'tap'
+import { openStore } from '../../src/core/store/open-store.js'
+import { pgTestSetting, schemaUrlFor } from '../core/store/pg-test-database.js'
+import { runOps } from '../helper.js'
+
+// The operator's CLI, run as a process against a real store: each command on SQLite and on
+// PostgreSQL (when a test server is configured), through the store's interfaces.
+
+const pg = pgTestSetting()
+const stores: Array<[name: string, url: (dir: string) => Promise<string>, options: { skip?: string }]> = [
+  ['SQLite', async (dir) => `sqlite:${dir}/bridge.db`, {}],
+  ['PostgreSQL', async (dir) => {
+    if (!('url' in pg)) throw new Error('missing' in pg ? pg.missing : pg.skip)
+    return schemaUrlFor(pg.url, dir)
+  }, 'skip' in pg ? { skip: pg.skip } : {}]
+]
+
+for (const [name, urlFor, options] of stores) {
+  t.test(`${name}: status prints the queue's state as JSON, the store's own figures`, options, async (t) => {
+    const url = await urlFor(t.testdir())
+    const store = await openStore(url)
+    await store.acceptCampaign(
+      { registrationId: 'default', idempotencyKey: 'k', batchId: 'b', requestId: 'r', senderId: 'Brand', metadataJson: '{}', scheduledAt: 1000, receivedAt: 900 },
+      [{ mobileNumber: '4520000001', customerId: 'c1', text: 'one' }, { mobileNumber: '4520000002', customerId: 'c2', text: 'two' }, { mobileNumber: '12', customerId: 'c3', text: 'bad', failure: { outcome: 'invalid-recipient', reason: 'bad number' } }])
+    await store.claimDue(2000, 1, 60_000)
+    const expected = await store.stats()
+    await store.close()
+    t.same(expected.messages, { queued: 1, sending: 1, submitted: 0, final: 0, failed: 1 }, 'one of each, as set up')
+
+    const run = await runOps(t, ['status'], { DATABASE_URL: url })
+    t.equal(run.code, 0, run.stderr)
+    t.same(JSON.parse(run.stdout), expected)
+  })
+}
+
+t.test('an unknown or missing command prints the usage and exits 64; a missing SQLite file is not created (69)', async (t) => {
+  const dir = t.testdir()
+  for (const args of [[], ['frobnicate']]) {
+    const run = await runOps(t, args, { DATABASE_URL: `sqlite:${dir}/bridge.db` })
+    t.equal(run.code, 64, args.join(' '))
+    t.match(run.stderr, /usage: npm run ops -- <command>/)
+    t.match(run.stderr, /^ {2}status +the queue's state/m, 'every command listed with what it does')
+    t.equal(run.stdout, '')
+  }
+  const missing = await runOps(t, ['status'], { DATABASE_URL: `sqlite:${dir}/nowhere/bridge.db` })
+  t.same([missing.code, missing.stderr.trim()], [69, `no database at ${dir}/nowhere/bridge.db (DATABASE_URL)`])
+  const bad = await runOps(t, ['status'], { DATABASE_URL: 'mysql://db/bridge' })
+  t.equal(bad.code, 78, 'a DATABASE_URL of no store we have')
+})
