@@ -16,6 +16,7 @@ import { createMetrics, type Metrics } from './metrics.js'
 import { probeLogLevel } from './logger.js'
 import { requestIdOf } from './http/request-id.js'
 import { openApiDocument } from './openapi.js'
+import { adminApi } from './http/admin-api.js'
 import { SERVICE_VERSION } from './service-version.js'
 
 export interface AppDeps {
@@ -61,8 +62,8 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
 
 /**
  * Builds the admin HTTP app, for operators and their tools (ADMIN_HOST, ADMIN_PORT): `/metrics`,
- * `/ready`, `/health` with the sending status and Optimove's pauses, and the webhooks' OpenAPI
- * document (`/docs/openapi.json`); `metrics` and
+ * `/ready`, `/health` with the sending status and Optimove's pauses, the webhooks' OpenAPI
+ * document (`/docs/openapi.json`), and the operator's commands (`/admin/v1/…`, with ADMIN_TOKEN); `metrics` and
  * `readiness` are the public app's, so that both tell one story.
  */
 export function buildAdminApp (config: Config, deps: Pick<AppDeps, 'store' | 'logger' | 'readiness' | 'metrics'> & { metrics: Metrics }): FastifyInstance {
@@ -72,6 +73,7 @@ export function buildAdminApp (config: Config, deps: Pick<AppDeps, 'store' | 'lo
   const probes = probeLogLevel(deps.logger.level as Config['logLevel'])
   app.get('/metrics', { logLevel: probes }, async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.exposition()))
   app.register(healthRoutes, { store: deps.store, readiness, logLevel: probes })
+  app.register(adminApi, { store: deps.store, token: config.admin.token })
   // The webhooks' contract, generated from the schemas they read and answer with.
   const contract = openApiDocument(SERVICE_VERSION)
   app.get('/docs/openapi.json', async () => contract)

@@ -12,8 +12,8 @@ export interface Config {
   /** Where the webhooks (and a bare `/health`) are served. */
   host: string
   port: number
-  /** Where operators' endpoints are served: `/metrics`, `/ready`, `/health` with details. */
-  admin: { host: string; port: number }
+  /** Where operators' endpoints are served: `/metrics`, `/ready`, `/health` with details, the admin API (with `token`). */
+  admin: { host: string; port: number; token: string | undefined }
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** JSON lines (for log collectors), or `pretty` for a terminal (pino-pretty, a development dependency). */
   logFormat: 'json' | 'pretty'
@@ -114,6 +114,7 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: wholeNumber().pipe(z.number().max(65535, 'must be a port number (0-65535)')).default(3000),
   ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   ADMIN_PORT: wholeNumber().pipe(z.number().max(65535, 'must be a port number (0-65535)')).default(3001),
   TRUST_PROXY: z.string().transform((value, ctx) => {
     const v = value.trim()
@@ -235,7 +236,7 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
   return {
     host: e.HOST,
     port: e.PORT,
-    admin: { host: e.ADMIN_HOST, port: e.ADMIN_PORT },
+    admin: { host: e.ADMIN_HOST, port: e.ADMIN_PORT, token: e.ADMIN_TOKEN },
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
     publicUrl,
