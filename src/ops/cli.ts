@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { openStore } from '../core/store/open-store.js'
 import { isPostgresUrl, isSqliteUrl } from '../core/store/database-url.js'
 import { sqlitePathFromUrl } from '../core/store/sqlite-store.js'
-import { OPS_COMMANDS, opsUsage } from './commands.js'
+import { OPS_COMMANDS, OpsUsageError, opsUsage } from './commands.js'
 
 /** sysexits.h: a wrong command line, a bad configuration, a database out of reach. */
 const EX_USAGE = 64
@@ -45,6 +45,10 @@ async function main (argv: readonly string[]): Promise<number> {
   try {
     process.stdout.write(`${JSON.stringify(await command.run(store, args), null, 2)}\n`)
     return 0
+  } catch (err) {
+    if (!(err instanceof OpsUsageError)) throw err
+    process.stderr.write(`${err.message}\n${opsUsage()}\n`)
+    return EX_USAGE
   } finally {
     await store.close()
   }

@@ -394,6 +394,11 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
 
     ping: () => tx(() => undefined),
 
+    async parked ({ limit = Number.POSITIVE_INFINITY } = {}) {
+      const all = await this.inspect()
+      return { reports: all.reports.filter((r) => r.state === 'parked').slice(0, limit), incoming: all.incoming.filter((r) => r.state === 'parked').slice(0, limit) }
+    },
+
     inspect: ({ limit = Number.POSITIVE_INFINITY } = {}) => tx((): StoreContents => {
       const first = <T>(rows: Iterable<T>): T[] => [...rows].sort((a, b) => (a as { id: number }).id - (b as { id: number }).id).slice(0, limit)
       return {

@@ -31,6 +31,27 @@ for (const [name, urlFor, options] of stores) {
     t.equal(run.code, 0, run.stderr)
     t.same(JSON.parse(run.stdout), expected)
   })
+
+  t.test(`${name}: parked lists the parked reports and replies with their last errors, as many as asked`, options, async (t) => {
+    const url = await urlFor(t.testdir())
+    const store = await openStore(url)
+    const bad = (i: number) => ({ mobileNumber: String(i), customerId: `c${i}`, text: 'bad', failure: { outcome: 'invalid-recipient' as const, reason: 'bad number' } })
+    await store.acceptCampaign({ registrationId: 'default', idempotencyKey: 'k', batchId: 'b', requestId: 'r', senderId: 'Brand', metadataJson: '{}', scheduledAt: 1000, receivedAt: 900 }, [bad(1), bad(2)])
+    const reports = await store.claimReports(2000, 10, 60_000)
+    await store.settleOutbox('reports', { parked: reports.map((r) => r.id), error: 'HTTP 400: refused for good' }, 2100)
+    const expected = await store.parked()
+    await store.close()
+    t.equal(expected.reports.length, 2)
+
+    const all = await runOps(t, ['parked'], { DATABASE_URL: url })
+    t.equal(all.code, 0, all.stderr)
+    t.same(JSON.parse(all.stdout), expected)
+    t.match(JSON.parse(all.stdout).reports[0], { state: 'parked', lastError: 'HTTP 400: refused for good', registrationId: 'default' })
+    const one = await runOps(t, ['parked', '1'], { DATABASE_URL: url })
+    t.same(JSON.parse(one.stdout).reports, expected.reports.slice(0, 1), 'the oldest, as asked')
+    const nonsense = await runOps(t, ['parked', 'lots'], { DATABASE_URL: url })
+    t.same([nonsense.code, nonsense.stderr.split('\n')[0]], [64, 'not a count: lots'])
+  })
 }
 
 t.test('an unknown or missing command prints the usage and exits 64; a missing SQLite file is not created (69)', async (t) => {

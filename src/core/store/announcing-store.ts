@@ -27,6 +27,7 @@ export function announcingStore (store: Store, notifier: WorkNotifier): Store {
     ping: () => store.ping(),
     stats: () => store.stats(),
     inspect: (options) => store.inspect(options),
+    parked: (options) => store.parked(options),
     close: () => store.close(),
     async acceptCampaign (batch, messages) {
       const result = await store.acceptCampaign(batch, messages)

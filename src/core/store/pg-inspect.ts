@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { StoreContents } from './store.js'
+import type { ParkedRows, StoreContents } from './store.js'
 import { inTransaction } from './pg-pool.js'
 import {
   batchRecord, incomingRecord, instanceRecord, messageRecord, recipientRecord, reportRecord, webhookEventRecord,
@@ -41,4 +41,13 @@ export function createPgInspect (pool: pg.Pool): (limit: number | undefined) => 
       instances: (await all<InstanceRow>(INSTANCES)).map(instanceRecord)
     }
   }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+}
+
+/** The parked rows of both outboxes, oldest first, from one snapshot; `limit` bounds each list (none when undefined). */
+export function createPgParked (pool: pg.Pool): (limit: number | undefined) => Promise<ParkedRows> {
+  const parkedOnly = (sql: string): string => sql.replace(' ORDER BY id', " WHERE state = 'parked' ORDER BY id")
+  return (limit) => inTransaction(pool, async (client): Promise<ParkedRows> => ({
+    reports: (await client.query<ReportRow>(parkedOnly(REPORTS), [limit ?? null])).rows.map(reportRecord),
+    incoming: (await client.query<IncomingRow>(parkedOnly(INCOMING), [limit ?? null])).rows.map(incomingRecord)
+  }), 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
 }

@@ -8,7 +8,7 @@ import { createPgEvents } from './pg-events.js'
 import { createPgOutbox } from './pg-outbox.js'
 import { createPgPrune } from './pg-prune.js'
 import { createPgSweep } from './pg-sweep.js'
-import { createPgInspect } from './pg-inspect.js'
+import { createPgInspect, createPgParked } from './pg-inspect.js'
 import { createPgReplicas } from './pg-replicas.js'
 import { createPgWorkSignals } from './pg-work-signals.js'
 
@@ -64,6 +64,7 @@ export async function openPgStore (options: PgStoreOptions): Promise<Store> {
   const prune = createPgPrune(pool)
   const sweep = createPgSweep(pool)
   const inspect = createPgInspect(pool)
+  const parked = createPgParked(pool)
   let closed = false
   /** Every call after close() is refused, as the other adapters refuse it, even one that would touch nothing. */
   const open = <A extends unknown[], R>(method: (...args: A) => Promise<R>) => (...args: A): Promise<R> =>
@@ -122,6 +123,7 @@ export async function openPgStore (options: PgStoreOptions): Promise<Store> {
     listenForWork: open(signals.listenForWork),
     ping: open(async () => { await pool.query('SELECT 1') }),
     inspect: open(async (opts = {}) => inspect(opts.limit)),
+    parked: open(async (opts = {}) => parked(opts.limit)),
     async close () {
       if (closed) return
       closed = true

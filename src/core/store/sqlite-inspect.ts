@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import type { StoreContents } from './store.js'
+import type { ParkedRows, StoreContents } from './store.js'
 import {
   batchRecord, incomingRecord, instanceRecord, messageRecord, recipientRecord, reportRecord, webhookEventRecord,
   type BatchRow, type IncomingRow, type InstanceRow, type MessageRow, type RecipientRow, type ReportRow, type WebhookEventRow
@@ -29,5 +29,13 @@ export function createInspectQueries (db: Database.Database): (limit: number) =>
     recipients: recipients.all(limit).map(recipientRecord),
     instances: instances.all(limit).map(instanceRecord)
   }))
+  return (limit) => read(limit)
+}
+
+/** The parked rows of both outboxes, oldest first (the due index, by its state, finds them). */
+export function createParkedQueries (db: Database.Database): (limit: number) => ParkedRows {
+  const reports = db.prepare<[number], ReportRow>("SELECT * FROM reports WHERE state = 'parked' ORDER BY id LIMIT ?")
+  const incoming = db.prepare<[number], IncomingRow>("SELECT * FROM incoming_messages WHERE state = 'parked' ORDER BY id LIMIT ?")
+  const read = db.transaction((limit: number): ParkedRows => ({ reports: reports.all(limit).map(reportRecord), incoming: incoming.all(limit).map(incomingRecord) }))
   return (limit) => read(limit)
 }

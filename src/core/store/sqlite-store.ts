@@ -8,7 +8,7 @@ import { createRelayQueries } from './sqlite-relay.js'
 import { createEventQueries } from './sqlite-events.js'
 import { createOutboxQueries } from './sqlite-outbox.js'
 import { createGroupCommit } from './group-commit.js'
-import { createInspectQueries } from './sqlite-inspect.js'
+import { createInspectQueries, createParkedQueries } from './sqlite-inspect.js'
 import { createPruneQueries } from './sqlite-prune.js'
 import { createSweepQueries } from './sqlite-sweep.js'
 import { createReportQueue } from './sqlite-report-queue.js'
@@ -159,6 +159,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   const outbox = createOutboxQueries(db, instanceId)
   const replicas = createReplicaQueries(db, instanceId)
   const inspect = createInspectQueries(db)
+  const parked = createParkedQueries(db)
   /** SQLite cannot signal another process: nothing to do, but refused once closed, as every other call is. */
   const nothingToSignal = async (): Promise<void> => {
     if (!db.open) throw new TypeError('The database connection is not open')
@@ -216,6 +217,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     }),
     // SQLite's LIMIT -1 is no limit.
     inspect: (options = {}) => patiently(() => inspect(options.limit ?? -1)),
+    parked: (options = {}) => patiently(() => parked(options.limit ?? -1)),
     async close () {
       if (!db.open) return
       events.flush()

@@ -182,6 +182,13 @@ export interface WorkSignalStore {
 export interface InspectionStore {
   /** Every kind of row, each in the order it was stored; at most `limit` of each (default all). */
   inspect(options?: { limit?: number }): Promise<StoreContents>
+  /** The outboxes' parked rows (given up on, waiting for an operator), each with its last error, oldest first; at most `limit` of each. */
+  parked(options?: { limit?: number }): Promise<ParkedRows>
+}
+
+export interface ParkedRows {
+  reports: ReportRecord[]
+  incoming: IncomingRecord[]
 }
 
 export interface StoreContents {

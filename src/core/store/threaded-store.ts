@@ -96,6 +96,7 @@ export async function openThreadedStore (given: SqliteStoreOptions): Promise<Sto
     ping: () => call('ping'),
     stats: () => call('stats'),
     inspect: (options) => call('inspect', options),
+    parked: (options) => call('parked', options),
     async close () {
       if (closed === undefined) await call('close')
       await exited

@@ -37,6 +37,26 @@ for (const [name, open, options] of CONTRACT_ADAPTERS) {
     t.match((await store.inspect()).messages[0], { state: 'submitted', providerMessageId: 'p-1', leaseUntil: null, updatedAt: 3000 })
   })
 
+  t.test(`${name}: parked: the outboxes' parked rows with their last errors, oldest first, at most \`limit\` of each`, options, async (t) => {
+    const store = await open(t.testdir())
+    t.teardown(() => store.close())
+    t.same(await store.parked(), { reports: [], incoming: [] }, 'none yet')
+    await store.acceptCampaign(batch, [...messages, { mobileNumber: 'worse', customerId: 'c3', text: 'never sent either', failure: { outcome: 'invalid-recipient' as const, reason: 'not a number' } }])
+    for (const id of ['r1', 'r2']) {
+      await store.recordWebhookEvent({ kind: 'inbound', eventId: id, eventType: 'user-message.text.sms', receivedAt: 1000, routes: [{ registrationId: 'tenant', to: 'Brand' }], from: '4511', text: `reply ${id}`, sentAt: 1000 })
+    }
+    const [first, second] = await store.claimReports(2000, 10, 30_000)
+    await store.settleOutbox('reports', { parked: [second!.id], done: [first!.id], error: 'HTTP 400: refused for good' }, 2100)
+    const replies = await store.claimIncoming(2000, 10, 30_000)
+    await store.settleOutbox('incoming', { parked: replies.map((r) => r.id), error: 'HTTP 410: gone' }, 2100)
+
+    const parked = await store.parked()
+    t.match(parked.reports, [{ id: second!.id, registrationId: 'tenant', outcome: 'invalid-recipient', state: 'parked', attempts: 1, lastError: 'HTTP 400: refused for good' }], 'the parked report, not the delivered one')
+    t.equal(parked.reports.length, 1)
+    t.match(parked.incoming, [{ text: 'reply r1', state: 'parked', lastError: 'HTTP 410: gone' }, { text: 'reply r2', state: 'parked', lastError: 'HTTP 410: gone' }])
+    t.same((await store.parked({ limit: 1 })).incoming.map((r) => r.text), ['reply r1'], 'the oldest first, within the limit')
+  })
+
   t.test(`${name}: webhook events remembered, replies queued per registration, the recipient memory`, options, async (t) => {
     const store = await open(t.testdir())
     t.teardown(() => store.close())
