@@ -68,7 +68,8 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
  */
 export function buildAdminApp (config: Config, deps: Pick<AppDeps, 'store' | 'logger' | 'readiness' | 'metrics'> & { metrics: Metrics }): FastifyInstance {
   const readiness = deps.readiness ?? new Readiness(config.registrations.map((r) => r.id))
-  const app = createServer(config, deps.logger, deps.metrics, {})
+  // Its lines say which listener they are from ("Server listening at …" among them).
+  const app = createServer(config, deps.logger.child({ listener: 'admin' }), deps.metrics, {})
   // Probes, asked every few seconds, log their requests at debug only.
   const probes = probeLogLevel(deps.logger.level as Config['logLevel'])
   app.get('/metrics', { logLevel: probes }, async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.exposition()))

@@ -257,6 +257,16 @@ export async function runOps (t: Test, args: readonly string[], env: Record<stri
   return { code, stdout, stderr }
 }
 
+/**
+ * The address of a spawned service's admin listener (on any free port: a port chosen in advance
+ * could be taken by another process before a restarted service binds it again), from the line
+ * its listener logs once it listens (at LOG_LEVEL info or finer).
+ */
+export async function adminUrlOf (service: ServiceProcess): Promise<string> {
+  const line = await service.waitForLog((l) => l.listener === 'admin' && typeof l.msg === 'string' && l.msg.startsWith('Server listening at '))
+  return (line.msg as string).slice('Server listening at '.length)
+}
+
 /** A TCP port that was free a moment ago, for a child process that must know its URL in advance. */
 export const freePort = freeLoopbackPort
 
@@ -344,7 +354,6 @@ export async function startStack (t: Test, overrides: Record<string, string | un
 export async function childStack (t: Test, overrides: Record<string, string | undefined> = {}) {
   const env = testEnv()
   const port = await freePort()
-  const adminPort = await freePort()
   const optimove = await new SimOptimove({ appApiKey: env.OPTIMOVE_APP_API_KEY!, sharedSecret: env.OPTIMOVE_SHARED_SECRET! }).start()
   const gateway = await simGatewayApi(t, { token: env.GATEWAYAPI_TOKEN!, webhook: { url: `http://127.0.0.1:${port}${GATEWAYAPI_EVENTS_PATH}`, secret: env.GATEWAYAPI_WEBHOOK_SECRET! } }).start()
   t.teardown(async () => {
@@ -355,7 +364,6 @@ export async function childStack (t: Test, overrides: Record<string, string | un
   const serviceEnv = testEnv({
     LOG_LEVEL: 'info',
     PORT: String(port),
-    ADMIN_PORT: String(adminPort),
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     OPTIMOVE_BASE_URL: optimove.baseUrl,
     GATEWAYAPI_BASE_URL: gateway.url,
@@ -363,7 +371,7 @@ export async function childStack (t: Test, overrides: Record<string, string | un
     ...overrides
   })
   /**
-   * Spawns the service (with these variables on top, e.g. another PORT and ADMIN_PORT for a second replica); a
+   * Spawns the service (with these variables on top, e.g. another PORT for a second replica; its admin listener on any free port, see adminUrlOf); a
    * teardown kills its process group if the test has not, also when the test failed or timed out.
    */
   const spawn = (extra: Record<string, string> = {}): ServiceProcess => {
@@ -371,7 +379,7 @@ export async function childStack (t: Test, overrides: Record<string, string | un
     t.teardown(() => killGroup(service.child))
     return service
   }
-  return { optimove, gateway, dbPath, spawn, url: `http://127.0.0.1:${port}`, adminUrl: `http://127.0.0.1:${adminPort}` }
+  return { optimove, gateway, dbPath, spawn, url: `http://127.0.0.1:${port}` }
 }
 
 /** A test app (see buildTestApp) listening on 127.0.0.1 on a free port, for clients that need a real socket. */

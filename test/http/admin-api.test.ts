@@ -1,7 +1,7 @@
 import t from 'tap'
 import { request } from 'undici'
 import { ConfigError, parseConfig } from '../../src/config.js'
-import { campaignBody, logCapture, startStack, testEnv } from '../helper.js'
+import { campaignBody, logCapture, startStack, testEnv, until } from '../helper.js'
 
 // The operator's commands on the admin listener, behind ADMIN_TOKEN.
 
@@ -16,6 +16,8 @@ t.test('GET /admin/v1/status answers what npm run ops -- status prints, only wit
   const logs = logCapture()
   const { service, sendCampaign } = await startStack(t, { ADMIN_TOKEN: TOKEN }, { logStream: logs.stream })
   await sendCampaign(campaignBody({ recipients: 5 }))
+  // Relayed first, so that the figures stand still while they are compared.
+  await until(service.dispatcher, 'settled', async () => (await service.store.stats()).messages.submitted === 5)
   const url = `${service.adminUrl}/admin/v1/status`
   const answer = await get(url, `Bearer ${TOKEN}`)
   t.equal(answer.status, 200)

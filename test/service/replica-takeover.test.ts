@@ -44,7 +44,7 @@ t.test('one of three replicas SIGKILLed mid-relay: the others take over its clai
     // replica-1 on the port GatewayAPI's webhook calls (it is not the one killed).
     const port = i === 1 ? Number(new URL(webhookReplicaUrl).port) : await freePort()
     const window: Record<string, string> = i === 0 ? { SEND_CONCURRENCY: String(concurrency), SEND_BATCH_SIZE: String(batchSize), GATEWAYAPI_BASE_URL: silentUrl } : {}
-    replicas.push({ process: spawn({ PORT: String(port), ADMIN_PORT: '0', PUBLIC_URL: `http://127.0.0.1:${port}`, INSTANCE_ID: `replica-${i}`, ...window }), url: `http://127.0.0.1:${port}` })
+    replicas.push({ process: spawn({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, INSTANCE_ID: `replica-${i}`, ...window }), url: `http://127.0.0.1:${port}` })
   }
   await Promise.all(replicas.map((r) => r.process.waitForLog((l) => l.msg === 'ready')))
   for (const [i, r] of replicas.entries()) {
