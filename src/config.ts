@@ -108,14 +108,22 @@ export { ConfigError }
 
 const wholeNumber = () => z.string().regex(/^\d+$/, 'must be a whole number').transform(Number)
 const positiveInt = (fallback: number) => wholeNumber().pipe(z.number().min(1, 'must be at least 1')).default(fallback)
+/** A port number; 0 is any free port. */
+const port = (fallback: number) => wholeNumber().pipe(z.number().max(65535, 'must be a port number (0-65535)')).default(fallback)
+
+/** DATABASE_URL: the service's and the operator's CLI's. */
+export const databaseUrlSchema = z.string()
+  .refine((url) => isSqliteUrl(url) || (isPostgresUrl(url) && URL.canParse(url)), 'must be sqlite:<path>, a file path, or a postgres:// (postgresql://) URL')
+  .default('sqlite:./data/bridge.db')
+
 const SINGLE_REGISTRATION = ['OPTIMOVE_BASE_URL', 'OPTIMOVE_APP_API_KEY', 'OPTIMOVE_SHARED_SECRET', 'AGGREGATOR_API_KEY', 'SENDER_ID'] as const
 
 const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
-  PORT: wholeNumber().pipe(z.number().max(65535, 'must be a port number (0-65535)')).default(3000),
+  PORT: port(3000),
   ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  ADMIN_PORT: wholeNumber().pipe(z.number().max(65535, 'must be a port number (0-65535)')).default(3001),
+  ADMIN_PORT: port(3001),
   TRUST_PROXY: z.string().transform((value, ctx) => {
     const v = value.trim()
     if (v === 'true' || v === 'false') return v === 'true'
@@ -138,9 +146,7 @@ const envSchema = z.object({
   GATEWAYAPI_BASE_URL: httpUrl.default('https://messaging.gatewayapi.com'),
   GATEWAYAPI_TOKEN: secret,
   GATEWAYAPI_WEBHOOK_SECRET: secret,
-  DATABASE_URL: z.string()
-    .refine((url) => isSqliteUrl(url) || (isPostgresUrl(url) && URL.canParse(url)), 'must be sqlite:<path>, a file path, or a postgres:// (postgresql://) URL')
-    .default('sqlite:./data/bridge.db'),
+  DATABASE_URL: databaseUrlSchema,
   DATABASE_POOL_SIZE: positiveInt(10).pipe(z.number().max(1000, 'must be at most 1000')),
   DATABASE_STATEMENT_TIMEOUT_MS: positiveInt(30_000),
   CAMPAIGN_BODY_LIMIT_BYTES: positiveInt(32 * 1024 * 1024),

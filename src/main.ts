@@ -2,14 +2,11 @@ import { ConfigError, parseConfig } from './config.js'
 import { createLogger, logDestination } from './logger.js'
 import { startService } from './service.js'
 import { setBoundedTimeout } from './lib/timers.js'
+import { loadEnvFileIfPresent } from './env-file.js'
 
 /** Entry point: environment (and an optional .env file) → config → service; signals stop it. */
 async function main (): Promise<void> {
-  try {
-    process.loadEnvFile()
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-  }
+  loadEnvFileIfPresent()
   let config
   try {
     config = parseConfig(process.env)

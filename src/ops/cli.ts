@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs'
 import { openStore } from '../core/store/open-store.js'
-import { isPostgresUrl, isSqliteUrl } from '../core/store/database-url.js'
+import { isSqliteUrl } from '../core/store/database-url.js'
 import { sqlitePathFromUrl } from '../core/store/sqlite-store.js'
+import { databaseUrlSchema } from '../config.js'
+import { loadEnvFileIfPresent } from '../env-file.js'
 import { OPS_COMMANDS, OpsUsageError, opsUsage } from './commands.js'
 
 /** sysexits.h: a wrong command line, a bad configuration, a database out of reach. */
@@ -20,16 +22,14 @@ async function main (argv: readonly string[]): Promise<number> {
     process.stderr.write(`${name === undefined ? 'no command given' : `unknown command: ${name}`}\n${opsUsage()}\n`)
     return EX_USAGE
   }
-  try {
-    process.loadEnvFile()
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-  }
-  const url = process.env.DATABASE_URL?.trim() || 'sqlite:./data/bridge.db'
-  if (!isSqliteUrl(url) && !(isPostgresUrl(url) && URL.canParse(url))) {
-    process.stderr.write('Invalid configuration: DATABASE_URL must be sqlite:<path>, a file path, or a postgres:// (postgresql://) URL\n')
+  loadEnvFileIfPresent()
+  // Read as the service reads it: a blank value counts as unset.
+  const parsed = databaseUrlSchema.safeParse(process.env.DATABASE_URL?.trim() || undefined)
+  if (!parsed.success) {
+    process.stderr.write(`Invalid configuration: DATABASE_URL ${parsed.error.issues[0]!.message}\n`)
     return EX_CONFIG
   }
+  const url = parsed.data
   // An operator's typo must not create an empty database somewhere else.
   if (isSqliteUrl(url) && !existsSync(sqlitePathFromUrl(url))) {
     process.stderr.write(`no database at ${sqlitePathFromUrl(url)} (DATABASE_URL)\n`)

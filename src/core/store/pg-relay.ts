@@ -3,7 +3,7 @@ import type { ClaimedMessage, ClaimScope, FailedMessage, RescheduledMessage, Sub
 import { claimLimit, claimTurns } from './claim-turns.js'
 import { dbId, inTransaction } from './pg-pool.js'
 import { queueReportsFrom } from './pg-report-queue.js'
-import { gapRanges, gapsBetween, idSpan, segmentsTaken, settleUnderClaims, type ClaimMembers, type Gap, type Segment, type SettlementItem } from './request-claims.js'
+import { gapRanges, gapsBetween, idSpan, segmentsOf, segmentsTaken, settleUnderClaims, type ClaimMembers, type Gap, type SettlementItem } from './request-claims.js'
 
 interface DueRow {
   gap: number
@@ -117,7 +117,6 @@ function rangeArrays (gaps: readonly Gap[]): number[][] {
   return arrays
 }
 
-const segmentsOf = (rows: ReadonlyArray<{ segments: string }>): Segment[] => rows.flatMap((row) => JSON.parse(row.segments) as Segment[])
 
 /**
  * The relay's side of the PostgreSQL store: claims (one row per outgoing request, owned by

@@ -89,6 +89,11 @@ export function withClaimsShown (rows: MessageRow[], claims: readonly ClaimLease
 /** A stretch of a registration's due order, from (due time, id) to (due time, id), both included. */
 export type Segment = [fromAt: number, fromId: number, toAt: number, toId: number]
 
+/** The segments stored with claims (their `segments` column, JSON), all together. */
+export function segmentsOf (claims: ReadonlyArray<{ segments: string }>): Segment[] {
+  return claims.flatMap((claim) => JSON.parse(claim.segments) as Segment[])
+}
+
 /** A place in the due order: (due time, id). */
 export type DueKey = readonly [at: number, id: number]
 

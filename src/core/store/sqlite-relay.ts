@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3'
 import type { ClaimedMessage, ClaimScope, FailedMessage, RescheduledMessage, SubmittedMessage } from './store.js'
 import { claimLimit, claimTurns } from './claim-turns.js'
 import { createReportQueue } from './sqlite-report-queue.js'
-import { gapRanges, gapsBetween, idSpan, segmentsTaken, settleUnderClaims, type ClaimMembers, type Gap, type Segment, type SettlementItem } from './request-claims.js'
+import { gapRanges, gapsBetween, idSpan, segmentsOf, segmentsTaken, settleUnderClaims, type ClaimMembers, type Gap, type SettlementItem } from './request-claims.js'
 
 interface BatchInfo {
   registration_id: string
@@ -65,7 +65,6 @@ export function createRelayQueries (db: Database.Database, owner: string) {
     "SELECT registration_id FROM messages WHERE state = 'queued' AND registration_id > ? ORDER BY registration_id LIMIT 1")
   const spans = db.prepare<[], ClaimSpan>('SELECT registration_id, lease_until, segments FROM claims')
   const spansOf = db.prepare<[string], ClaimSpan>('SELECT registration_id, lease_until, segments FROM claims WHERE registration_id = ?')
-  const segmentsOf = (claims: readonly ClaimSpan[]): Segment[] => claims.flatMap((c) => JSON.parse(c.segments) as Segment[])
   const expiredOf = db.prepare<[string, number], ClaimRow>('SELECT id, message_ids, attempts FROM claims WHERE registration_id = ? AND lease_until <= ?')
   const covering = db.prepare<[number, number], ClaimRow>('SELECT id, message_ids, attempts FROM claims WHERE first_id <= ? AND last_id >= ?')
   const addClaim = db.prepare(`
