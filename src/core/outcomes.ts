@@ -15,3 +15,4 @@ export type FinalOutcome =
   | 'provider-rejected'
   | 'send-timeout'
   | 'no-final-status'
+  | 'cancelled'

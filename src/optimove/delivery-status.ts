@@ -15,5 +15,7 @@ export const DELIVERY_STATUS: Record<FinalOutcome, { status: string; subStatus: 
   'provider-rejected': { status: 'Failed', subStatus: 'ProviderRejected' },
   'send-timeout': { status: 'Failed', subStatus: 'SendTimeout' },
   // GatewayAPI took the message but never told its fate, past its expiration and a grace period.
-  'no-final-status': { status: 'Undelivered', subStatus: 'NoFinalStatus' }
+  'no-final-status': { status: 'Undelivered', subStatus: 'NoFinalStatus' },
+  // An operator cancelled its batch before it was sent (npm run ops -- cancel).
+  cancelled: { status: 'Failed', subStatus: 'Cancelled' }
 }

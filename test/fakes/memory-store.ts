@@ -8,6 +8,7 @@ import type {
 import { OUTBOX_ROW_OVERHEAD_BYTES as ROW_OVERHEAD_BYTES } from '../../src/core/store/outbox-weight.js'
 import { NO_FINAL_STATUS_REASON as NO_FINAL_STATUS } from '../../src/core/store/no-final-status.js'
 import { claimLimit, claimTurns } from '../../src/core/store/claim-turns.js'
+import { CANCELLED_BY_ERASURE, CANCELLED_BY_OPERATOR } from '../../src/core/store/operator-rules.js'
 
 /**
  * The store port in memory, for loop tests that need no database: the same contract as the
@@ -30,6 +31,8 @@ interface Batch {
   rejected: number
   receivedAt: number
   bodyHash: string | null
+  /** Its messages' reference prefix. */
+  uid: string
 }
 
 interface Message extends Omit<MessageRecord, 'id' | 'batchId' | 'createdAt'> {
@@ -79,6 +82,8 @@ export interface MemoryDatabase {
   recipients: Map<string, Map<string, number>>
   instances: Map<string, { startedAt: number; heartbeatAt: number }>
   jobLeases: Map<string, { owner: string; leaseUntil: number }>
+  /** Paused registrations, and when each was paused. */
+  paused: Map<string, number>
   /** The work listeners of its stores, each with its store's instance. */
   listeners: Set<{ instanceId: string; listener: (kind: WorkKind) => void }>
 }
@@ -95,6 +100,7 @@ export function createMemoryDatabase (): MemoryDatabase {
     recipients: new Map(),
     instances: new Map(),
     jobLeases: new Map(),
+    paused: new Map(),
     listeners: new Set()
   }
 }
@@ -104,6 +110,15 @@ export interface MemoryStoreOptions {
   database?: MemoryDatabase
   /** This store's name among the replicas (default: a random UUID). */
   instanceId?: string
+}
+
+const OUTBOX_STATES = ['pending', 'sending', 'done', 'parked'] as const
+
+/** Rows counted by state, every state present. */
+function countStates<S extends string> (states: readonly S[], rows: Iterable<{ state: S }>): Record<S, number> {
+  const counts = Object.fromEntries(states.map((s) => [s, 0])) as Record<S, number>
+  for (const row of rows) counts[row.state]++
+  return counts
 }
 
 export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
@@ -172,13 +187,14 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
         return { duplicate: true, conflict, accepted: existing.accepted, rejected: existing.rejected }
       }
       const rejected = given.filter((m) => m.failure !== undefined).length
+      const uid = randomBytes(9).toString('base64url')
       const stored: Batch = {
+        uid,
         id: nextId(), registrationId: batch.registrationId, idempotencyKey: batch.idempotencyKey, batchId: batch.batchId, requestId: batch.requestId,
         senderId: batch.senderId, metadata: batch.metadataJson, scheduledAt: batch.scheduledAt, accepted: given.length - rejected, rejected,
         receivedAt: batch.receivedAt, bodyHash: batch.bodyHash ?? null
       }
       batches.push(stored)
-      const uid = randomBytes(9).toString('base64url')
       const now = batch.receivedAt
       given.forEach((m, i) => {
         const message: Message = {
@@ -198,7 +214,7 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
     }),
 
     claimDue: (now, limit, leaseMs, scope) => tx((): ClaimedMessage[] => {
-      const waiting = [...messages.values()].filter((m) => (m.state === 'sending' || m.state === 'queued') && m.nextAttemptAt <= now)
+      const waiting = [...messages.values()].filter((m) => (m.state === 'sending' || m.state === 'queued') && m.nextAttemptAt <= now && !db.paused.has(m.batch.registrationId))
       const registration = claimTurns(waiting.map((m) => m.batch.registrationId), scope)[0]
       const due = (state: MessageState): Message[] => waiting.filter((m) => m.state === state && m.batch.registrationId === registration).sort(byDue)
       // Leases of a crashed process first: those messages have waited longest.
@@ -240,7 +256,8 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
     }),
 
     nextDueAt: (excluded = []) => tx(() => {
-      const due = [...messages.values()].filter((m) => (m.state === 'queued' || m.state === 'sending') && !excluded.includes(m.batch.registrationId)).map((m) => m.nextAttemptAt)
+      const due = [...messages.values()]
+        .filter((m) => (m.state === 'queued' || m.state === 'sending') && !excluded.includes(m.batch.registrationId) && !db.paused.has(m.batch.registrationId)).map((m) => m.nextAttemptAt)
       return due.length === 0 ? undefined : Math.min(...due)
     }),
 
@@ -296,7 +313,7 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
       claimOutbox(incoming, now, limit, leaseMs, maxBytes, excluded, (r) => [r, r.text.length])
         .map((r) => ({ id: String(r.id), registrationId: r.registrationId, attempts: r.attempts, from: r.from, to: r.to, text: r.text, sentAt: r.sentAt }))),
 
-    settleOutbox: (outbox: OutboxName, s: OutboxSettlement) => tx(() => {
+    settleOutbox: (outbox: OutboxName, s: OutboxSettlement, now) => tx(() => {
       const rows: Map<number, OutboxRow> = outbox === 'reports' ? reports : incoming
       const leased = (id: string): OutboxRow | undefined => {
         const row = rows.get(Number(id))
@@ -304,7 +321,7 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
       }
       for (const id of s.done ?? []) Object.assign(leased(id) ?? {}, { state: 'done' })
       for (const { id, at } of s.retry ?? []) Object.assign(leased(id) ?? {}, { state: 'pending', nextAttemptAt: at, lastError: s.error ?? null })
-      for (const id of s.parked ?? []) Object.assign(leased(id) ?? {}, { state: 'parked', lastError: s.error ?? null })
+      for (const id of s.parked ?? []) Object.assign(leased(id) ?? {}, { state: 'parked', nextAttemptAt: now, lastError: s.error ?? null })
     }),
 
     prune: (cutoff, recipientCutoff = cutoff) => tx((): PruneResult => {
@@ -399,6 +416,89 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
       return { reports: all.reports.filter((r) => r.state === 'parked').slice(0, limit), incoming: all.incoming.filter((r) => r.state === 'parked').slice(0, limit) }
     },
 
+    async lookupBatches (key, limit) {
+      const all = await this.inspect()
+      return batches.filter((b) => String(b.id) === key || b.uid === key || b.batchId === key || b.requestId === key).reverse().slice(0, limit).map((b) => {
+        const its = [...messages.values()].filter((m) => m.batch === b)
+        return {
+          batch: all.batches.find((r) => r.id === String(b.id))!,
+          messages: countStates(['queued', 'sending', 'submitted', 'final', 'failed'] as const, its),
+          reports: countStates(OUTBOX_STATES, [...reports.values()].filter((r) => r.message.batch === b))
+        }
+      })
+    },
+    async lookupMessages (key, limit) {
+      if (key === '') return []
+      const all = await this.inspect()
+      return [...messages.values()].filter((m) => m.reference === key || m.providerMessageId === key || m.mobileNumber === key)
+        .sort((a, b) => b.id - a.id).slice(0, limit).map((m) => ({
+          message: all.messages.find((r) => r.id === String(m.id))!,
+          registrationId: m.batch.registrationId,
+          batch: { batchId: m.batch.batchId, requestId: m.batch.requestId },
+          history: [...events.values()].filter((e) => e.messageId === m.id)
+            .map((e) => ({ eventId: e.eventId, status: e.status, statusAt: e.statusAt, errorCode: e.errorCode, errorDetails: e.errorDetails, receivedAt: e.receivedAt })),
+          reports: all.reports.filter((r) => r.messageId === String(m.id))
+        }))
+    },
+    requeueParked: (filter, now) => tx(() => {
+      const requeue = (rows: Iterable<OutboxRow>): number => {
+        let n = 0
+        for (const r of rows) {
+          if (r.state !== 'parked' || (filter.registrationId !== undefined && r.registrationId !== filter.registrationId) || (filter.since !== undefined && r.nextAttemptAt < filter.since)) continue
+          Object.assign(r, { state: 'pending', attempts: 0, nextAttemptAt: now, leaseOwner: null })
+          n++
+        }
+        return n
+      }
+      return { reports: requeue(reports.values()), incoming: requeue(incoming.values()) }
+    }),
+    cancelBatch: (batchId, now) => tx(() => {
+      const batch = batches.find((b) => String(b.id) === batchId)
+      if (batch === undefined) return undefined
+      const result = { cancelled: 0, inFlight: 0, alreadyDone: 0 }
+      for (const m of messages.values()) {
+        if (m.batch !== batch) continue
+        if (m.state === 'queued') {
+          Object.assign(m, { state: 'failed', finalOutcome: 'cancelled', lastError: CANCELLED_BY_OPERATOR, updatedAt: now })
+          queueReport(m, 'cancelled', now, null, CANCELLED_BY_OPERATOR, now)
+          result.cancelled++
+        } else if (m.state === 'sending') result.inFlight++
+        else result.alreadyDone++
+      }
+      return result
+    }),
+    setRegistrationPaused: (registrationId, paused, now) => tx(() => {
+      const before = db.paused.has(registrationId)
+      if (!paused) db.paused.delete(registrationId)
+      else if (!before) db.paused.set(registrationId, now)
+      return before
+    }),
+    pausedRegistrations: () => tx(() => [...db.paused].sort(byKey).map(([registrationId, pausedAt]) => ({ registrationId, pausedAt }))),
+    erasePhoneNumber: (msisdn, now) => tx(() => {
+      const erased = { messages: 0, replies: 0, recipients: 0, webhookEvents: 0 }
+      if (msisdn === '') return erased
+      const blank = <T extends string | null>(text: T): T => (text === null ? text : text.replaceAll(msisdn, '')) as T
+      for (const m of messages.values()) {
+        if (m.mobileNumber !== msisdn) continue
+        if (m.state === 'queued') {
+          Object.assign(m, { state: 'failed', finalOutcome: 'cancelled', lastError: CANCELLED_BY_ERASURE, updatedAt: now })
+          queueReport(m, 'cancelled', now, null, CANCELLED_BY_ERASURE, now)
+        }
+        Object.assign(m, { mobileNumber: '', givenNumber: null, text: '', lastError: blank(m.lastError) })
+        for (const r of reports.values()) if (r.message === m) Object.assign(r, { errorDetails: blank(r.errorDetails), lastError: blank(r.lastError) })
+        erased.messages++
+      }
+      for (const [id, r] of incoming) if (r.from === msisdn) { incoming.delete(id); erased.replies++ }
+      erased.recipients = recipients.get(msisdn)?.size ?? 0
+      recipients.delete(msisdn)
+      for (const e of events.values()) {
+        if (!(e.raw ?? '').includes(msisdn) && !(e.errorDetails ?? '').includes(msisdn)) continue
+        Object.assign(e, { raw: blank(e.raw), errorDetails: blank(e.errorDetails) })
+        erased.webhookEvents++
+      }
+      return erased
+    }),
+
     inspect: ({ limit = Number.POSITIVE_INFINITY } = {}) => tx((): StoreContents => {
       const first = <T>(rows: Iterable<T>): T[] => [...rows].sort((a, b) => (a as { id: number }).id - (b as { id: number }).id).slice(0, limit)
       return {
@@ -428,20 +528,12 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
           .map(([id, i]): InstanceRecord => ({ id, startedAt: i.startedAt, heartbeatAt: i.heartbeatAt }))
       }
     }),
-    stats: () => tx((): StoreStats => {
-      const count = <S extends string>(states: readonly S[], rows: Iterable<{ state: S }>): Record<S, number> => {
-        const counts = Object.fromEntries(states.map((s) => [s, 0])) as Record<S, number>
-        for (const row of rows) counts[row.state]++
-        return counts
-      }
-      const outboxStates = ['pending', 'sending', 'done', 'parked'] as const
-      return {
-        batches: batches.length,
-        messages: count(['queued', 'sending', 'submitted', 'final', 'failed'] as const, messages.values()),
-        reports: count(outboxStates, reports.values()),
-        incoming: count(outboxStates, incoming.values())
-      }
-    }),
+    stats: () => tx((): StoreStats => ({
+      batches: batches.length,
+      messages: countStates(['queued', 'sending', 'submitted', 'final', 'failed'] as const, messages.values()),
+      reports: countStates(OUTBOX_STATES, reports.values()),
+      incoming: countStates(OUTBOX_STATES, incoming.values())
+    })),
 
     close: async () => {
       if (closed) return

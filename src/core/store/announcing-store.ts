@@ -28,6 +28,9 @@ export function announcingStore (store: Store, notifier: WorkNotifier): Store {
     stats: () => store.stats(),
     inspect: (options) => store.inspect(options),
     parked: (options) => store.parked(options),
+    lookupBatches: (key, limit) => store.lookupBatches(key, limit),
+    lookupMessages: (key, limit) => store.lookupMessages(key, limit),
+    pausedRegistrations: () => store.pausedRegistrations(),
     close: () => store.close(),
     async acceptCampaign (batch, messages) {
       const result = await store.acceptCampaign(batch, messages)
@@ -48,6 +51,27 @@ export function announcingStore (store: Store, notifier: WorkNotifier): Store {
         else if (event.kind === 'inbound') notifier.emit('repliesQueued')
       }
       return result
+    },
+    async requeueParked (filter, now) {
+      const requeued = await store.requeueParked(filter, now)
+      if (requeued.reports > 0) notifier.emit('reportsQueued', filter.registrationId)
+      if (requeued.incoming > 0) notifier.emit('repliesQueued')
+      return requeued
+    },
+    async cancelBatch (batchId, now) {
+      const result = await store.cancelBatch(batchId, now)
+      if (result !== undefined && result.cancelled > 0) notifier.emit('reportsQueued')
+      return result
+    },
+    async setRegistrationPaused (registrationId, paused, now) {
+      const before = await store.setRegistrationPaused(registrationId, paused, now)
+      if (before && !paused) notifier.emit('messagesDue', registrationId)
+      return before
+    },
+    async erasePhoneNumber (msisdn, now) {
+      const erased = await store.erasePhoneNumber(msisdn, now)
+      if (erased.messages > 0) notifier.emit('reportsQueued')
+      return erased
     },
     async endUnconfirmed (cutoffs, otherwise, now) {
       const ended = await store.endUnconfirmed(cutoffs, otherwise, now)

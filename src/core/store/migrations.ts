@@ -198,3 +198,17 @@ MIGRATIONS.push({
   name: 'claims: one row per outgoing request instead of a lease on every message',
   sql: claimsSchema('INTEGER PRIMARY KEY', 'TEXT')
 })
+
+/** Registrations an operator paused (no claim takes their messages): the same SQL on SQLite (version 7) and PostgreSQL (version 5). */
+export const PAUSED_REGISTRATIONS_SCHEMA = `
+    CREATE TABLE paused_registrations (
+      registration_id TEXT PRIMARY KEY,
+      paused_at BIGINT NOT NULL
+    );
+  `
+
+MIGRATIONS.push({
+  version: 7,
+  name: 'registrations an operator paused',
+  sql: PAUSED_REGISTRATIONS_SCHEMA
+})

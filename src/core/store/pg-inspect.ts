@@ -8,12 +8,15 @@ import {
 import { withClaimsShown } from './request-claims.js'
 
 // The columns the SQLite schema has (`seq` only keeps the order rows without an id were stored in).
-const BATCHES = `SELECT id, registration_id, idempotency_key, batch_id, request_id, sender_id, metadata, scheduled_at, received_at,
-  accepted_count, rejected_count FROM batches ORDER BY id LIMIT $1`
-const MESSAGES = `SELECT id, batch_id, reference, mobile_number, given_number, customer_id, body, state, attempts, next_attempt_at,
-  lease_until, lease_owner, provider_message_id, final_outcome, last_error, created_at, updated_at FROM messages ORDER BY id LIMIT $1`
-const REPORTS = `SELECT id, message_id, registration_id, outcome, status_at, error_code, error_details, state, attempts, next_attempt_at,
-  lease_until, lease_owner, last_error, created_at FROM reports ORDER BY id LIMIT $1`
+export const BATCH_COLUMNS = `id, registration_id, idempotency_key, batch_id, request_id, sender_id, metadata, scheduled_at, received_at,
+  accepted_count, rejected_count`
+export const MESSAGE_COLUMNS = `id, batch_id, reference, mobile_number, given_number, customer_id, body, state, attempts, next_attempt_at,
+  lease_until, lease_owner, provider_message_id, final_outcome, last_error, created_at, updated_at`
+export const REPORT_COLUMNS = `id, message_id, registration_id, outcome, status_at, error_code, error_details, state, attempts, next_attempt_at,
+  lease_until, lease_owner, last_error, created_at`
+const BATCHES = `SELECT ${BATCH_COLUMNS} FROM batches ORDER BY id LIMIT $1`
+const MESSAGES = `SELECT ${MESSAGE_COLUMNS} FROM messages ORDER BY id LIMIT $1`
+const REPORTS = `SELECT ${REPORT_COLUMNS} FROM reports ORDER BY id LIMIT $1`
 const INCOMING = `SELECT id, registration_id, from_number, to_address, body, sent_at, state, attempts, next_attempt_at, lease_until,
   lease_owner, last_error, created_at FROM incoming_messages ORDER BY id LIMIT $1`
 const EVENTS = `SELECT event_id, event_type, message_id, status, status_at, error_code, error_details, raw, received_at

@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import { REPLICAS_SCHEMA, claimsSchema, type Migration } from './migrations.js'
+import { PAUSED_REGISTRATIONS_SCHEMA, REPLICAS_SCHEMA, claimsSchema, type Migration } from './migrations.js'
 
 /**
  * The PostgreSQL schema, versioned like the SQLite one: applied in order at open, each in its
@@ -152,6 +152,13 @@ PG_MIGRATIONS.push({
   sql: `${claimsSchema('BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY', 'BIGINT[]')}
     DROP INDEX messages_leased;
   `
+})
+
+PG_MIGRATIONS.push({
+  version: 5,
+  name: 'registrations an operator paused',
+  // SQLite's version 7.
+  sql: PAUSED_REGISTRATIONS_SCHEMA
 })
 
 /** The one advisory lock key under which every process of the bridge migrates (any schema of the database). */

@@ -51,13 +51,13 @@ const LEASE_INCOMING = `
 
 /**
  * Every settlement of one outbox in one statement: each row ends `done`, goes back to `pending`
- * at its time, or is `parked`, only while it is still leased. Of the entries that name one row,
+ * at its time, or is `parked` (due at `$5`, when it was parked), only while it is still leased. Of the entries that name one row,
  * the first (done, then retried, then parked, each in its order) wins, as when they are applied one by one.
  */
 const settleSql = (table: string): string => `
   UPDATE ${table} t
   SET state = w.state,
-      next_attempt_at = CASE WHEN w.state = 'pending' THEN w.at ELSE t.next_attempt_at END,
+      next_attempt_at = CASE WHEN w.state = 'pending' THEN w.at WHEN w.state = 'parked' THEN $5 ELSE t.next_attempt_at END,
       lease_until = NULL,
       last_error = CASE WHEN w.state = 'done' THEN t.last_error ELSE $4 END
   FROM (
@@ -121,7 +121,7 @@ export function createPgOutbox (pool: pg.Pool, owner: string) {
         const leased = inOrder(ids, (await client.query<Leased<IncomingRow>>(LEASE_INCOMING, [ids, now + leaseMs, owner])).rows)
         return leased.map((r) => pendingIncomingOf(r.id, r.attempts, r))
       }),
-    async settle (outbox: OutboxName, s: OutboxSettlement): Promise<void> {
+    async settle (outbox: OutboxName, s: OutboxSettlement, now: number): Promise<void> {
       const entries = [
         ...(s.done ?? []).map((id) => ({ id, state: 'done', at: null })),
         ...(s.retry ?? []).map(({ id, at }) => ({ id, state: 'pending', at })),
@@ -131,7 +131,7 @@ export function createPgOutbox (pool: pg.Pool, owner: string) {
         return id === undefined ? [] : [{ ...e, id }]
       })
       if (entries.length === 0) return
-      await pool.query(settleSql(TABLES[outbox]), [entries.map((e) => e.id), entries.map((e) => e.state), entries.map((e) => e.at), s.error ?? null])
+      await pool.query(settleSql(TABLES[outbox]), [entries.map((e) => e.id), entries.map((e) => e.state), entries.map((e) => e.at), s.error ?? null, now])
     },
     tables: TABLES
   }

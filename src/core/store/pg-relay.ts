@@ -27,7 +27,7 @@ interface ClaimRow {
 const members = (row: ClaimRow): ClaimMembers => ({ claimId: row.id, ids: row.message_ids.map(Number), attempts: row.attempts.map(Number) })
 
 /** The advisory lock class under which claims of one registration (its hashed id) take turns across processes. */
-const CLAIM_LOCK_CLASS = 730_519_622
+export const CLAIM_LOCK_CLASS = 730_519_622
 
 // The gaps between a registration's live claims' segments, as index ranges (gapRanges) in
 // parallel arrays ($2..$7: gap, kind, and the range's due times and ids), in due order: 0, at one
@@ -125,13 +125,16 @@ function rangeArrays (gaps: readonly Gap[]): number[][] {
  * once; each settlement is a few set-based statements, however many messages it settles.
  */
 export function createPgRelay (pool: pg.Pool, owner: string) {
-  /** Each registration with queued messages outside its live claims, or with claims, and when its first becomes due. */
+  /** Each registration with queued messages outside its live claims, or with claims, and when its first becomes due (paused ones left out). */
   const earliestByRegistration = async (): Promise<Map<string, number>> => {
+    // A registration an operator paused is left out: nothing of it is due.
+    const paused = new Set((await pool.query<{ registration_id: string }>('SELECT registration_id FROM paused_registrations')).rows.map((p) => p.registration_id))
     const claims = (await pool.query<{ registration_id: string; lease_until: number; segments: string }>(
-      'SELECT registration_id, lease_until, segments FROM claims')).rows
+      'SELECT registration_id, lease_until, segments FROM claims')).rows.filter((c) => !paused.has(c.registration_id))
     const earliest = new Map<string, number>()
     const consider = (registration: string, at: number): void => { earliest.set(registration, Math.min(at, earliest.get(registration) ?? at)) }
     for (const { registration_id: registration } of (await pool.query<{ registration_id: string }>(QUEUED_REGISTRATIONS)).rows) {
+      if (paused.has(registration)) continue
       const gaps = gapsBetween(segmentsOf(claims.filter((c) => c.registration_id === registration)))
       const [first] = (await pool.query<{ at: number | null }>(EARLIEST, [registration, ...rangeArrays(gaps)])).rows
       if (first?.at != null) consider(registration, first.at)

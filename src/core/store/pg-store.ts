@@ -11,6 +11,7 @@ import { createPgSweep } from './pg-sweep.js'
 import { createPgInspect, createPgParked } from './pg-inspect.js'
 import { createPgReplicas } from './pg-replicas.js'
 import { createPgWorkSignals } from './pg-work-signals.js'
+import { createPgOperator } from './pg-operator.js'
 
 export interface PgStoreOptions extends PgPoolOptions {
   /**
@@ -65,6 +66,7 @@ export async function openPgStore (options: PgStoreOptions): Promise<Store> {
   const sweep = createPgSweep(pool)
   const inspect = createPgInspect(pool)
   const parked = createPgParked(pool)
+  const operator = createPgOperator(pool)
   let closed = false
   /** Every call after close() is refused, as the other adapters refuse it, even one that would touch nothing. */
   const open = <A extends unknown[], R>(method: (...args: A) => Promise<R>) => (...args: A): Promise<R> =>
@@ -88,7 +90,7 @@ export async function openPgStore (options: PgStoreOptions): Promise<Store> {
     registrationsOfRecipient: open(events.registrationsOfRecipient),
     claimReports: open(outbox.claimReports),
     claimIncoming: open(outbox.claimIncoming),
-    settleOutbox: open((name, settlement) => outbox.settle(name, settlement)),
+    settleOutbox: open((name, settlement, now) => outbox.settle(name, settlement, now)),
     endUnconfirmed: open(async (cutoffs, otherwise, now) => {
       let ended = 0
       for (const c of cutoffs) ended += await inChunks(() => sweep.registrationChunk(c.registrationId, c.submittedBefore, now))
@@ -124,6 +126,13 @@ export async function openPgStore (options: PgStoreOptions): Promise<Store> {
     ping: open(async () => { await pool.query('SELECT 1') }),
     inspect: open(async (opts = {}) => inspect(opts.limit)),
     parked: open(async (opts = {}) => parked(opts.limit)),
+    lookupBatches: open(operator.lookupBatches),
+    lookupMessages: open(async (key, limit) => key === '' ? [] : operator.lookupMessages(key, limit)),
+    requeueParked: open(operator.requeueParked),
+    cancelBatch: open(operator.cancelBatch),
+    setRegistrationPaused: open(operator.setRegistrationPaused),
+    pausedRegistrations: open(operator.pausedRegistrations),
+    erasePhoneNumber: open(async (msisdn, now) => msisdn === '' ? { messages: 0, replies: 0, recipients: 0, webhookEvents: 0 } : operator.erasePhoneNumber(msisdn, now)),
     async close () {
       if (closed) return
       closed = true

@@ -45,7 +45,8 @@ export function createOutboxQueries (db: Database.Database, owner: string) {
   const settleStatements = (table: string) => ({
     done: db.prepare(`UPDATE ${table} SET state = 'done', lease_until = NULL WHERE id = ? AND state = 'sending'`),
     retry: db.prepare(`UPDATE ${table} SET state = 'pending', next_attempt_at = ?, lease_until = NULL, last_error = ? WHERE id = ? AND state = 'sending'`),
-    parked: db.prepare(`UPDATE ${table} SET state = 'parked', lease_until = NULL, last_error = ? WHERE id = ? AND state = 'sending'`)
+    // A parked row's due time is when it was parked (what `requeueParked` compares `since` with).
+    parked: db.prepare(`UPDATE ${table} SET state = 'parked', next_attempt_at = ?, lease_until = NULL, last_error = ? WHERE id = ? AND state = 'sending'`)
   })
   const settles = { reports: settleStatements('reports'), incoming: settleStatements('incoming_messages') }
 
@@ -91,12 +92,12 @@ export function createOutboxQueries (db: Database.Database, owner: string) {
       claimReports.immediate(now, limit, leaseMs, maxBytes, excluded),
     claimIncoming: (now: number, limit: number, leaseMs: number, maxBytes = Number.POSITIVE_INFINITY, excluded: readonly string[] = []) =>
       claimIncoming.immediate(now, limit, leaseMs, maxBytes, excluded),
-    settle: db.transaction((outbox: OutboxName, s: OutboxSettlement) => {
+    settle: db.transaction((outbox: OutboxName, s: OutboxSettlement, now: number) => {
       const statements = settles[outbox]
       const error = s.error ?? null
       for (const id of s.done ?? []) statements.done.run(Number(id))
       for (const { id, at } of s.retry ?? []) statements.retry.run(at, error, Number(id))
-      for (const id of s.parked ?? []) statements.parked.run(error, Number(id))
+      for (const id of s.parked ?? []) statements.parked.run(now, error, Number(id))
     }),
     tables: TABLES
   }

@@ -64,6 +64,7 @@ export function createRelayQueries (db: Database.Database, owner: string) {
   const nextRegistration = db.prepare<[string], { registration_id: string }>(
     "SELECT registration_id FROM messages WHERE state = 'queued' AND registration_id > ? ORDER BY registration_id LIMIT 1")
   const spans = db.prepare<[], ClaimSpan>('SELECT registration_id, lease_until, segments FROM claims')
+  const paused = db.prepare<[], { registration_id: string }>('SELECT registration_id FROM paused_registrations')
   const spansOf = db.prepare<[string], ClaimSpan>('SELECT registration_id, lease_until, segments FROM claims WHERE registration_id = ?')
   const expiredOf = db.prepare<[string, number], ClaimRow>('SELECT id, message_ids, attempts FROM claims WHERE registration_id = ? AND lease_until <= ?')
   const covering = db.prepare<[number, number], ClaimRow>('SELECT id, message_ids, attempts FROM claims WHERE first_id <= ? AND last_id >= ?')
@@ -90,14 +91,19 @@ export function createRelayQueries (db: Database.Database, owner: string) {
     WHERE id = ? AND state = 'queued'`)
   const queueReport = createReportQueue(db)
 
-  /** Each registration with queued messages outside its live claims, or with claims, and when its first becomes due. */
+  /**
+   * Each registration with queued messages outside its live claims, or with claims, and when its
+   * first becomes due; a registration an operator paused is left out (nothing of it is due).
+   */
   const earliestByRegistration = (): Map<string, number> => {
+    const held = new Set(paused.all().map((p) => p.registration_id))
     const claims = new Map<string, ClaimSpan[]>()
     for (const s of spans.all()) claims.set(s.registration_id, [...claims.get(s.registration_id) ?? [], s])
     const earliest = new Map<string, number>()
     const consider = (registration: string, at: number): void => { earliest.set(registration, Math.min(at, earliest.get(registration) ?? at)) }
     for (let row = nextRegistration.get(''); row !== undefined; row = nextRegistration.get(row.registration_id)) {
       const registration = row.registration_id
+      if (held.has(registration)) continue
       const live = claims.get(registration) ?? []
       for (const gap of gapsBetween(segmentsOf(live))) {
         const [first] = readGap(registration, gap, Number.MAX_SAFE_INTEGER, 1)
@@ -107,7 +113,7 @@ export function createRelayQueries (db: Database.Database, owner: string) {
       }
     }
     // A claim's messages are due again when its lease ends (if they were never settled).
-    for (const [registration, of] of claims) for (const c of of) consider(registration, c.lease_until)
+    for (const [registration, of] of claims) if (!held.has(registration)) for (const c of of) consider(registration, c.lease_until)
     return earliest
   }
 

@@ -13,6 +13,7 @@ import { createPruneQueries } from './sqlite-prune.js'
 import { createSweepQueries } from './sqlite-sweep.js'
 import { createReportQueue } from './sqlite-report-queue.js'
 import { createReplicaQueries } from './sqlite-replicas.js'
+import { createOperatorQueries } from './sqlite-operator.js'
 import { SQLITE_BUSY_SLICE_MS, retryWhileBusy } from './busy-retry.js'
 
 export interface SqliteStoreOptions {
@@ -160,6 +161,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
   const replicas = createReplicaQueries(db, instanceId)
   const inspect = createInspectQueries(db)
   const parked = createParkedQueries(db)
+  const operator = createOperatorQueries(db)
   /** SQLite cannot signal another process: nothing to do, but refused once closed, as every other call is. */
   const nothingToSignal = async (): Promise<void> => {
     if (!db.open) throw new TypeError('The database connection is not open')
@@ -192,7 +194,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     recordWebhookEvent: (event) => events.write(event),
     claimReports: (now, limit, leaseMs, maxBytes, excluded) => patiently(() => unsynced(() => outbox.claimReports(now, limit, leaseMs, maxBytes, excluded))),
     claimIncoming: (now, limit, leaseMs, maxBytes, excluded) => patiently(() => unsynced(() => outbox.claimIncoming(now, limit, leaseMs, maxBytes, excluded))),
-    settleOutbox: (name, settlement) => patiently(() => { outbox.settle.immediate(name, settlement) }),
+    settleOutbox: (name, settlement, now) => patiently(() => { outbox.settle.immediate(name, settlement, now) }),
     async prune (cutoff, recipientCutoff = cutoff) {
       const deleted: PruneResult = { webhookEvents: 0, reports: 0, incoming: 0, messages: 0, batches: 0, recipients: 0 }
       for (const [table, step] of prune(cutoff, recipientCutoff)) deleted[table] += await inChunks(step)
@@ -218,6 +220,13 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     // SQLite's LIMIT -1 is no limit.
     inspect: (options = {}) => patiently(() => inspect(options.limit ?? -1)),
     parked: (options = {}) => patiently(() => parked(options.limit ?? -1)),
+    lookupBatches: (key, limit) => patiently(() => operator.lookupBatches(key, limit)),
+    lookupMessages: (key, limit) => patiently(() => key === '' ? [] : operator.lookupMessages(key, limit)),
+    requeueParked: (filter, now) => patiently(() => operator.requeueParked.immediate(filter, now)),
+    cancelBatch: (batchId, now) => patiently(() => operator.cancelBatch.immediate(batchId, now)),
+    setRegistrationPaused: (registrationId, paused, now) => patiently(() => operator.setRegistrationPaused.immediate(registrationId, paused, now)),
+    pausedRegistrations: () => patiently(() => operator.pausedRegistrations()),
+    erasePhoneNumber: (msisdn, now) => patiently(() => msisdn === '' ? { messages: 0, replies: 0, recipients: 0, webhookEvents: 0 } : operator.erasePhoneNumber.immediate(msisdn, now)),
     async close () {
       if (!db.open) return
       events.flush()

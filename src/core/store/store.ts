@@ -6,7 +6,7 @@ import type { FinalOutcome } from '../outcomes.js'
  * same contract tests. Plain data in and out; times are epoch milliseconds; ids are strings.
  * Every method is one transaction: it happens whole or not at all.
  */
-export type Store = IntakeStore & RelayStore & EventStore & OutboxStore & MaintenanceStore & InspectionStore & ReplicaStore & WorkSignalStore
+export type Store = IntakeStore & RelayStore & EventStore & OutboxStore & MaintenanceStore & InspectionStore & OperatorStore & ReplicaStore & WorkSignalStore
 
 /** Campaign intake: a batch and its messages, stored once. */
 export interface IntakeStore {
@@ -94,7 +94,7 @@ export interface OutboxStore {
    */
   claimReports(now: number, limit: number, leaseMs: number, maxBytes?: number, excluded?: readonly string[]): Promise<PendingReport[]>
   claimIncoming(now: number, limit: number, leaseMs: number, maxBytes?: number, excluded?: readonly string[]): Promise<PendingIncoming[]>
-  /** Ends leased outbox rows: `done` (delivered), back to `pending` at a time, or `parked` for good. */
+  /** Ends leased outbox rows: `done` (delivered), back to `pending` at a time, or `parked` for good (a parked row's `nextAttemptAt` is then when it was parked: `now`). */
   settleOutbox(outbox: OutboxName, settlement: OutboxSettlement, now: number): Promise<void>
 }
 
@@ -184,6 +184,85 @@ export interface InspectionStore {
   inspect(options?: { limit?: number }): Promise<StoreContents>
   /** The outboxes' parked rows (given up on, waiting for an operator), each with its last error, oldest first; at most `limit` of each. */
   parked(options?: { limit?: number }): Promise<ParkedRows>
+}
+
+/**
+ * What an operator does to the store (the ops CLI and the admin API), each one transaction. A
+ * message is "in flight" while a claim of the relay holds it: its request may be on the wire, so
+ * no operator's action ends it.
+ */
+export interface OperatorStore {
+  /** The batches stored under this key (our id, its messages' reference prefix, Optimove's `batchId` or `requestId`), newest first, with counts. */
+  lookupBatches(key: string, limit: number): Promise<BatchLookup[]>
+  /**
+   * The messages with this reference, GatewayAPI message id, or number (MSISDN digits, as sent),
+   * newest first, each with its status history and its delivery reports.
+   */
+  lookupMessages(key: string, limit: number): Promise<MessageLookup[]>
+  /**
+   * Parked reports and replies (those of `registrationId` only, and parked at or after `since`,
+   * when given) become `pending` and due at `now`, their attempts counted from 0 again; their last
+   * error stays until their next attempt. Rows not parked are untouched, so running it twice
+   * delivers nothing twice. Returns how many rows of each outbox it requeued.
+   */
+  requeueParked(filter: { registrationId?: string; since?: number }, now: number): Promise<{ reports: number; incoming: number }>
+  /**
+   * Ends the batch's (our id) messages still waiting to be sent as `failed` with the outcome
+   * `cancelled`, each with its delivery report queued; messages in flight or already sent are
+   * left as they are, and counted. Undefined when no batch has that id.
+   */
+  cancelBatch(batchId: string, now: number): Promise<CancelResult | undefined>
+  /**
+   * Holds back (`paused: true`) or lets go the sending of one registration's messages, on every
+   * replica: no claim takes them while it is paused (claims in flight finish). Idempotent.
+   * Returns whether it was paused before.
+   */
+  setRegistrationPaused(registrationId: string, paused: boolean, now: number): Promise<boolean>
+  /** The paused registrations, in id order, with when each was paused. */
+  pausedRegistrations(): Promise<Array<{ registrationId: string; pausedAt: number }>>
+  /**
+   * Erases a number (MSISDN digits) from every table (GDPR): its messages' number and text and
+   * the number as given become empty, the replies it sent are deleted (a reply is nothing but its
+   * number and text) and so is the memory of who texted it; an unusable event kept whole that
+   * holds the number has it blanked out. Reports already owed are still delivered, without it.
+   * Returns how many rows of each kind it changed.
+   */
+  erasePhoneNumber(msisdn: string, now: number): Promise<EraseResult>
+}
+
+export interface BatchLookup {
+  batch: BatchRecord
+  /** Its messages by state, as `stats()` counts them (claimed ones are `sending`). */
+  messages: Record<MessageState, number>
+  /** Its messages' delivery reports by state. */
+  reports: Record<OutboxState, number>
+}
+
+export interface MessageLookup {
+  message: MessageRecord
+  registrationId: string
+  /** Optimove's ids of its batch. */
+  batch: { batchId: string; requestId: string }
+  /** The status events GatewayAPI sent for it, in the order received. */
+  history: Array<Pick<WebhookEventRecord, 'eventId' | 'status' | 'statusAt' | 'errorCode' | 'errorDetails' | 'receivedAt'>>
+  /** Its delivery reports to Optimove (one, unless an older version queued more). */
+  reports: ReportRecord[]
+}
+
+export interface CancelResult {
+  /** Messages ended as `failed/cancelled`, each with its report queued. */
+  cancelled: number
+  /** Messages a claim holds (their request may be on the wire): left to finish. */
+  inFlight: number
+  /** Messages already sent or ended before the cancel. */
+  alreadyDone: number
+}
+
+export interface EraseResult {
+  messages: number
+  replies: number
+  recipients: number
+  webhookEvents: number
 }
 
 export interface ParkedRows {

@@ -97,6 +97,13 @@ export async function openThreadedStore (given: SqliteStoreOptions): Promise<Sto
     stats: () => call('stats'),
     inspect: (options) => call('inspect', options),
     parked: (options) => call('parked', options),
+    lookupBatches: (key, limit) => call('lookupBatches', key, limit),
+    lookupMessages: (key, limit) => call('lookupMessages', key, limit),
+    requeueParked: (filter, now) => call('requeueParked', filter, now),
+    cancelBatch: (batchId, now) => call('cancelBatch', batchId, now),
+    setRegistrationPaused: (registrationId, paused, now) => call('setRegistrationPaused', registrationId, paused, now),
+    pausedRegistrations: () => call('pausedRegistrations'),
+    erasePhoneNumber: (msisdn, now) => call('erasePhoneNumber', msisdn, now),
     async close () {
       if (closed === undefined) await call('close')
       await exited
