@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import type { Store } from './core/store/store.js'
@@ -66,19 +66,25 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
  * document (`/docs/openapi.json`), and the operator's commands (`/admin/v1/…`, with ADMIN_TOKEN); `metrics` and
  * `readiness` are the public app's, so that both tell one story.
  */
-export function buildAdminApp (config: Config, deps: Pick<AppDeps, 'store' | 'logger' | 'readiness' | 'metrics'> & { metrics: Metrics }): FastifyInstance {
+export function buildAdminApp (config: Config, deps: Pick<AppDeps, 'store' | 'logger' | 'readiness' | 'metrics' | 'clock'> & { metrics: Metrics }): FastifyInstance {
   const readiness = deps.readiness ?? new Readiness(config.registrations.map((r) => r.id))
   // Its lines say which listener they are from ("Server listening at …" among them).
-  const app = createServer(config, deps.logger.child({ listener: 'admin' }), deps.metrics, {})
+  // Its request lines leave out the query string: an operator's lookup may carry a phone number.
+  const app = createServer(config, deps.logger.child({ listener: 'admin' }, { serializers: { req: requestWithoutQuery } }), deps.metrics, {})
   // Probes, asked every few seconds, log their requests at debug only.
   const probes = probeLogLevel(deps.logger.level as Config['logLevel'])
   app.get('/metrics', { logLevel: probes }, async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.exposition()))
   app.register(healthRoutes, { store: deps.store, readiness, logLevel: probes })
-  app.register(adminApi, { store: deps.store, token: config.admin.token })
+  app.register(adminApi, { store: deps.store, token: config.admin.token, clock: deps.clock ?? systemClock })
   // The webhooks' contract, generated from the schemas they read and answer with.
   const contract = openApiDocument(SERVICE_VERSION)
   app.get('/docs/openapi.json', async () => contract)
   return app
+}
+
+/** A request as Fastify's log lines show it, its query string left out. */
+function requestWithoutQuery (request: FastifyRequest): Record<string, unknown> {
+  return { method: request.method, url: request.url.split('?', 1)[0], host: request.host, remoteAddress: request.ip, remotePort: request.socket?.remotePort }
 }
 
 /**

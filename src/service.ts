@@ -199,7 +199,7 @@ export function createService (config: Config, deps: ServiceDeps & { store: Stor
     clock,
     metrics
   })
-  const adminApp = buildAdminApp(config, { store, logger, readiness, metrics })
+  const adminApp = buildAdminApp(config, { store, logger, readiness, metrics, clock })
   const shutdown = new AbortController()
   let handshakes: Promise<HandshakeFailure[]> = Promise.resolve([])
   const loops = [dispatcher, reports, replies, pruner, sweeper]

@@ -4,10 +4,11 @@ import { isSqliteUrl } from '../core/store/database-url.js'
 import { sqlitePathFromUrl } from '../core/store/sqlite-store.js'
 import { databaseUrlSchema } from '../config.js'
 import { loadEnvFileIfPresent } from '../env-file.js'
-import { OPS_COMMANDS, OpsUsageError, opsUsage } from './commands.js'
+import { OPS_COMMANDS, OpsNotFoundError, OpsUsageError, opsParamsFromArgs, opsUsage } from './commands.js'
 
-/** sysexits.h: a wrong command line, a bad configuration, a database out of reach. */
+/** sysexits.h: a wrong command line, nothing to act on, a bad configuration, a database out of reach. */
 const EX_USAGE = 64
+const EX_NOINPUT = 66
 const EX_UNAVAILABLE = 69
 const EX_CONFIG = 78
 
@@ -17,9 +18,17 @@ const EX_CONFIG = 78
  */
 async function main (argv: readonly string[]): Promise<number> {
   const [name, ...args] = argv
-  const command = name === undefined ? undefined : OPS_COMMANDS[name]
+  const command = name === undefined || !Object.hasOwn(OPS_COMMANDS, name) ? undefined : OPS_COMMANDS[name]
   if (command === undefined) {
     process.stderr.write(`${name === undefined ? 'no command given' : `unknown command: ${name}`}\n${opsUsage()}\n`)
+    return EX_USAGE
+  }
+  let params
+  try {
+    params = opsParamsFromArgs(command, args)
+  } catch (err) {
+    if (!(err instanceof OpsUsageError)) throw err
+    process.stderr.write(`${err.message}\n${opsUsage()}\n`)
     return EX_USAGE
   }
   loadEnvFileIfPresent()
@@ -43,12 +52,15 @@ async function main (argv: readonly string[]): Promise<number> {
     return EX_UNAVAILABLE
   }
   try {
-    process.stdout.write(`${JSON.stringify(await command.run(store, args), null, 2)}\n`)
+    const result = await command.run(store, params, Date.now())
+    // What it made due goes now on every replica of a PostgreSQL store (a replica on SQLite finds it at its idle poll).
+    if (command.wakes.length > 0) await store.signalWork(command.wakes)
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     return 0
   } catch (err) {
-    if (!(err instanceof OpsUsageError)) throw err
-    process.stderr.write(`${err.message}\n${opsUsage()}\n`)
-    return EX_USAGE
+    if (!(err instanceof OpsNotFoundError)) throw err
+    process.stderr.write(`${err.message}\n`)
+    return EX_NOINPUT
   } finally {
     await store.close()
   }
