@@ -46,6 +46,7 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
     clock,
     metrics,
     registrations: config.registrations,
+    optOut: config.optOut,
     bodyLimit: config.http.webhookBodyLimitBytes
   })
   app.register(campaignRoute, {

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { ConfigError } from './config-error.js'
 import { isPostgresUrl, isSqliteUrl } from './core/store/database-url.js'
 import { DEFAULT_LATENCY_TARGET_MS } from './core/dispatcher.js'
+import { optOutKeywords, type OptOutKeywords } from './core/opt-out.js'
 import { loadRegistrations } from './registrations-file.js'
 import { httpUrlSchema as httpUrl, registrationFields as field, secretSchema as secret, toRegistration, withoutTrailingSlash, type Registration } from './registration.js'
 
@@ -38,6 +39,8 @@ export interface Config {
   send: SendConfig
   /** GatewayAPI webhook events older than this are refused. */
   webhookMaxAgeMs: number
+  /** The replies that put their number on (stop) or take it off (start) a registration's suppression list. */
+  optOut: OptOutKeywords
   outbox: OutboxConfig
   /** How long SIGTERM/SIGINT may take to drain before the process exits anyway. */
   shutdownGraceMs: number
@@ -116,6 +119,11 @@ export const databaseUrlSchema = z.string()
   .refine((url) => isSqliteUrl(url) || (isPostgresUrl(url) && URL.canParse(url)), 'must be sqlite:<path>, a file path, or a postgres:// (postgresql://) URL')
   .default('sqlite:./data/bridge.db')
 
+/** A comma-separated list of reply keywords (`STOPP, AFMELD`): each a word of letters or digits. */
+const keywordList = z.string().transform((v) => v.split(',').map((k) => k.trim()).filter((k) => k !== ''))
+  .pipe(z.array(z.string().regex(/^[\p{L}\p{N}]{1,30}$/u, 'must be comma-separated words (letters or digits, up to 30 each)')))
+  .default([])
+
 const SINGLE_REGISTRATION = ['OPTIMOVE_BASE_URL', 'OPTIMOVE_APP_API_KEY', 'OPTIMOVE_SHARED_SECRET', 'AGGREGATOR_API_KEY', 'SENDER_ID'] as const
 
 const envSchema = z.object({
@@ -173,6 +181,8 @@ const envSchema = z.object({
   SEND_IDLE_POLL_MS: positiveInt(1000),
   WEBHOOK_MAX_AGE_SECONDS: positiveInt(72 * 3600),
   INBOUND_TO: field.inboundTo.optional(),
+  OPT_OUT_KEYWORDS: keywordList,
+  OPT_IN_KEYWORDS: keywordList,
   DEFAULT_COUNTRY: field.defaultCountry.optional(),
   MESSAGE_EXPIRATION: field.expiration.default({ text: 'P2D', ms: 2 * 86_400_000 }),
   FINAL_STATUS_GRACE_HOURS: positiveInt(6),
@@ -291,6 +301,7 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
       idlePollMs: e.SEND_IDLE_POLL_MS
     },
     webhookMaxAgeMs: e.WEBHOOK_MAX_AGE_SECONDS * 1000,
+    optOut: optOutKeywords(e.OPT_OUT_KEYWORDS, e.OPT_IN_KEYWORDS),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     storeThread: e.STORE_THREAD === 'true',
     prune: { retentionMs: e.RETENTION_DAYS * 86_400_000, intervalMs: e.PRUNE_INTERVAL_MINUTES * 60_000, recipientMemoryMs: e.RECIPIENT_MEMORY_DAYS * 86_400_000 },

@@ -163,7 +163,9 @@ const MALFORMED: Array<[string, string]> = [
   ['DATABASE_URL', 'postgres://[not-a-host/bridge'],
   ['DATABASE_POOL_SIZE', '0'],
   ['DATABASE_POOL_SIZE', '1001'],
-  ['DATABASE_STATEMENT_TIMEOUT_MS', 'soon']
+  ['DATABASE_STATEMENT_TIMEOUT_MS', 'soon'],
+  ['OPT_OUT_KEYWORDS', 'STOP NOW'],
+  ['OPT_IN_KEYWORDS', 'START,!']
 ]
 
 for (const [variable, value] of MALFORMED) {
@@ -251,6 +253,13 @@ t.test('the service reports every configuration error at once, one stderr line e
   t.match(lines.find((l) => l.includes('PORT')) ?? '', /^Invalid configuration: PORT /)
   t.match(lines.find((l) => l.includes('LOG_LEVEL')) ?? '', /^Invalid configuration: LOG_LEVEL /)
   t.equal(service.logs.length, 0, 'nothing is logged to stdout: the service never started')
+})
+
+t.test('OPT_OUT_KEYWORDS and OPT_IN_KEYWORDS add to the standard keywords', async (t) => {
+  const { optOut } = parseConfig(testEnv({ OPT_OUT_KEYWORDS: 'Stopp, afmeld', OPT_IN_KEYWORDS: 'tilmeld' }))
+  t.same([...optOut.stop].sort(), ['AFMELD', 'CANCEL', 'END', 'QUIT', 'STOP', 'STOPALL', 'STOPP', 'UNSUBSCRIBE'])
+  t.same([...optOut.start].sort(), ['START', 'TILMELD'])
+  t.same([...parseConfig(testEnv()).optOut.start], ['START'], 'the standard ones by default')
 })
 
 t.test('SEND_LATENCY_TARGET_MS: five seconds by default, half SEND_TIMEOUT_MS when that is less, and never as long as the timeout', async (t) => {

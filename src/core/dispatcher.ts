@@ -121,6 +121,9 @@ const STOPPED = 'not sent: the dispatcher stopped'
 /** Messages remembered as parts of split requests at most, when not configured; beyond it the memory is dropped (only a split starts over). */
 export const DEFAULT_MAX_REMEMBERED_PARTS = 100_000
 
+/** Why a message to a suppressed number ended unsent (its report's error details). */
+export const OPTED_OUT = 'not sent: the recipient opted out (a STOP reply, or an operator\'s suppression list)'
+
 /**
  * Moves due messages from the store to the provider: claims them with a lease, keeps at
  * most `concurrency` requests in flight, and turns each answer into store transitions.
@@ -286,8 +289,15 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
     return due === undefined ? idle : Math.min(idle, due)
   }
 
-  private async dispatch (claimed: ClaimedMessage[], probe: boolean): Promise<void> {
+  private async dispatch (all: ClaimedMessage[], probe: boolean): Promise<void> {
     const now = this.o.clock.now()
+    // A message to a number on its registration's suppression list (it replied STOP) is never sent.
+    const optedOut = all.filter((m) => m.optedOut === true)
+    const claimed = optedOut.length === 0 ? all : all.filter((m) => m.optedOut !== true)
+    if (optedOut.length > 0) {
+      await this.o.store.fail(optedOut.map((m) => ({ ...fenced(m), outcome: 'opted-out', reason: OPTED_OUT })), now)
+      this.emit('settled', { outcome: 'opted-out', rows: optedOut.length })
+    }
     // A message re-claimed after crashes may already be out of attempts: end it, do not send it.
     const expired = claimed.filter((m) => this.exhausted(m, now, 1))
     const sendable = expired.length === 0 ? claimed : claimed.filter((m) => !this.exhausted(m, now, 1))

@@ -16,3 +16,4 @@ export type FinalOutcome =
   | 'send-timeout'
   | 'no-final-status'
   | 'cancelled'
+  | 'opted-out'

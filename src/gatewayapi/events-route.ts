@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Clock } from '../lib/clock.js'
 import { verifyGatewaySignature } from '../lib/hmac-signature.js'
 import type { EventStore, WebhookEvent, WebhookEventResult } from '../core/store/store.js'
+import type { OptOutKeywords } from '../core/opt-out.js'
 import { sendError } from '../errors.js'
 import { acceptRawJson } from '../http/raw-json-body.js'
 import { signedJsonBody } from '../http/signed-json-body.js'
@@ -25,6 +26,8 @@ export interface EventsRouteOptions {
   metrics: Metrics
   /** Where customer replies may go (see reply-routing.ts). */
   registrations: ReadonlyArray<ReplyRegistration>
+  /** The replies that change their registrations' suppression lists (STOP, START, and the configured ones). */
+  optOut: OptOutKeywords
   /** Largest body accepted (GatewayAPI's events are a few KB); 413 above. */
   bodyLimit: number
 }
@@ -87,7 +90,7 @@ export async function eventsRoute (app: FastifyInstance, o: EventsRouteOptions):
 
     let event: WebhookEvent
     try {
-      event = await toStoredEvent(parsed, rawBody, now, o.registrations, (msisdn) => o.store.registrationsOfRecipient(msisdn))
+      event = await toStoredEvent(parsed, rawBody, now, o.registrations, (msisdn) => o.store.registrationsOfRecipient(msisdn), o.optOut)
     } catch (err) {
       request.log.error({ err, eventId }, 'the registrations of a reply could not be looked up')
       return sendError(reply, 'unavailable', 'the reply could not be routed; retry later')

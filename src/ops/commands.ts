@@ -59,6 +59,17 @@ function command<S extends z.ZodObject> (spec: {
   return { positional: [], changes: false, wakes: [], ...spec, run: (store, params, now) => spec.run(store, params as z.output<S>, now) }
 }
 
+/** `suppress` (`suppressed`) or `unsuppress`: a number on or off a registration's suppression list. */
+function suppressionCommand (suppressed: boolean, summary: string): OpsCommand {
+  return command({
+    summary,
+    params: z.object({ registration, number: phoneNumber }),
+    positional: ['registration', 'number'],
+    changes: true,
+    run: async (store, { registration, number }, now) => ({ registration, number, suppressed, wasSuppressed: await store.setSuppressed(registration, number, suppressed, now) })
+  })
+}
+
 /**
  * The operator's commands, by name, each through the store's interfaces only, so that each works
  * on SQLite and PostgreSQL alike (the admin API runs the same ones).
@@ -128,8 +139,15 @@ export const OPS_COMMANDS: Readonly<Record<string, OpsCommand>> = {
     params: z.object({}),
     run: (store) => store.pausedRegistrations()
   }),
+  suppressions: command({
+    summary: 'the suppression lists: numbers that replied STOP (or an operator added), by registration; at most 1000, or `--limit <n>`',
+    params: z.object({ registration: registration.optional(), limit: count(LIST_CAP) }),
+    run: (store, { registration, limit }) => store.suppressions(registration === undefined ? {} : { registrationId: registration }, limit)
+  }),
+  suppress: suppressionCommand(true, 'puts a number on a registration\'s suppression list: its messages still queued, and those to come, end Failed/OptedOut unsent'),
+  unsuppress: suppressionCommand(false, 'takes a number off a registration\'s suppression list (as its START reply does)'),
   erase: command({
-    summary: 'erases a phone number\'s personal data (GDPR): its messages\' number and text blanked, its replies deleted, its unsent messages never sent; reports owed still go, without it',
+    summary: 'erases a phone number\'s personal data (GDPR): its messages\' number and text blanked, its replies and suppression entries deleted, its unsent messages never sent; reports owed still go, without it',
     params: z.object({ number: phoneNumber }),
     positional: ['number'],
     changes: true,
@@ -178,7 +196,7 @@ export function opsUsage (): string {
       const shown = c.positional.includes(p) ? `<${p}>` : `--${p} <${p}>`
       return (schema as z.ZodType).safeParse(undefined).success ? `[${shown}]` : shown
     }).join(' ')
-    return `  ${name.padEnd(9)} ${params}\n  ${' '.repeat(9)} ${c.summary}`
+    return `  ${`${name.padEnd(9)} ${params}`.trimEnd()}\n  ${' '.repeat(9)} ${c.summary}`
   })
   return ['usage: npm run ops -- <command> [parameters]   (reads DATABASE_URL, from the environment or .env)', 'commands:', ...lines].join('\n')
 }

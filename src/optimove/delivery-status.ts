@@ -17,5 +17,7 @@ export const DELIVERY_STATUS: Record<FinalOutcome, { status: string; subStatus: 
   // GatewayAPI took the message but never told its fate, past its expiration and a grace period.
   'no-final-status': { status: 'Undelivered', subStatus: 'NoFinalStatus' },
   // An operator cancelled its batch before it was sent (npm run ops -- cancel).
-  cancelled: { status: 'Failed', subStatus: 'Cancelled' }
+  cancelled: { status: 'Failed', subStatus: 'Cancelled' },
+  // The number replied STOP (or an operator suppressed it) before the message was sent.
+  'opted-out': { status: 'Failed', subStatus: 'OptedOut' }
 }

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import type { FinalOutcome } from '../../src/core/outcomes.js'
 import type {
   AcceptResult, BatchRecord, ClaimedMessage, IncomingRecord, InstanceRecord, MessageRecord, MessageState, NewBatch, OutboxName, OutboxSettlement, OutboxState,
-  PendingIncoming, PendingReport, PruneResult, RecipientRecord, ReportRecord, Store, StoreContents, StoreStats, TakenOver, WebhookEvent, WebhookEventRecord,
+  PendingIncoming, PendingReport, PruneResult, RecipientRecord, ReportRecord, Store, StoreContents, StoreStats, Suppression, TakenOver, WebhookEvent, WebhookEventRecord,
   WorkKind
 } from '../../src/core/store/store.js'
 import { OUTBOX_ROW_OVERHEAD_BYTES as ROW_OVERHEAD_BYTES } from '../../src/core/store/outbox-weight.js'
@@ -84,6 +84,8 @@ export interface MemoryDatabase {
   jobLeases: Map<string, { owner: string; leaseUntil: number }>
   /** Paused registrations, and when each was paused. */
   paused: Map<string, number>
+  /** Suppression lists: `registration msisdn` → the entry. */
+  suppressions: Map<string, Suppression>
   /** The work listeners of its stores, each with its store's instance. */
   listeners: Set<{ instanceId: string; listener: (kind: WorkKind) => void }>
 }
@@ -101,6 +103,7 @@ export function createMemoryDatabase (): MemoryDatabase {
     instances: new Map(),
     jobLeases: new Map(),
     paused: new Map(),
+    suppressions: new Map(),
     listeners: new Set()
   }
 }
@@ -226,7 +229,8 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
         m.leaseUntil = now + leaseMs
         m.leaseOwner = instanceId
         m.updatedAt = now
-        return { id: String(m.id), reference: m.reference, registrationId: m.batch.registrationId, senderId: m.batch.senderId, msisdn: m.mobileNumber, text: m.text, attempts: m.attempts, dueSince: m.batch.scheduledAt }
+        const optedOut = db.suppressions.has(`${m.batch.registrationId} ${m.mobileNumber}`) ? { optedOut: true as const } : {}
+        return { ...optedOut, id: String(m.id), reference: m.reference, registrationId: m.batch.registrationId, senderId: m.batch.senderId, msisdn: m.mobileNumber, text: m.text, attempts: m.attempts, dueSince: m.batch.scheduledAt }
       })
     }),
 
@@ -266,6 +270,9 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
       if (event.kind === 'inbound') {
         events.set(event.eventId, { ...remembered(event), messageId: null })
         for (const route of event.routes) {
+          const key = `${route.registrationId} ${event.from}`
+          if (event.optOut === 'stop' && !db.suppressions.has(key)) db.suppressions.set(key, { registrationId: route.registrationId, msisdn: event.from, suppressedAt: event.receivedAt, source: 'stop' })
+          else if (event.optOut === 'start') db.suppressions.delete(key)
           const id = nextId()
           incoming.set(id, { id, registrationId: route.registrationId, state: 'pending', attempts: 0, nextAttemptAt: event.receivedAt, leaseOwner: null, lastError: null, createdAt: event.receivedAt, from: event.from, to: route.to, text: event.text, sentAt: event.sentAt })
         }
@@ -475,7 +482,7 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
     }),
     pausedRegistrations: () => tx(() => [...db.paused].sort(byKey).map(([registrationId, pausedAt]) => ({ registrationId, pausedAt }))),
     erasePhoneNumber: (msisdn, now) => tx(() => {
-      const erased = { messages: 0, replies: 0, recipients: 0, webhookEvents: 0 }
+      const erased = { messages: 0, replies: 0, recipients: 0, webhookEvents: 0, suppressions: 0 }
       if (msisdn === '') return erased
       const blank = <T extends string | null>(text: T): T => (text === null ? text : text.replaceAll(msisdn, '')) as T
       for (const m of messages.values()) {
@@ -496,8 +503,19 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
         Object.assign(e, { raw: blank(e.raw), errorDetails: blank(e.errorDetails) })
         erased.webhookEvents++
       }
+      for (const [key, entry] of db.suppressions) if (entry.msisdn === msisdn) { db.suppressions.delete(key); erased.suppressions++ }
       return erased
     }),
+    setSuppressed: (registrationId, msisdn, suppressed, now) => tx(() => {
+      const key = `${registrationId} ${msisdn}`
+      const before = db.suppressions.has(key)
+      if (!suppressed) db.suppressions.delete(key)
+      else if (!before) db.suppressions.set(key, { registrationId, msisdn, suppressedAt: now, source: 'operator' })
+      return before
+    }),
+    suppressions: (filter, limit) => tx(() => [...db.suppressions.values()]
+      .filter((s) => filter.registrationId === undefined || s.registrationId === filter.registrationId)
+      .sort((a, b) => byKey([a.registrationId, 0], [b.registrationId, 0]) || byKey([a.msisdn, 0], [b.msisdn, 0])).slice(0, limit).map((s) => ({ ...s }))),
 
     inspect: ({ limit = Number.POSITIVE_INFINITY } = {}) => tx((): StoreContents => {
       const first = <T>(rows: Iterable<T>): T[] => [...rows].sort((a, b) => (a as { id: number }).id - (b as { id: number }).id).slice(0, limit)

@@ -84,7 +84,7 @@ t.test('erase: the number leaves the store and the logs; the report owed for it 
   await until(service.dispatcher, 'settled', async () => (await inspectStoreAt(dbPath)).messages.every((m) => m.state === 'submitted'))
   t.equal((await call(service.adminUrl, 'message?key=%2B45%2020000000')).body.length, 1, 'found by the number as written')
 
-  t.same(await call(service.adminUrl, 'erase', { number: '+45 20000000' }), { status: 200, body: { messages: 1, replies: 0, recipients: 0, webhookEvents: 0 } })
+  t.same(await call(service.adminUrl, 'erase', { number: '+45 20000000' }), { status: 200, body: { messages: 1, replies: 0, recipients: 0, webhookEvents: 0, suppressions: 0 } })
   t.notMatch(JSON.stringify(await inspectStoreAt(dbPath)), /4520000000|customer 0,/, 'neither the number nor its text is stored')
   for (const m of gateway.accepted) await gateway.postWebhook(gateway.statusEvent(m, 'DELIVERED'))
   await until(service.reports, 'settled', () => optimove.received('delivery-report').filter((c) => c.status === 200).length === 2)

@@ -31,6 +31,8 @@ export function announcingStore (store: Store, notifier: WorkNotifier): Store {
     lookupBatches: (key, limit) => store.lookupBatches(key, limit),
     lookupMessages: (key, limit) => store.lookupMessages(key, limit),
     pausedRegistrations: () => store.pausedRegistrations(),
+    setSuppressed: (registrationId, msisdn, suppressed, now) => store.setSuppressed(registrationId, msisdn, suppressed, now),
+    suppressions: (filter, limit) => store.suppressions(filter, limit),
     close: () => store.close(),
     async acceptCampaign (batch, messages) {
       const result = await store.acceptCampaign(batch, messages)

@@ -199,16 +199,29 @@ MIGRATIONS.push({
   sql: claimsSchema('INTEGER PRIMARY KEY', 'TEXT')
 })
 
-/** Registrations an operator paused (no claim takes their messages): the same SQL on SQLite (version 7) and PostgreSQL (version 5). */
-export const PAUSED_REGISTRATIONS_SCHEMA = `
+/**
+ * What operators and customers decide: registrations an operator paused (no claim takes their
+ * messages), and each registration's suppression list (numbers that replied STOP, or that an
+ * operator added). The same SQL on SQLite (version 7) and PostgreSQL (version 5).
+ */
+export const OPERATOR_SCHEMA = `
     CREATE TABLE paused_registrations (
       registration_id TEXT PRIMARY KEY,
       paused_at BIGINT NOT NULL
     );
+    CREATE TABLE suppressions (
+      registration_id TEXT NOT NULL,
+      msisdn TEXT NOT NULL,
+      suppressed_at BIGINT NOT NULL,
+      -- stop (a STOP-type reply) or operator.
+      source TEXT NOT NULL,
+      PRIMARY KEY (registration_id, msisdn)
+    );
+    CREATE INDEX suppressions_msisdn ON suppressions (msisdn);
   `
 
 MIGRATIONS.push({
   version: 7,
-  name: 'registrations an operator paused',
-  sql: PAUSED_REGISTRATIONS_SCHEMA
+  name: 'registrations an operator paused, and suppression lists',
+  sql: OPERATOR_SCHEMA
 })

@@ -1,4 +1,4 @@
-import type { MessageState, OutboxState } from './store.js'
+import type { EraseResult, MessageState, OutboxState } from './store.js'
 import type { ClaimMembers } from './request-claims.js'
 
 // What the SQL adapters share of the operator's role (store.ts, OperatorStore): which messages a
@@ -8,6 +8,9 @@ import type { ClaimMembers } from './request-claims.js'
 export const CANCELLED_BY_OPERATOR = 'cancelled by an operator before it was sent'
 /** Why a message ended `cancelled` when its number was erased before it was sent. */
 export const CANCELLED_BY_ERASURE = 'not sent: its number was erased'
+
+/** What an erasure of a number stored nowhere changes. */
+export const NOTHING_ERASED: Readonly<EraseResult> = Object.freeze({ messages: 0, replies: 0, recipients: 0, webhookEvents: 0, suppressions: 0 })
 
 /** A message held by a claim (its request may be on the wire): its id is a member at its current attempt count. */
 export function heldByClaims (claims: readonly ClaimMembers[]): (id: number, attempts: number) => boolean {

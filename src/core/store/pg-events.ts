@@ -28,7 +28,8 @@ const STATUS = `
   SELECT message_id FROM remembered`
 
 // A reply: remembered once, and when new, queued for each registration it belongs to, in the
-// order of its routes.
+// order of its routes; a STOP ($9 'stop') puts the number on those registrations' suppression
+// lists, a START ('start') takes it off.
 const INBOUND = `
   WITH remembered AS (
     INSERT INTO webhook_events (event_id, event_type, received_at) VALUES ($1, $2, $3)
@@ -39,6 +40,12 @@ const INBOUND = `
     SELECT r.registration_id, $4, r.to_address, $5, $6, 'pending', $3, $3
     FROM remembered CROSS JOIN unnest($7::text[], $8::text[]) WITH ORDINALITY AS r (registration_id, to_address, ord)
     ORDER BY r.ord
+  ), suppressed AS (
+    INSERT INTO suppressions (registration_id, msisdn, suppressed_at, source)
+    SELECT r.registration_id, $4, $3, 'stop' FROM remembered CROSS JOIN unnest($7::text[]) AS r (registration_id) WHERE $9::text = 'stop'
+    ON CONFLICT (registration_id, msisdn) DO NOTHING
+  ), lifted AS (
+    DELETE FROM suppressions s USING remembered WHERE $9::text = 'start' AND s.msisdn = $4 AND s.registration_id = ANY($7::text[])
   )
   SELECT event_id FROM remembered`
 
@@ -57,7 +64,7 @@ const SENDERS = `
 async function recordOn (on: Queryable, event: WebhookEvent): Promise<WebhookEventResult> {
   if (event.kind === 'inbound') {
     const { rowCount } = await on.query(INBOUND, [event.eventId, event.eventType, event.receivedAt, event.from, event.text, event.sentAt,
-      event.routes.map((r) => r.registrationId), event.routes.map((r) => r.to)])
+      event.routes.map((r) => r.registrationId), event.routes.map((r) => r.to), event.optOut ?? null])
     return rowCount === 1 ? 'new' : 'duplicate'
   }
   if (event.kind === 'unusable') {

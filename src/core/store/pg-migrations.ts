@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import { PAUSED_REGISTRATIONS_SCHEMA, REPLICAS_SCHEMA, claimsSchema, type Migration } from './migrations.js'
+import { OPERATOR_SCHEMA, REPLICAS_SCHEMA, claimsSchema, type Migration } from './migrations.js'
 
 /**
  * The PostgreSQL schema, versioned like the SQLite one: applied in order at open, each in its
@@ -156,9 +156,9 @@ PG_MIGRATIONS.push({
 
 PG_MIGRATIONS.push({
   version: 5,
-  name: 'registrations an operator paused',
+  name: 'registrations an operator paused, and suppression lists',
   // SQLite's version 7.
-  sql: PAUSED_REGISTRATIONS_SCHEMA
+  sql: OPERATOR_SCHEMA
 })
 
 /** The one advisory lock key under which every process of the bridge migrates (any schema of the database). */

@@ -1,8 +1,8 @@
 import type pg from 'pg'
-import type { BatchLookup, CancelResult, EraseResult, MessageLookup, MessageState, OutboxState } from './store.js'
+import type { BatchLookup, CancelResult, EraseResult, MessageLookup, MessageState, OutboxState, Suppression } from './store.js'
 import { batchRecord, messageRecord, reportRecord, type BatchRow, type MessageRow, type ReportRow } from './stored-records.js'
 import { withClaimsShown, type ClaimLease } from './request-claims.js'
-import { CANCELLED_BY_ERASURE, CANCELLED_BY_OPERATOR, cancellable, countMessages, heldByClaims, outboxCounts } from './operator-rules.js'
+import { CANCELLED_BY_ERASURE, CANCELLED_BY_OPERATOR, NOTHING_ERASED, cancellable, countMessages, heldByClaims, outboxCounts } from './operator-rules.js'
 import { dbId, inTransaction, type Queryable } from './pg-pool.js'
 import { BATCH_COLUMNS, MESSAGE_COLUMNS, REPORT_COLUMNS } from './pg-inspect.js'
 import { CLAIM_LOCK_CLASS } from './pg-relay.js'
@@ -108,7 +108,7 @@ export function createPgOperator (pool: pg.Pool) {
     pausedRegistrations: async (): Promise<Array<{ registrationId: string; pausedAt: number }>> =>
       (await pool.query<{ registration_id: string; paused_at: number }>('SELECT registration_id, paused_at FROM paused_registrations ORDER BY registration_id COLLATE "C"')).rows
         .map((p) => ({ registrationId: p.registration_id, pausedAt: p.paused_at })),
-    erasePhoneNumber: (msisdn: string, now: number): Promise<EraseResult> => inTransaction(pool, async (client) => {
+    erasePhoneNumber: (msisdn: string, now: number): Promise<EraseResult> => msisdn === '' ? Promise.resolve({ ...NOTHING_ERASED }) : inTransaction(pool, async (client) => {
       const registrations = (await client.query<{ registration_id: string }>('SELECT DISTINCT registration_id FROM messages WHERE mobile_number = $1', [msisdn])).rows
       const held = registrations.map((r) => r.registration_id)
       const claims = await holdClaims(client, held)
@@ -126,8 +126,20 @@ export function createPgOperator (pool: pg.Pool) {
         replies: (await client.query('DELETE FROM incoming_messages WHERE from_number = $1', [msisdn])).rowCount ?? 0,
         recipients: (await client.query('DELETE FROM recipient_registrations WHERE msisdn = $1', [msisdn])).rowCount ?? 0,
         webhookEvents: (await client.query(`UPDATE webhook_events SET raw = replace(raw, $1, ''), error_details = replace(error_details, $1, '')
-          WHERE strpos(raw, $1) > 0 OR strpos(error_details, $1) > 0`, [msisdn])).rowCount ?? 0
+          WHERE strpos(raw, $1) > 0 OR strpos(error_details, $1) > 0`, [msisdn])).rowCount ?? 0,
+        suppressions: (await client.query('DELETE FROM suppressions WHERE msisdn = $1', [msisdn])).rowCount ?? 0
       }
-    })
+    }),
+    async setSuppressed (registrationId: string, msisdn: string, suppressed: boolean, now: number): Promise<boolean> {
+      if (!suppressed) return (await pool.query('DELETE FROM suppressions WHERE registration_id = $1 AND msisdn = $2', [registrationId, msisdn])).rowCount === 1
+      const { rowCount } = await pool.query(`INSERT INTO suppressions (registration_id, msisdn, suppressed_at, source) VALUES ($1, $2, $3, 'operator')
+        ON CONFLICT (registration_id, msisdn) DO NOTHING`, [registrationId, msisdn, now])
+      return rowCount === 0
+    },
+    suppressions: async (filter: { registrationId?: string }, limit: number): Promise<Suppression[]> =>
+      (await pool.query<{ registration_id: string; msisdn: string; suppressed_at: number; source: 'stop' | 'operator' }>(`
+        SELECT registration_id, msisdn, suppressed_at, source FROM suppressions WHERE $1::text IS NULL OR registration_id = $1
+        ORDER BY registration_id COLLATE "C", msisdn COLLATE "C" LIMIT $2`, [filter.registrationId ?? null, limit])).rows
+        .map((r) => ({ registrationId: r.registration_id, msisdn: r.msisdn, suppressedAt: r.suppressed_at, source: r.source }))
   }
 }

@@ -132,7 +132,9 @@ export async function openPgStore (options: PgStoreOptions): Promise<Store> {
     cancelBatch: open(operator.cancelBatch),
     setRegistrationPaused: open(operator.setRegistrationPaused),
     pausedRegistrations: open(operator.pausedRegistrations),
-    erasePhoneNumber: open(async (msisdn, now) => msisdn === '' ? { messages: 0, replies: 0, recipients: 0, webhookEvents: 0 } : operator.erasePhoneNumber(msisdn, now)),
+    erasePhoneNumber: open(operator.erasePhoneNumber),
+    setSuppressed: open(operator.setSuppressed),
+    suppressions: open(operator.suppressions),
     async close () {
       if (closed) return
       closed = true

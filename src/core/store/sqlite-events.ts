@@ -4,7 +4,8 @@ import { createReportQueue } from './sqlite-report-queue.js'
 
 /**
  * The webhook side of the SQLite store: replay memory, status history, final transitions, the
- * inbound queue (one row per registration a reply belongs to), and unusable events kept whole.
+ * inbound queue (one row per registration a reply belongs to) with the suppression lists a STOP or
+ * START changes, and unusable events kept whole.
  */
 export function createEventQueries (db: Database.Database): (event: WebhookEvent) => WebhookEventResult {
   const remember = db.prepare(`
@@ -20,6 +21,9 @@ export function createEventQueries (db: Database.Database): (event: WebhookEvent
   const queueIncoming = db.prepare(`
     INSERT INTO incoming_messages (registration_id, from_number, to_address, body, sent_at, state, next_attempt_at, created_at)
     VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`)
+  const suppress = db.prepare(`INSERT INTO suppressions (registration_id, msisdn, suppressed_at, source) VALUES (?, ?, ?, 'stop')
+    ON CONFLICT (registration_id, msisdn) DO NOTHING`)
+  const lift = db.prepare('DELETE FROM suppressions WHERE registration_id = ? AND msisdn = ?')
 
   return (event) => {
     if (event.kind === 'inbound') {
@@ -27,6 +31,8 @@ export function createEventQueries (db: Database.Database): (event: WebhookEvent
       if (!fresh) return 'duplicate'
       for (const route of event.routes) {
         queueIncoming.run(route.registrationId, event.from, route.to, event.text, event.sentAt, event.receivedAt, event.receivedAt)
+        if (event.optOut === 'stop') suppress.run(route.registrationId, event.from, event.receivedAt)
+        else if (event.optOut === 'start') lift.run(route.registrationId, event.from)
       }
       return 'new'
     }

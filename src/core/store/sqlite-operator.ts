@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3'
-import type { BatchLookup, CancelResult, EraseResult, MessageLookup, MessageState, OutboxState } from './store.js'
+import type { BatchLookup, CancelResult, EraseResult, MessageLookup, MessageState, OutboxState, Suppression } from './store.js'
 import { batchRecord, messageRecord, reportRecord, type BatchRow, type MessageRow, type ReportRow } from './stored-records.js'
 import { withClaimsShown, type ClaimLease } from './request-claims.js'
-import { CANCELLED_BY_ERASURE, CANCELLED_BY_OPERATOR, cancellable, countMessages, heldByClaims, outboxCounts } from './operator-rules.js'
+import { CANCELLED_BY_ERASURE, CANCELLED_BY_OPERATOR, NOTHING_ERASED, cancellable, countMessages, heldByClaims, outboxCounts } from './operator-rules.js'
 import { createReportQueue } from './sqlite-report-queue.js'
 
 interface ClaimRow { id: number; owner: string; lease_until: number; message_ids: string; attempts: string }
@@ -52,6 +52,13 @@ export function createOperatorQueries (db: Database.Database) {
     WHERE message_id IN (SELECT value FROM json_each(@ids)) AND (instr(error_details, @msisdn) > 0 OR instr(last_error, @msisdn) > 0)`)
   const deleteReplies = db.prepare('DELETE FROM incoming_messages WHERE from_number = ?')
   const forgetRecipient = db.prepare('DELETE FROM recipient_registrations WHERE msisdn = ?')
+  const suppress = db.prepare(`INSERT INTO suppressions (registration_id, msisdn, suppressed_at, source) VALUES (?, ?, ?, 'operator')
+    ON CONFLICT (registration_id, msisdn) DO NOTHING`)
+  const lift = db.prepare('DELETE FROM suppressions WHERE registration_id = ? AND msisdn = ?')
+  const liftEverywhere = db.prepare('DELETE FROM suppressions WHERE msisdn = ?')
+  const suppressionsOf = db.prepare<{ registration: string | null; limit: number }, { registration_id: string; msisdn: string; suppressed_at: number; source: 'stop' | 'operator' }>(`
+    SELECT registration_id, msisdn, suppressed_at, source FROM suppressions WHERE @registration IS NULL OR registration_id = @registration
+    ORDER BY registration_id, msisdn LIMIT @limit`)
   const eraseEvents = db.prepare(`UPDATE webhook_events SET raw = replace(raw, @msisdn, ''), error_details = replace(error_details, @msisdn, '')
     WHERE instr(raw, @msisdn) > 0 OR instr(error_details, @msisdn) > 0`)
 
@@ -108,6 +115,8 @@ export function createOperatorQueries (db: Database.Database) {
     pausedRegistrations: (): Array<{ registrationId: string; pausedAt: number }> =>
       paused.all().map((p) => ({ registrationId: p.registration_id, pausedAt: p.paused_at })).sort((a, b) => a.registrationId < b.registrationId ? -1 : 1),
     erasePhoneNumber: db.transaction((msisdn: string, now: number): EraseResult => {
+      // An erased number is stored empty: an empty one names nothing to erase.
+      if (msisdn === '') return { ...NOTHING_ERASED }
       const rows = messagesTo.all(msisdn)
       const registrations = new Set(rows.map((row) => row.registration_id))
       const claims = [...registrations].flatMap((r) => claimsOf.all(r).map(leaseOf))
@@ -119,8 +128,16 @@ export function createOperatorQueries (db: Database.Database) {
         messages: rows.length,
         replies: deleteReplies.run(msisdn).changes,
         recipients: forgetRecipient.run(msisdn).changes,
-        webhookEvents: eraseEvents.run({ msisdn }).changes
+        webhookEvents: eraseEvents.run({ msisdn }).changes,
+        suppressions: liftEverywhere.run(msisdn).changes
       }
-    })
+    }),
+    setSuppressed: db.transaction((registrationId: string, msisdn: string, wanted: boolean, now: number): boolean => {
+      if (wanted) return suppress.run(registrationId, msisdn, now).changes === 0
+      return lift.run(registrationId, msisdn).changes === 1
+    }),
+    suppressions: (filter: { registrationId?: string }, limit: number): Suppression[] =>
+      suppressionsOf.all({ registration: filter.registrationId ?? null, limit })
+        .map((r) => ({ registrationId: r.registration_id, msisdn: r.msisdn, suppressedAt: r.suppressed_at, source: r.source }))
   }
 }

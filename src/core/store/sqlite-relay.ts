@@ -76,6 +76,8 @@ export function createRelayQueries (db: Database.Database, owner: string) {
   // An expired claim's attempt counts for its messages not settled since (so that a crash loop ends).
   const countAttempt = db.prepare("UPDATE messages SET attempts = attempts + 1 WHERE id = ? AND state = 'queued' AND attempts = ?")
   const batchInfo = db.prepare<[number], BatchInfo>('SELECT registration_id, sender_id, scheduled_at FROM batches WHERE id = ?')
+  const anySuppressed = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM suppressions WHERE registration_id = ? LIMIT 1')
+  const isSuppressed = db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM suppressions WHERE registration_id = ? AND msisdn = ?')
   // Each settlement item has held under its claim (settleUnderClaims); the state and attempt checks make sure of it.
   const submit = db.prepare(`
     UPDATE messages SET state = 'submitted', provider_message_id = ?, attempts = ?, lease_owner = ?, updated_at = ?
@@ -151,11 +153,13 @@ export function createRelayQueries (db: Database.Database, owner: string) {
       registration, owner, now, leaseUntil: now + leaseMs, first, last, segments: JSON.stringify(segmentsTaken(rows)),
       ids: JSON.stringify(ids), attempts: JSON.stringify(rows.map((row) => row.attempts)), open: rows.length
     })
-    // Each batch's facts read once per claim.
+    // Each batch's facts read once per claim; the suppression list only when the registration has one.
     const batches = new Map([...new Set(rows.map((row) => row.batch_id))].map((id) => [id, batchInfo.get(id)!]))
+    const suppressed = anySuppressed.get(registration) === undefined ? () => false : (msisdn: string) => isSuppressed.get(registration, msisdn) !== undefined
     return rows.map((row) => {
       const batch = batches.get(row.batch_id)!
       return {
+        ...(suppressed(row.mobile_number) ? { optedOut: true as const } : {}),
         id: String(row.id),
         reference: row.reference,
         registrationId: batch.registration_id,

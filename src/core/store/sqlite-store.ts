@@ -226,7 +226,9 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     cancelBatch: (batchId, now) => patiently(() => operator.cancelBatch.immediate(batchId, now)),
     setRegistrationPaused: (registrationId, paused, now) => patiently(() => operator.setRegistrationPaused.immediate(registrationId, paused, now)),
     pausedRegistrations: () => patiently(() => operator.pausedRegistrations()),
-    erasePhoneNumber: (msisdn, now) => patiently(() => msisdn === '' ? { messages: 0, replies: 0, recipients: 0, webhookEvents: 0 } : operator.erasePhoneNumber.immediate(msisdn, now)),
+    erasePhoneNumber: (msisdn, now) => patiently(() => operator.erasePhoneNumber.immediate(msisdn, now)),
+    setSuppressed: (registrationId, msisdn, suppressed, now) => patiently(() => operator.setSuppressed.immediate(registrationId, msisdn, suppressed, now)),
+    suppressions: (filter, limit) => patiently(() => operator.suppressions(filter, limit)),
     async close () {
       if (!db.open) return
       events.flush()

@@ -223,11 +223,27 @@ export interface OperatorStore {
   /**
    * Erases a number (MSISDN digits) from every table (GDPR): its messages' number and text and
    * the number as given become empty, the replies it sent are deleted (a reply is nothing but its
-   * number and text) and so is the memory of who texted it; an unusable event kept whole that
+   * number and text) and so are the memory of who texted it and its suppression list entries; an unusable event kept whole that
    * holds the number has it blanked out. Reports already owed are still delivered, without it.
    * Returns how many rows of each kind it changed.
    */
   erasePhoneNumber(msisdn: string, now: number): Promise<EraseResult>
+  /**
+   * Puts a number (MSISDN digits) on a registration's suppression list (`suppressed: true`) or
+   * takes it off: a claim marks a message to a suppressed number `optedOut` (see ClaimedMessage).
+   * Idempotent; returns whether it was on the list before.
+   */
+  setSuppressed(registrationId: string, msisdn: string, suppressed: boolean, now: number): Promise<boolean>
+  /** The suppression lists (of one registration, when given), by registration then number; at most `limit` entries. */
+  suppressions(filter: { registrationId?: string }, limit: number): Promise<Suppression[]>
+}
+
+export interface Suppression {
+  registrationId: string
+  msisdn: string
+  suppressedAt: number
+  /** A customer's STOP-type reply (`stop`) or an operator (`operator`). */
+  source: 'stop' | 'operator'
 }
 
 export interface BatchLookup {
@@ -263,6 +279,8 @@ export interface EraseResult {
   replies: number
   recipients: number
   webhookEvents: number
+  /** Its entries on suppression lists: an erased number is not remembered even as one that opted out. */
+  suppressions: number
 }
 
 export interface ParkedRows {
@@ -422,6 +440,8 @@ export interface ClaimedMessage {
   attempts: number
   /** When the message first became due (its batch's scheduled time): its age counts from here. */
   dueSince: number
+  /** Set when the number is on its registration's suppression list: it must not be sent (the claim still holds it, to be failed). */
+  optedOut?: true
 }
 
 /**
@@ -483,6 +503,11 @@ export type WebhookEvent = {
     from: string
     text: string
     sentAt: number
+    /**
+     * A STOP-type reply (`stop`) puts `from` on the suppression list of each registration it
+     * goes to, a START (`start`) takes it off, in the same transaction that queues the reply.
+     */
+    optOut?: 'stop' | 'start'
   }
   | {
     /** An event we cannot act on (unknown type, or a known type in a shape we cannot use). */

@@ -104,6 +104,8 @@ export async function openThreadedStore (given: SqliteStoreOptions): Promise<Sto
     setRegistrationPaused: (registrationId, paused, now) => call('setRegistrationPaused', registrationId, paused, now),
     pausedRegistrations: () => call('pausedRegistrations'),
     erasePhoneNumber: (msisdn, now) => call('erasePhoneNumber', msisdn, now),
+    setSuppressed: (registrationId, msisdn, suppressed, now) => call('setSuppressed', registrationId, msisdn, suppressed, now),
+    suppressions: (filter, limit) => call('suppressions', filter, limit),
     async close () {
       if (closed === undefined) await call('close')
       await exited

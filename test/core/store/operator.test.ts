@@ -144,10 +144,11 @@ for (const [name, open, options] of CONTRACT_ADAPTERS) {
     await store.markSubmitted([{ id: sent!.id, attempt: 1, providerMessageId: 'p-1' }], 2100)
     await store.recordWebhookEvent({ kind: 'status', eventId: 'e1', eventType: 'message.status_updated', receivedAt: 3000, reference: null, providerMessageId: 'p-1', status: 'UNDELIVERABLE', statusAt: 2900, outcome: 'undeliverable', error: { code: '0x0A05', details: `absent subscriber ${number}` } })
     await store.recordWebhookEvent({ kind: 'inbound', eventId: 'r1', eventType: 'user-message.text.sms', receivedAt: 3100, routes: [{ registrationId: 'tenant', to: 'Brand' }], from: number, text: 'Ann here: call me', sentAt: 3100 })
+    await store.setSuppressed('tenant', number, true, 3150)
     await store.recordWebhookEvent({ kind: 'unusable', eventId: 'u1', eventType: 'unknown', receivedAt: 3200, reason: 'no event_type', raw: `{"msisdn":${number},"x":1}` })
     t.ok(JSON.stringify(await store.inspect()).includes(number), 'the number is stored before')
 
-    t.same(await store.erasePhoneNumber(number, 4000), { messages: 2, replies: 1, recipients: 1, webhookEvents: 2 })
+    t.same(await store.erasePhoneNumber(number, 4000), { messages: 2, replies: 1, recipients: 1, webhookEvents: 2, suppressions: 1 })
     const after = await store.inspect()
     const dump = JSON.stringify(after)
     t.notOk(dump.includes(number), 'no trace of the number')
@@ -159,6 +160,59 @@ for (const [name, open, options] of CONTRACT_ADAPTERS) {
     t.same(owed.map((r) => [r.outcome, r.mobileNumber, r.customerId]), [['undeliverable', '', 'customer-01'], ['cancelled', '', 'customer-01']], 'the reports owed still go, without the number')
     t.same((await store.claimDue(5000, 10, 60_000)).map((m) => m.msisdn), ['4520000002'], 'the other number is still sent')
     t.same(await store.registrationsOfRecipient(number), [])
-    t.same(await store.erasePhoneNumber(number, 6000), { messages: 0, replies: 0, recipients: 0, webhookEvents: 0 }, 'nothing left to erase')
+    t.same(await store.erasePhoneNumber(number, 6000), { messages: 0, replies: 0, recipients: 0, webhookEvents: 0, suppressions: 0 }, 'nothing left to erase')
+    t.same(await store.erasePhoneNumber('', 6000), { messages: 0, replies: 0, recipients: 0, webhookEvents: 0, suppressions: 0 }, 'an empty number erases nothing')
   })
+}
+
+for (const [name, open, options] of CONTRACT_ADAPTERS) {
+  t.test(`${name}: a STOP reply puts its number on the suppression list of each registration it goes to; a claim marks its messages opted out; START lifts it`, options, async (t) => {
+    const store = await open(t.testdir())
+    t.teardown(() => store.close())
+    await store.acceptCampaign(batch('a', 1), [to('4511'), to('4512')])
+    await store.acceptCampaign(batch('b', 1), [to('4511')])
+    const reply = (eventId: string, text: string, optOut?: 'stop' | 'start') => store.recordWebhookEvent({
+      kind: 'inbound', eventId, eventType: 'user-message.text.sms', receivedAt: 1500, routes: [{ registrationId: 'a', to: 'Brand' }], from: '4511', text, sentAt: 1500, ...(optOut === undefined ? {} : { optOut })
+    })
+    await reply('r1', 'Stop!', 'stop')
+    t.match(await store.suppressions({}, 10), [{ registrationId: 'a', msisdn: '4511', suppressedAt: 1500, source: 'stop' }], 'on a\'s list only')
+    t.equal((await store.suppressions({}, 10)).length, 1)
+    t.match((await store.inspect()).incoming, [{ from: '4511', text: 'Stop!', state: 'pending' }], 'the reply still goes to Optimove')
+    await reply('r1', 'Stop!', 'stop')
+    t.equal((await store.suppressions({}, 10)).length, 1, 'a replayed STOP changes nothing')
+
+    const claimed = await claimAll(store, 2000)
+    t.same(claimed.map((m) => [m.registrationId, m.msisdn, m.optedOut ?? false]).sort(), [['a', '4511', true], ['a', '4512', false], ['b', '4511', false]], 'only a\'s message to the number is marked')
+
+    await reply('r2', 'START', 'start')
+    t.same(await store.suppressions({}, 10), [], 'START takes it off')
+    await store.acceptCampaign(batch('a', 2), [to('4511')])
+    t.same((await store.claimDue(3000, 10, 60_000)).map((m) => m.optedOut ?? false), [false], 'sent again after START')
+  })
+
+  t.test(`${name}: numbers put on and taken off a suppression list by an operator, listed by registration`, options, async (t) => {
+    const store = await open(t.testdir())
+    t.teardown(() => store.close())
+    t.equal(await store.setSuppressed('b', '4512', true, 1000), false, 'not suppressed before')
+    t.equal(await store.setSuppressed('a', '4511', true, 1100), false)
+    t.equal(await store.setSuppressed('a', '4511', true, 1200), true, 'suppressing twice changes nothing')
+    t.same(await store.suppressions({}, 10), [
+      { registrationId: 'a', msisdn: '4511', suppressedAt: 1100, source: 'operator' },
+      { registrationId: 'b', msisdn: '4512', suppressedAt: 1000, source: 'operator' }
+    ], 'by registration, then number')
+    t.same((await store.suppressions({ registrationId: 'b' }, 10)).map((s) => s.msisdn), ['4512'])
+    t.equal((await store.suppressions({}, 1)).length, 1, 'within the limit')
+    await store.acceptCampaign(batch('a', 1), [to('4511')])
+    t.same((await store.claimDue(2000, 10, 60_000)).map((m) => m.optedOut), [true], 'a queued message to it is marked')
+    t.equal(await store.setSuppressed('a', '4511', false, 3000), true, 'was suppressed')
+    t.equal(await store.setSuppressed('a', '4511', false, 3000), false)
+    t.same((await store.suppressions({}, 10)).map((s) => s.registrationId), ['b'])
+  })
+}
+
+/** Claims until nothing is due at `now`, across registrations. */
+async function claimAll (store: import('../../../src/core/store/store.js').Store, now: number) {
+  const all = []
+  for (let claimed = await store.claimDue(now, 10, 60_000); claimed.length > 0; claimed = await store.claimDue(now, 10, 60_000, { after: claimed[0]!.registrationId })) all.push(...claimed)
+  return all
 }
