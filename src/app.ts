@@ -17,6 +17,7 @@ import { probeLogLevel } from './logger.js'
 import { requestIdOf } from './http/request-id.js'
 import { openApiDocument } from './openapi.js'
 import { adminApi } from './http/admin-api.js'
+import { gatewayApiAccounts, webhookSecrets } from './gatewayapi/accounts.js'
 import { SERVICE_VERSION } from './service-version.js'
 
 export interface AppDeps {
@@ -40,7 +41,8 @@ export function buildApp (config: Config, deps: AppDeps): FastifyInstance {
   const app = createServer(config, deps.logger, metrics, { trustProxy: config.http.trustProxy })
   app.get('/health', { logLevel: probeLogLevel(deps.logger.level as Config['logLevel']) }, async () => ({ status: 'ok' }))
   app.register(eventsRoute, {
-    secret: config.gatewayapi.webhookSecret,
+    // Every account's secret: the registrations' own and the environment's.
+    secrets: webhookSecrets(gatewayApiAccounts(config.registrations, config.gatewayapi)),
     maxAgeMs: config.webhookMaxAgeMs,
     store: deps.store,
     clock,

@@ -248,7 +248,8 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
   const e = parsed.data
   const publicUrl = withoutTrailingSlash(e.PUBLIC_URL)
   // What a registration leaves unset: the environment's values.
-  const defaults = { optimoveApiPrefix: e.OPTIMOVE_API_PREFIX, expiration: e.MESSAGE_EXPIRATION, defaultCountry: e.DEFAULT_COUNTRY }
+  const gatewayapi = { baseUrl: withoutTrailingSlash(e.GATEWAYAPI_BASE_URL), token: e.GATEWAYAPI_TOKEN, webhookSecret: e.GATEWAYAPI_WEBHOOK_SECRET }
+  const defaults = { optimoveApiPrefix: e.OPTIMOVE_API_PREFIX, expiration: e.MESSAGE_EXPIRATION, defaultCountry: e.DEFAULT_COUNTRY, gatewayapi }
   return {
     host: e.HOST,
     port: e.PORT,
@@ -268,7 +269,7 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
           senderId: e.SENDER_ID!,
           inboundTo: e.INBOUND_TO
         }, defaults)],
-    gatewayapi: { baseUrl: withoutTrailingSlash(e.GATEWAYAPI_BASE_URL), token: e.GATEWAYAPI_TOKEN, webhookSecret: e.GATEWAYAPI_WEBHOOK_SECRET },
+    gatewayapi,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
@@ -324,8 +325,7 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
 /** Every secret of a config, so that log redaction and tests can name them all. */
 export function configSecrets (config: Config): string[] {
   return [
-    config.gatewayapi.token,
-    config.gatewayapi.webhookSecret,
+    ...new Set([config.gatewayapi.token, config.gatewayapi.webhookSecret, ...config.registrations.flatMap((r) => [r.gatewayapi.token, r.gatewayapi.webhookSecret])]),
     ...config.registrations.flatMap((r) => [r.appApiKey, r.sharedSecret, r.aggregatorApiKey]),
     ...databasePassword(config.databaseUrl)
   ]

@@ -18,7 +18,9 @@ export const REDACTED_PATHS = [
   '*.sharedSecret',
   '*.aggregatorApiKey',
   '*.token',
-  '*.webhookSecret'
+  '*.webhookSecret',
+  '*.gatewayapiToken',
+  '*.gatewayapiWebhookSecret'
 ]
 
 /** The service's logger: JSON lines with ISO-8601 times, credentials redacted, request ids from Fastify. */

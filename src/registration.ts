@@ -28,6 +28,15 @@ export interface Registration {
   expirationMs: number
   /** The most messages a second sent for this registration; none: as fast as the others allow. */
   maxMessagesPerSecond?: number
+  /** The GatewayAPI account its messages go through: the environment's unless the registration has its own. */
+  gatewayapi: GatewayApiAccount
+}
+
+/** A GatewayAPI account: where its API is (`.com` or `.eu`), its token, and the secret its webhooks are signed with. */
+export interface GatewayApiAccount {
+  baseUrl: string
+  token: string
+  webhookSecret: string
 }
 
 /** ISO 3166 alpha-2, any case; kept upper case. */
@@ -67,7 +76,10 @@ export const registrationFields = {
   inboundTo: z.string().min(1),
   defaultCountry: countrySchema,
   expiration: expirationSchema,
-  maxMessagesPerSecond: z.number().positive('must be more than 0').max(1_000_000, 'must be at most 1000000')
+  maxMessagesPerSecond: z.number().positive('must be more than 0').max(1_000_000, 'must be at most 1000000'),
+  gatewayapiBaseUrl: httpUrlSchema,
+  gatewayapiToken: secretSchema,
+  gatewayapiWebhookSecret: secretSchema
 }
 
 /** A registration's fields once each passed its rule; the optional ones fall back to the defaults. */
@@ -83,12 +95,17 @@ export interface RegistrationInput {
   defaultCountry?: string | undefined
   expiration?: { text: string; ms: number } | undefined
   maxMessagesPerSecond?: number | undefined
+  gatewayapiBaseUrl?: string | undefined
+  gatewayapiToken?: string | undefined
+  gatewayapiWebhookSecret?: string | undefined
 }
 
 export interface RegistrationDefaults {
   optimoveApiPrefix: string
   expiration: { text: string; ms: number }
   defaultCountry?: string | undefined
+  /** The environment's GatewayAPI account (GATEWAYAPI_BASE_URL, GATEWAYAPI_TOKEN, GATEWAYAPI_WEBHOOK_SECRET). */
+  gatewayapi: GatewayApiAccount
 }
 
 /** The one way a Registration is made: trailing slashes dropped, defaults filled in. */
@@ -108,6 +125,12 @@ export function toRegistration (input: RegistrationInput, defaults: Registration
     ...(defaultCountry === undefined ? {} : { defaultCountry }),
     expiration: expiration.text,
     expirationMs: expiration.ms,
-    ...(input.maxMessagesPerSecond === undefined ? {} : { maxMessagesPerSecond: input.maxMessagesPerSecond })
+    ...(input.maxMessagesPerSecond === undefined ? {} : { maxMessagesPerSecond: input.maxMessagesPerSecond }),
+    // Each part of the account the registration does not give is the environment's.
+    gatewayapi: {
+      baseUrl: withoutTrailingSlash(input.gatewayapiBaseUrl ?? defaults.gatewayapi.baseUrl),
+      token: input.gatewayapiToken ?? defaults.gatewayapi.token,
+      webhookSecret: input.gatewayapiWebhookSecret ?? defaults.gatewayapi.webhookSecret
+    }
   }
 }

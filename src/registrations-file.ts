@@ -13,7 +13,10 @@ const registrationSchema = z.strictObject({
   inboundTo: registrationFields.inboundTo.optional(),
   defaultCountry: registrationFields.defaultCountry.optional(),
   expiration: registrationFields.expiration.optional(),
-  maxMessagesPerSecond: registrationFields.maxMessagesPerSecond.optional()
+  maxMessagesPerSecond: registrationFields.maxMessagesPerSecond.optional(),
+  gatewayapiBaseUrl: registrationFields.gatewayapiBaseUrl.optional(),
+  gatewayapiToken: registrationFields.gatewayapiToken.optional(),
+  gatewayapiWebhookSecret: registrationFields.gatewayapiWebhookSecret.optional()
 })
 
 const fileSchema = z.array(registrationSchema).min(1, 'must list at least one registration')

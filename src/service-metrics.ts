@@ -1,4 +1,4 @@
-import type { Dispatcher } from './core/dispatcher.js'
+import type { Dispatchers } from './core/dispatchers.js'
 import type { OutboxWorker } from './core/outbox-worker.js'
 import type { MaintenanceStore, PendingIncoming, PendingReport } from './core/store/store.js'
 import type { Metrics } from './metrics.js'
@@ -8,7 +8,7 @@ import type { Readiness } from './readiness.js'
 export interface ObservedParts {
   store: MaintenanceStore
   readiness: Readiness
-  dispatcher: Dispatcher
+  dispatcher: Dispatchers
   reports: OutboxWorker<PendingReport>
   replies: OutboxWorker<PendingIncoming>
 }

@@ -4,10 +4,11 @@ import { buildAdminApp, buildApp } from './app.js'
 import type { Config } from './config.js'
 import { systemClock, type Clock } from './lib/clock.js'
 import { Dispatcher } from './core/dispatcher.js'
+import { Dispatchers } from './core/dispatchers.js'
 import type { MessageSender } from './core/message-sender.js'
 import { openStore } from './core/store/open-store.js'
 import type { Store } from './core/store/store.js'
-import { createGatewayApiClient } from './gatewayapi/send-client.js'
+import { DEFAULT_ACCOUNT, createAccountSenders, gatewayApiAccounts } from './gatewayapi/accounts.js'
 import { registerUntilDone, type HandshakeFailure } from './optimove/registration-loop.js'
 import { Readiness } from './readiness.js'
 import { OutboxWorker } from './core/outbox-worker.js'
@@ -33,7 +34,8 @@ export interface Service {
   adminApp: FastifyInstance
   store: Store
   readiness: Readiness
-  dispatcher: Dispatcher
+  /** The dispatchers of the GatewayAPI accounts, as one. */
+  dispatcher: Dispatchers
   reports: OutboxWorker<PendingReport>
   replies: OutboxWorker<PendingIncoming>
   pruner: Pruner
@@ -106,27 +108,32 @@ export function createService (config: Config, deps: ServiceDeps & { store: Stor
   const work = new WorkNotifier()
   const store = announcingStore(deps.store, work)
   const readiness = new Readiness(config.registrations.map((r) => r.id))
-  const sender = deps.sender ?? createGatewayApiClient({
-    baseUrl: config.gatewayapi.baseUrl,
-    token: config.gatewayapi.token,
-    connections: config.send.concurrency,
-    connectTimeoutMs: config.send.connectTimeoutMs,
-    requestTimeoutMs: config.send.requestTimeoutMs,
-    clock
-  })
-  const dispatcher = new Dispatcher({
-    store,
-    sender,
-    clock,
-    logger: logger.child({ component: 'dispatcher' }),
-    ...config.send,
-    backoff: { baseMs: config.send.retryBaseMs, capMs: config.send.retryMaxMs },
-    ...(deps.random ? { random: deps.random } : {}),
-    // Each message carries its registration's expiration, and its registration as GatewayAPI's label.
-    registrations: config.registrations,
-    // Halts and pauses show in /health (and /ready's body); they no longer make /ready fail.
-    onSendingChange: (sending) => { readiness.sending = sending }
-  })
+  // One dispatcher per GatewayAPI account (a given sender stands for the one account there is).
+  const accounts = deps.sender === undefined
+    ? gatewayApiAccounts(config.registrations, config.gatewayapi)
+    : [{ name: DEFAULT_ACCOUNT, account: config.gatewayapi, registrations: config.registrations.map((r) => r.id) }]
+  const senders = deps.sender === undefined
+    ? createAccountSenders(accounts, { connections: config.send.concurrency, connectTimeoutMs: config.send.connectTimeoutMs, requestTimeoutMs: config.send.requestTimeoutMs, clock })
+    : { senders: new Map([[DEFAULT_ACCOUNT, deps.sender]]), close: () => deps.sender!.close() }
+  // The environment's account also sends for registrations no longer configured: every one but the others'.
+  const elsewhere = accounts.filter((a) => a.name !== DEFAULT_ACCOUNT).flatMap((a) => a.registrations)
+  const dispatcher: Dispatchers = new Dispatchers(accounts.map((a) => ({
+    account: a.name,
+    dispatcher: new Dispatcher({
+      store,
+      sender: senders.senders.get(a.name)!,
+      clock,
+      logger: logger.child({ component: 'dispatcher', ...(accounts.length > 1 ? { account: a.name } : {}) }),
+      ...config.send,
+      backoff: { baseMs: config.send.retryBaseMs, capMs: config.send.retryMaxMs },
+      ...(deps.random ? { random: deps.random } : {}),
+      // Each message carries its registration's expiration, and its registration as GatewayAPI's label.
+      registrations: config.registrations,
+      serves: a.name === DEFAULT_ACCOUNT ? { except: elsewhere } : { only: a.registrations },
+      // Halts and pauses show in /health (and /ready's body); they no longer make /ready fail.
+      onSendingChange: () => { readiness.sending = dispatcher.sending() }
+    })
+  })))
   const metrics = createMetrics()
   const optimove = createOptimoveOutboxClient(config.registrations, { connections: config.outbox.concurrency, timeoutMs: config.outbox.timeoutMs })
   const outboxCommon = {
@@ -207,7 +214,7 @@ export function createService (config: Config, deps: ServiceDeps & { store: Stor
     .add({ name: 'store', stop: () => store.close() })
     // Up first and down last: /ready and /metrics answer for the whole start and drain.
     .add({ name: 'admin http', start: async () => { await adminApp.listen({ host: config.admin.host, port: config.admin.port }) }, stop: () => adminApp.close() })
-    .add({ name: 'peer clients', stop: async () => { await Promise.all([sender.close(), optimove.close()]) } })
+    .add({ name: 'peer clients', stop: async () => { await Promise.all([senders.close(), optimove.close()]) } })
     // Stopped after the loops: the claims they hand back are back before this instance retires.
     .add({
       name: 'replicas',

@@ -390,8 +390,11 @@ export async function listenTestApp (t: Test, options: Parameters<typeof buildTe
   return { ...built, port, url: `http://127.0.0.1:${port}` }
 }
 
-/** One registration of `startRegistrationsStack`: its own simulated Optimove and aggregator key. */
-export interface TenantSpec { name: string; senderId: string; inboundTo: string }
+/**
+ * One registration of `startRegistrationsStack`: its own simulated Optimove and aggregator key,
+ * and with `ownGatewayApi` a GatewayAPI account of its own (its own simulated host, token and webhook secret).
+ */
+export interface TenantSpec { name: string; senderId: string; inboundTo: string; ownGatewayApi?: boolean }
 
 /**
  * Several registrations in one service (a registrations file), each with its own simulated
@@ -399,22 +402,28 @@ export interface TenantSpec { name: string; senderId: string; inboundTo: string 
  * `send(tenant, body)` posts a campaign as that tenant's Optimove does.
  */
 export async function startRegistrationsStack (t: Test, specs: TenantSpec[], overrides: Record<string, string | undefined> = {}) {
+  const env = testEnv()
+  const gateway = await simGatewayApi(t, { token: env.GATEWAYAPI_TOKEN! }).start()
   const tenants = await Promise.all(specs.map(async (spec) => ({
     ...spec,
     key: `aggregator-key-${spec.name}`,
-    sim: await new SimOptimove({ appApiKey: `app-key-${spec.name}`, sharedSecret: `shared-secret-${spec.name}` }).start()
+    sim: await new SimOptimove({ appApiKey: `app-key-${spec.name}`, sharedSecret: `shared-secret-${spec.name}` }).start(),
+    gateway: spec.ownGatewayApi === true ? await simGatewayApi(t, { token: `gatewayapi-token-${spec.name}` }).start() : gateway,
+    webhookSecret: spec.ownGatewayApi === true ? `webhook-secret-${spec.name}` : env.GATEWAYAPI_WEBHOOK_SECRET!
   })))
-  const env = testEnv()
-  const gateway = await simGatewayApi(t, { token: env.GATEWAYAPI_TOKEN! }).start()
   t.teardown(async () => {
     await gateway.close()
-    for (const tenant of tenants) await tenant.sim.close()
+    for (const tenant of tenants) {
+      await tenant.sim.close()
+      if (tenant.gateway !== gateway) await tenant.gateway.close()
+    }
   })
   const dir = t.testdir()
   const { writeFileSync } = await import('node:fs')
   writeFileSync(`${dir}/registrations.json`, JSON.stringify(tenants.map((x) => ({
     name: x.name, optimoveBaseUrl: x.sim.baseUrl, appApiKey: x.sim.options.appApiKey, sharedSecret: x.sim.options.sharedSecret,
-    aggregatorApiKey: x.key, senderId: x.senderId, inboundTo: x.inboundTo
+    aggregatorApiKey: x.key, senderId: x.senderId, inboundTo: x.inboundTo,
+    ...(x.gateway === gateway ? {} : { gatewayapiBaseUrl: x.gateway.url, gatewayapiToken: x.gateway.options.token, gatewayapiWebhookSecret: x.webhookSecret })
   }))))
   const dbPath = `${dir}/bridge.db`
   const config = parseConfig(testEnv({
@@ -425,7 +434,7 @@ export async function startRegistrationsStack (t: Test, specs: TenantSpec[], ove
   }))
   const service = await startService(config, { logger: createLogger('silent') })
   t.teardown(() => service.stop())
-  gateway.options.webhook = { url: `${service.url}${GATEWAYAPI_EVENTS_PATH}`, secret: config.gatewayapi.webhookSecret }
+  for (const tenant of tenants) tenant.gateway.options.webhook = { url: `${service.url}${GATEWAYAPI_EVENTS_PATH}`, secret: tenant.webhookSecret }
   await service.handshakes
   const campaignUrl = `${service.url}${CAMPAIGN_SEND_PATH}`
   const send = (tenant: typeof tenants[number], body: unknown) => tenant.sim.sendCampaign(body, { url: campaignUrl, apiKey: tenant.key })

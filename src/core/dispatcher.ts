@@ -51,6 +51,12 @@ export interface DispatcherOptions {
    * a registration with `maxMessagesPerSecond` is sent no faster than that (see SendRateCaps).
    */
   registrations?: ReadonlyArray<{ id: string; expiration?: string; maxMessagesPerSecond?: number }>
+  /**
+   * Which registrations' messages this dispatcher sends, when it is one provider account's of
+   * several (see Dispatchers): `only` these, or every one `except` these (the default account's
+   * dispatcher, which also sends registrations no longer configured). Default: every one.
+   */
+  serves?: { only?: readonly string[]; except?: readonly string[] }
   /** Told whenever sending halts, pauses or resumes, for `/health`. */
   onSendingChange?: (status: SendingStatus) => void
   /** Messages remembered as parts of split requests at most (default 100,000). */
@@ -256,8 +262,14 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
 
   private async claim (): Promise<Claim[]> {
     const now = this.o.clock.now()
-    const caps = this.rateCaps.caps(now)
-    const scope: ClaimScope = { ...(this.lastServed === undefined ? {} : { after: this.lastServed }), ...(caps === undefined ? {} : { caps }) }
+    const rateCaps = this.rateCaps.caps(now)
+    // Registrations of the other accounts are capped at nothing.
+    const except = this.o.serves?.except ?? []
+    const caps = except.length === 0 ? rateCaps : { ...rateCaps, ...Object.fromEntries(except.map((r) => [r, 0])) }
+    const only = this.o.serves?.only
+    const scope: ClaimScope = {
+      ...(this.lastServed === undefined ? {} : { after: this.lastServed }), ...(caps === undefined ? {} : { caps }), ...(only === undefined ? {} : { only })
+    }
     const messages = await this.o.store.claimDue(now, this.o.batchSize, this.o.leaseMs, scope)
     if (messages.length === 0) return []
     this.lastServed = messages[0]!.registrationId
@@ -285,7 +297,7 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
     const idle = Math.min(now + this.o.idlePollMs, refill ?? Infinity)
     if (afterFailure) return idle
     // A store that does not answer leaves the idle poll: the loop's own fallback.
-    const due = await this.o.store.nextDueAt(this.rateCaps.held(now))
+    const due = await this.o.store.nextDueAt([...this.rateCaps.held(now), ...this.o.serves?.except ?? []], this.o.serves?.only)
     return due === undefined ? idle : Math.min(idle, due)
   }
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Clock } from '../lib/clock.js'
-import { verifyGatewaySignature } from '../lib/hmac-signature.js'
+import { verifyGatewaySignature, type SignatureCheck } from '../lib/hmac-signature.js'
 import type { EventStore, WebhookEvent, WebhookEventResult } from '../core/store/store.js'
 import type { OptOutKeywords } from '../core/opt-out.js'
 import { sendError } from '../errors.js'
@@ -18,7 +18,8 @@ export const GATEWAYAPI_EVENTS_PATH = '/api/v1/gatewayapi/events'
 const MAX_LABEL_LENGTH = 64
 
 export interface EventsRouteOptions {
-  secret: string
+  /** The webhook secrets of every GatewayAPI account: an event signed with any of them is taken. */
+  secrets: readonly string[]
   /** Events older than this are refused; their ids are remembered longer than this. */
   maxAgeMs: number
   store: EventStore
@@ -30,6 +31,21 @@ export interface EventsRouteOptions {
   optOut: OptOutKeywords
   /** Largest body accepted (GatewayAPI's events are a few KB); 413 above. */
   bodyLimit: number
+}
+
+/**
+ * The signature checked against each account's secret in turn (each comparison in constant
+ * time): valid when one matches; otherwise the first secret's verdict (a mismatch, or why the
+ * header is unusable, which does not depend on the secret).
+ */
+function verifyWithAny (header: string | string[] | undefined, raw: Buffer, secrets: readonly string[]): SignatureCheck {
+  let first: SignatureCheck | undefined
+  for (const secret of secrets) {
+    const check = verifyGatewaySignature(header, raw, secret)
+    if (check.ok) return check
+    first ??= check
+  }
+  return first!
 }
 
 /** Our answer to each recorded event, by what the store made of it. */
@@ -68,11 +84,11 @@ export async function eventsRoute (app: FastifyInstance, o: EventsRouteOptions):
     bodyLimit: o.bodyLimit,
     // A missing or malformed Signature is refused before the body is read, so an unsigned caller cannot make us buffer it.
     onRequest: async (request, reply) => {
-      const form = checkSignatureForm('v1', request.headers.signature, o.secret)
+      const form = checkSignatureForm('v1', request.headers.signature, o.secrets[0]!)
       if (!form.ok) return signatureRefused(request, reply, form.reason)
     }
   }, async (request, reply) => {
-    const body = signedJsonBody(request.body, (raw) => verifyGatewaySignature(request.headers.signature, raw, o.secret))
+    const body = signedJsonBody(request.body, (raw) => verifyWithAny(request.headers.signature, raw, o.secrets))
     if (!body.ok) {
       if (body.problem === 'signature') return signatureRefused(request, reply, body.reason)
       count('unknown', 'invalid')

@@ -11,6 +11,8 @@ import { invalidItemsOf } from './validation-error.js'
 export interface GatewayApiClientOptions {
   baseUrl: string
   token: string
+  /** The connections to `baseUrl` to share with the other accounts on that host (see createAccountSenders); none: a pool of its own. */
+  pool?: Pool
   /** Open connections to GatewayAPI at most (keep well below its 40 per client IP). */
   connections: number
   connectTimeoutMs: number
@@ -36,13 +38,7 @@ export const NOT_SENT_ERRORS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EN
  */
 export function createGatewayApiClient (options: GatewayApiClientOptions): MessageSender {
   const clock = options.clock ?? systemClock
-  const pool = new Pool(options.baseUrl, {
-    connections: options.connections,
-    connectTimeout: options.connectTimeoutMs,
-    headersTimeout: options.requestTimeoutMs,
-    bodyTimeout: options.requestTimeoutMs,
-    keepAliveTimeout: 30_000
-  })
+  const pool = options.pool ?? createGatewayApiPool(options)
   const headers = {
     authorization: `Token ${options.token}`,
     accept: 'application/json',
@@ -94,7 +90,8 @@ export function createGatewayApiClient (options: GatewayApiClientOptions): Messa
     return refusalOf(status, body, messages, single)
   }
 
-  return { send, close: () => pool.close() }
+  // A shared pool is closed by whoever made it.
+  return { send, close: () => options.pool === undefined ? pool.close() : Promise.resolve() }
 }
 
 /**
@@ -169,4 +166,15 @@ function describe (body: unknown): string {
   if (body === undefined) return 'no body'
   const text = typeof body === 'string' ? body : JSON.stringify(body)
   return text.slice(0, 300)
+}
+
+/** The connections to one GatewayAPI host: at most `connections` open, each request bounded by the request timeout. */
+export function createGatewayApiPool (options: Pick<GatewayApiClientOptions, 'baseUrl' | 'connections' | 'connectTimeoutMs' | 'requestTimeoutMs'>): Pool {
+  return new Pool(options.baseUrl, {
+    connections: options.connections,
+    connectTimeout: options.connectTimeoutMs,
+    headersTimeout: options.requestTimeoutMs,
+    bodyTimeout: options.requestTimeoutMs,
+    keepAliveTimeout: 30_000
+  })
 }

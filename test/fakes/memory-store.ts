@@ -7,7 +7,7 @@ import type {
 } from '../../src/core/store/store.js'
 import { OUTBOX_ROW_OVERHEAD_BYTES as ROW_OVERHEAD_BYTES } from '../../src/core/store/outbox-weight.js'
 import { NO_FINAL_STATUS_REASON as NO_FINAL_STATUS } from '../../src/core/store/no-final-status.js'
-import { claimLimit, claimTurns } from '../../src/core/store/claim-turns.js'
+import { claimLimit, claimTurns, servedBy } from '../../src/core/store/claim-turns.js'
 import { CANCELLED_BY_ERASURE, CANCELLED_BY_OPERATOR } from '../../src/core/store/operator-rules.js'
 
 /**
@@ -259,9 +259,9 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
       }
     }),
 
-    nextDueAt: (excluded = []) => tx(() => {
+    nextDueAt: (excluded = [], only) => tx(() => {
       const due = [...messages.values()]
-        .filter((m) => (m.state === 'queued' || m.state === 'sending') && !excluded.includes(m.batch.registrationId) && !db.paused.has(m.batch.registrationId)).map((m) => m.nextAttemptAt)
+        .filter((m) => (m.state === 'queued' || m.state === 'sending') && servedBy(m.batch.registrationId, excluded, only) && !db.paused.has(m.batch.registrationId)).map((m) => m.nextAttemptAt)
       return due.length === 0 ? undefined : Math.min(...due)
     }),
 

@@ -23,7 +23,7 @@ export function announcingStore (store: Store, notifier: WorkNotifier): Store {
     settleOutbox: (outbox, settlement, now) => store.settleOutbox(outbox, settlement, now),
     prune: (cutoff, recipientCutoff) => store.prune(cutoff, recipientCutoff),
     registrationsOfRecipient: (msisdn) => store.registrationsOfRecipient(msisdn),
-    nextDueAt: (excluded) => store.nextDueAt(excluded),
+    nextDueAt: (excluded, only) => store.nextDueAt(excluded, only),
     ping: () => store.ping(),
     stats: () => store.stats(),
     inspect: (options) => store.inspect(options),

@@ -1,6 +1,6 @@
 import type pg from 'pg'
 import type { ClaimedMessage, ClaimScope, FailedMessage, RescheduledMessage, SubmittedMessage } from './store.js'
-import { claimLimit, claimTurns } from './claim-turns.js'
+import { claimLimit, claimTurns, servedBy } from './claim-turns.js'
 import { dbId, inTransaction } from './pg-pool.js'
 import { queueReportsFrom } from './pg-report-queue.js'
 import { gapRanges, gapsBetween, idSpan, segmentsOf, segmentsTaken, settleUnderClaims, type ClaimMembers, type Gap, type SettlementItem } from './request-claims.js'
@@ -219,8 +219,8 @@ export function createPgRelay (pool: pg.Pool, owner: string) {
       client.query(FAIL, [
         each.map((r) => r.dbId), each.map((r) => r.attempt ?? null), each.map((r) => r.outcome), each.map((r) => r.reason), each.map((r) => r.errorCode ?? null), now, owner, ended
       ])),
-    async nextDueAt (excluded: readonly string[] = []): Promise<number | undefined> {
-      const times = [...await earliestByRegistration()].filter(([registration]) => !excluded.includes(registration)).map(([, at]) => at)
+    async nextDueAt (excluded: readonly string[] = [], only?: readonly string[]): Promise<number | undefined> {
+      const times = [...await earliestByRegistration()].filter(([registration]) => servedBy(registration, excluded, only)).map(([, at]) => at)
       return times.length === 0 ? undefined : Math.min(...times)
     }
   }

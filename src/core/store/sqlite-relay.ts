@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
 import type { ClaimedMessage, ClaimScope, FailedMessage, RescheduledMessage, SubmittedMessage } from './store.js'
-import { claimLimit, claimTurns } from './claim-turns.js'
+import { claimLimit, claimTurns, servedBy } from './claim-turns.js'
 import { createReportQueue } from './sqlite-report-queue.js'
 import { gapRanges, gapsBetween, idSpan, segmentsOf, segmentsTaken, settleUnderClaims, type ClaimMembers, type Gap, type SettlementItem } from './request-claims.js'
 
@@ -209,8 +209,8 @@ export function createRelayQueries (db: Database.Database, owner: string) {
         }
       })
     }),
-    nextDueAt: (excluded: readonly string[] = []): number | undefined => {
-      const times = [...earliestByRegistration()].filter(([registration]) => !excluded.includes(registration)).map(([, at]) => at)
+    nextDueAt: (excluded: readonly string[] = [], only?: readonly string[]): number | undefined => {
+      const times = [...earliestByRegistration()].filter(([registration]) => servedBy(registration, excluded, only)).map(([, at]) => at)
       return times.length === 0 ? undefined : Math.min(...times)
     }
   }

@@ -183,7 +183,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     reschedule: (items, error, now, options = {}) =>
       patiently(() => { relay.reschedule.immediate(items, error, now, options.refundAttempt === true ? 1 : 0) }),
     fail: (items, now) => patiently(() => { relay.fail.immediate(items, now) }),
-    nextDueAt: (excluded) => patiently(() => relay.nextDueAt(excluded)),
+    nextDueAt: (excluded, only) => patiently(() => relay.nextDueAt(excluded, only)),
     async endUnconfirmed (cutoffs, otherwise, now) {
       const chunk = 1000
       let ended = 0

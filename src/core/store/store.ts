@@ -51,9 +51,10 @@ export interface RelayStore {
   fail(items: FailedMessage[], now: number): Promise<void>
   /**
    * The earliest time a queued or leased message becomes due, or undefined when none waits;
-   * messages of the `excluded` registrations (held back by their send rate) left out.
+   * messages of the `excluded` registrations (held back by their send rate) left out, and, when
+   * `only` is given, those of any registration not in it (another account's dispatcher sends them).
    */
-  nextDueAt(excluded?: readonly string[]): Promise<number | undefined>
+  nextDueAt(excluded?: readonly string[], only?: readonly string[]): Promise<number | undefined>
 }
 
 /** Which registration a claim serves, and how many messages each may have. */
@@ -62,6 +63,8 @@ export interface ClaimScope {
   after?: string
   /** Registrations allowed fewer than `limit` messages (their send rate): at most that many; 0 leaves them out. */
   caps?: Readonly<Record<string, number>>
+  /** When given, the only registrations the claim may serve (those of one provider account). */
+  only?: readonly string[]
 }
 
 /** GatewayAPI's webhook: statuses and replies, recorded once; where a reply belongs. */

@@ -83,7 +83,7 @@ export async function openThreadedStore (given: SqliteStoreOptions): Promise<Sto
     settleOutbox: (outbox, settlement, now) => call('settleOutbox', outbox, settlement, now),
     registrationsOfRecipient: (msisdn) => call('registrationsOfRecipient', msisdn),
     prune: (cutoff, recipientCutoff) => call('prune', cutoff, recipientCutoff),
-    nextDueAt: (excluded) => call('nextDueAt', excluded),
+    nextDueAt: (excluded, only) => call('nextDueAt', excluded, only),
     endUnconfirmed: (cutoffs, otherwise, now) => call('endUnconfirmed', cutoffs, otherwise, now),
     heartbeat: (now, deadBefore) => call('heartbeat', now, deadBefore),
     retireInstance: () => call('retireInstance'),

@@ -298,3 +298,21 @@ function relayTests (name: string, openStore: OpenStore, options: { skip?: strin
     t.equal(await store.nextDueAt(), undefined, 'nothing left waiting')
   })
 }
+
+for (const [name, open, options] of CONTRACT_ADAPTERS) {
+  t.test(`${name}: a claim and the next due time limited to some registrations (one provider account's) leave the others' messages alone`, options, async (t) => {
+    const store = await open(t.testdir())
+    t.teardown(() => store.close())
+    const batchOf = (registrationId: string, scheduledAt: number) => ({ registrationId, idempotencyKey: `k-${registrationId}`, batchId: 'b', requestId: 'r', senderId: 'Brand', metadataJson: '{}', scheduledAt, receivedAt: 900 })
+    await store.acceptCampaign(batchOf('a', 1000), [{ mobileNumber: '4511', customerId: 'c1', text: 'to a' }])
+    await store.acceptCampaign(batchOf('b', 2000), [{ mobileNumber: '4512', customerId: 'c2', text: 'to b' }])
+    await store.acceptCampaign(batchOf('c', 3000), [{ mobileNumber: '4513', customerId: 'c3', text: 'to c' }])
+    t.equal(await store.nextDueAt([], ['b', 'c']), 2000, 'a\'s earlier message does not count')
+    t.equal(await store.nextDueAt(['b'], ['b', 'c']), 3000, 'nor an excluded one')
+    t.equal(await store.nextDueAt([], ['nobody']), undefined)
+    t.same((await store.claimDue(5000, 10, 60_000, { only: ['b', 'c'] })).map((m) => m.registrationId), ['b'])
+    t.same((await store.claimDue(5000, 10, 60_000, { only: ['b', 'c'], after: 'b' })).map((m) => m.registrationId), ['c'])
+    t.same(await store.claimDue(5000, 10, 60_000, { only: ['b', 'c'] }), [], 'a\'s message is not claimed')
+    t.same((await store.claimDue(5000, 10, 60_000)).map((m) => m.registrationId), ['a'], 'it is for a claim of every registration')
+  })
+}
