@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ConfigError, parseConfig } from '../src/config.js'
+import { ConfigError, configSecrets, parseConfig } from '../src/config.js'
 import { testEnv } from './helper.js'
 
 const entry = (name: string, key: string) => ({
@@ -29,9 +29,21 @@ const errorOf = (fn: () => unknown): string => {
 t.test('a registrations file replaces the single-registration variables', async (t) => {
   const config = withFile([entry('tenant-a', 'key-a'), { ...entry('tenant-b', 'key-b'), inboundTo: 'companyB', optimoveApiPrefix: '/api/v1.0/aggregator' }])
   t.same(config.registrations, [
-    { id: 'tenant-a', optimoveBaseUrl: 'https://tenant-a.optimove.example', optimoveApiPrefix: '/api/v1/aggregator', appApiKey: 'app-tenant-a', sharedSecret: 'secret-tenant-a', aggregatorApiKey: 'key-a', senderId: 'Brand', inboundTo: 'Brand', expiration: 'P2D', expirationMs: 2 * 86_400_000 },
-    { id: 'tenant-b', optimoveBaseUrl: 'https://tenant-b.optimove.example', optimoveApiPrefix: '/api/v1.0/aggregator', appApiKey: 'app-tenant-b', sharedSecret: 'secret-tenant-b', aggregatorApiKey: 'key-b', senderId: 'Brand', inboundTo: 'companyB', expiration: 'P2D', expirationMs: 2 * 86_400_000 }
+    { id: 'tenant-a', optimoveBaseUrl: 'https://tenant-a.optimove.example', optimoveApiPrefix: '/api/v1/aggregator', appApiKey: 'app-tenant-a', sharedSecret: 'secret-tenant-a', aggregatorApiKey: 'key-a', senderId: 'Brand', inboundTo: 'Brand', expiration: 'P2D', expirationMs: 2 * 86_400_000, gatewayapi: config.gatewayapi },
+    { id: 'tenant-b', optimoveBaseUrl: 'https://tenant-b.optimove.example', optimoveApiPrefix: '/api/v1.0/aggregator', appApiKey: 'app-tenant-b', sharedSecret: 'secret-tenant-b', aggregatorApiKey: 'key-b', senderId: 'Brand', inboundTo: 'companyB', expiration: 'P2D', expirationMs: 2 * 86_400_000, gatewayapi: config.gatewayapi }
   ])
+  t.same(config.gatewayapi, { baseUrl: 'https://messaging.gatewayapi.com', token: testEnv().GATEWAYAPI_TOKEN, webhookSecret: testEnv().GATEWAYAPI_WEBHOOK_SECRET }, 'the environment\'s GatewayAPI account')
+})
+
+t.test('a GatewayAPI account per registration: host, token and webhook secret, each else the environment\'s', async (t) => {
+  const config = withFile([entry('a', 'k1'), { ...entry('b', 'k2'), gatewayapiBaseUrl: 'https://messaging.gatewayapi.eu/', gatewayapiToken: 'token-of-b' }])
+  t.same(config.registrations.map((r) => r.gatewayapi), [
+    config.gatewayapi,
+    { baseUrl: 'https://messaging.gatewayapi.eu', token: 'token-of-b', webhookSecret: config.gatewayapi.webhookSecret }
+  ])
+  t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), gatewayapiBaseUrl: 'messaging.gatewayapi.eu' }])), /\[0\]\.gatewayapiBaseUrl must be an http\(s\) URL/)
+  t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), gatewayapiToken: '' }])), /\[0\]\.gatewayapiToken must not be empty/)
+  t.ok(configSecrets(config).includes('token-of-b'), 'its token is a secret (redacted from the logs)')
 })
 
 t.test('expiration and default country: per registration, else the environment\'s, checked at startup', async (t) => {
