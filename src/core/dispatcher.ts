@@ -346,7 +346,7 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
       const durationMs = performance.now() - started
       const answeredAt = this.o.clock.now()
       this.window.observe(loadSignal(outcome.kind, answeredAt - sentAt, this.latencyTargetMs), sentAt, answeredAt)
-      parts.push(...await this.settle(part, outcome, probe && first))
+      parts.push(...await this.settle(part, outcome, probe && first, this.loggerFor(part)))
       this.emit('settled', { outcome: outcome.kind, rows: part.length, durationMs })
       this.noteSending()
     }
@@ -382,8 +382,8 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
    * send next (a refused request split, or the unblamed rest of one): none of them was taken
    * by the provider, so they are sent again at once, within the same claim and attempt.
    */
-  private async settle (messages: ClaimedMessage[], outcome: SendOutcome, probe: boolean): Promise<ClaimedMessage[][]> {
-    const { store, clock, logger } = this.o
+  private async settle (messages: ClaimedMessage[], outcome: SendOutcome, probe: boolean, logger: Logger): Promise<ClaimedMessage[][]> {
+    const { store, clock } = this.o
     const now = clock.now()
     // A probe answered with anything but a refusal of our credentials or configuration, a
     // throttle or a failure to get through shows that the provider takes our requests again.
@@ -395,6 +395,7 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
     }
     switch (outcome.kind) {
       case 'sent':
+        logger.debug({ messages: messages.length }, 'request taken by the provider')
         await store.markSubmitted(messages.map((m) => ({ ...fenced(m), providerMessageId: outcome.providerIds.get(m.reference) ?? null })), now)
         return []
       case 'invalid': {
@@ -450,7 +451,7 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
           ? `provider refused our credentials (HTTP ${outcome.status}): ${outcome.reason}`
           : `provider configuration error (HTTP ${outcome.status}): ${outcome.reason}`
         // Halted before the messages go back: their return wakes the loop, which must not send them again before the probe.
-        this.halt(reason, outcome.status, now)
+        this.halt(reason, outcome.status, now, logger)
         await store.reschedule(messages.map((m) => ({ ...fenced(m), at: now })), reason, now, { refundAttempt: true })
         return []
       }
@@ -486,17 +487,26 @@ export class Dispatcher extends EventEmitter<LoopEvents> {
   }
 
   /** Halts sending (once; later refusals while halted change nothing) until a probe gets through. */
-  private halt (reason: string, status: number, now: number): void {
+  private halt (reason: string, status: number, now: number, logger: Logger): void {
     if (this.halted !== undefined) return
     this.halted = { reason, since: now }
     this.nextProbeAt = now + this.probeMs
-    this.o.logger.error({ status, reason, probeEveryMs: this.probeMs }, 'sending halted: the provider refused our credentials or configuration; the queue waits, one request is tried again after the probe interval, and sending resumes by itself once it is taken')
+    logger.error({ status, reason, probeEveryMs: this.probeMs }, 'sending halted: the provider refused our credentials or configuration; the queue waits, one request is tried again after the probe interval, and sending resumes by itself once it is taken')
   }
 
   private resume (now: number): void {
     if (this.halted === undefined) return
     this.o.logger.info({ haltedForMs: now - this.halted.since }, 'sending resumed: the provider took a request again')
     this.halted = undefined
+  }
+
+  /**
+   * The logger of one request's lines: they name the X-Request-Id of each campaign request whose
+   * messages it carries (`requestIds`), so that a campaign's intake and its sending read as one story.
+   */
+  private loggerFor (messages: readonly ClaimedMessage[]): Logger {
+    const requestIds = [...new Set(messages.flatMap((m) => m.traceId === undefined ? [] : [m.traceId]))]
+    return requestIds.length === 0 ? this.o.logger : this.o.logger.child({ requestIds })
   }
 
   /** Out of attempts (`spare` = 1 before sending: this attempt is still allowed) or too old. */

@@ -92,7 +92,8 @@ export async function campaignRoute (app: FastifyInstance, options: CampaignRout
     }
     let result
     try {
-      result = await store.acceptCampaign(batch, messages)
+      // Our request id (the caller's X-Request-Id when usable) goes with the batch into the logs of its sending.
+      result = await store.acceptCampaign({ ...batch, traceId: request.id }, messages)
     } catch (err) {
       refuse('unavailable')
       request.log.error({ err, registration: registration.id }, 'campaign could not be stored')

@@ -33,6 +33,7 @@ interface Batch {
   bodyHash: string | null
   /** Its messages' reference prefix. */
   uid: string
+  traceId: string | null
 }
 
 interface Message extends Omit<MessageRecord, 'id' | 'batchId' | 'createdAt'> {
@@ -193,6 +194,7 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
       const uid = randomBytes(9).toString('base64url')
       const stored: Batch = {
         uid,
+        traceId: batch.traceId ?? null,
         id: nextId(), registrationId: batch.registrationId, idempotencyKey: batch.idempotencyKey, batchId: batch.batchId, requestId: batch.requestId,
         senderId: batch.senderId, metadata: batch.metadataJson, scheduledAt: batch.scheduledAt, accepted: given.length - rejected, rejected,
         receivedAt: batch.receivedAt, bodyHash: batch.bodyHash ?? null
@@ -230,7 +232,7 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
         m.leaseOwner = instanceId
         m.updatedAt = now
         const optedOut = db.suppressions.has(`${m.batch.registrationId} ${m.mobileNumber}`) ? { optedOut: true as const } : {}
-        return { ...optedOut, id: String(m.id), reference: m.reference, registrationId: m.batch.registrationId, senderId: m.batch.senderId, msisdn: m.mobileNumber, text: m.text, attempts: m.attempts, dueSince: m.batch.scheduledAt }
+        return { ...optedOut, ...(m.batch.traceId === null ? {} : { traceId: m.batch.traceId }), id: String(m.id), reference: m.reference, registrationId: m.batch.registrationId, senderId: m.batch.senderId, msisdn: m.mobileNumber, text: m.text, attempts: m.attempts, dueSince: m.batch.scheduledAt }
       })
     }),
 
@@ -522,7 +524,8 @@ export function openMemoryStore (options: MemoryStoreOptions = {}): Store {
       return {
         batches: first(batches).map((b): BatchRecord => ({
           id: String(b.id), registrationId: b.registrationId, idempotencyKey: b.idempotencyKey, batchId: b.batchId, requestId: b.requestId,
-          senderId: b.senderId, metadataJson: b.metadata, scheduledAt: b.scheduledAt, receivedAt: b.receivedAt, accepted: b.accepted, rejected: b.rejected
+          senderId: b.senderId, metadataJson: b.metadata, scheduledAt: b.scheduledAt, receivedAt: b.receivedAt, accepted: b.accepted, rejected: b.rejected,
+          traceId: b.traceId
         })),
         messages: first(messages.values()).map((m): MessageRecord => ({
           id: String(m.id), batchId: String(m.batch.id), reference: m.reference, mobileNumber: m.mobileNumber, givenNumber: m.givenNumber,

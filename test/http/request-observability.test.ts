@@ -3,7 +3,9 @@ import { buildAdminApp, buildApp } from '../../src/app.js'
 import { createMetrics } from '../../src/metrics.js'
 import { openSqliteStore } from '../../src/core/store/sqlite-store.js'
 import { createLogger } from '../../src/logger.js'
-import { logCapture, testConfig } from '../helper.js'
+import { request } from 'undici'
+import { CAMPAIGN_SEND_PATH } from '../../src/config.js'
+import { campaignBody, campaignHeaders, inspectStoreAt, logCapture, startStack, testConfig } from '../helper.js'
 
 // What an operator follows a request by: its X-Request-Id in the answer and the logs, its
 // duration per route in /metrics, beside the process's own metrics.
@@ -48,4 +50,18 @@ t.test('/metrics has each route\'s request durations, on both listeners, and the
   for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
     t.match(text, new RegExp(`^${name} `, 'm'), name)
   }
+})
+
+t.test('a campaign\'s X-Request-Id names the log lines of its sending too', async (t) => {
+  const capture = logCapture()
+  const { gateway, service, config } = await startStack(t, {}, { logStream: capture.stream })
+  gateway.script({ status: 500, body: { message: 'temporarily broken' } })
+  const raw = JSON.stringify(campaignBody({ recipients: 2 }))
+  const res = await request(`${service.url}${CAMPAIGN_SEND_PATH}`, { method: 'POST', headers: { ...campaignHeaders(raw, config), 'x-request-id': 'optimove-trace-42' }, body: raw })
+  t.equal(res.statusCode, 200)
+  await res.body.dump()
+  await gateway.waitForAccepted(2)
+  const lines = capture.lines().map((l) => JSON.parse(l) as { component?: string; requestIds?: string[]; msg: string })
+  t.match(lines.filter((l) => l.component === 'dispatcher' && l.msg.startsWith('provider request failed')), [{ requestIds: ['optimove-trace-42'] }], 'the failed request to GatewayAPI names the campaign\'s request')
+  t.same((await inspectStoreAt(config.databaseUrl)).batches.map((b) => b.traceId), ['optimove-trace-42'], 'kept with its batch')
 })

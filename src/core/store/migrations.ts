@@ -225,3 +225,12 @@ MIGRATIONS.push({
   name: 'registrations an operator paused, and suppression lists',
   sql: OPERATOR_SCHEMA
 })
+
+/** Batches remember the X-Request-Id of the request that brought them: the same SQL on SQLite (version 8) and PostgreSQL (version 6). */
+export const BATCH_TRACE_SCHEMA = 'ALTER TABLE batches ADD COLUMN trace_id TEXT;'
+
+MIGRATIONS.push({
+  version: 8,
+  name: 'batches remember the X-Request-Id that brought them',
+  sql: BATCH_TRACE_SCHEMA
+})

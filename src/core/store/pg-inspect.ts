@@ -9,7 +9,7 @@ import { withClaimsShown } from './request-claims.js'
 
 // The columns the SQLite schema has (`seq` only keeps the order rows without an id were stored in).
 export const BATCH_COLUMNS = `id, registration_id, idempotency_key, batch_id, request_id, sender_id, metadata, scheduled_at, received_at,
-  accepted_count, rejected_count`
+  accepted_count, rejected_count, trace_id`
 export const MESSAGE_COLUMNS = `id, batch_id, reference, mobile_number, given_number, customer_id, body, state, attempts, next_attempt_at,
   lease_until, lease_owner, provider_message_id, final_outcome, last_error, created_at, updated_at`
 export const REPORT_COLUMNS = `id, message_id, registration_id, outcome, status_at, error_code, error_details, state, attempts, next_attempt_at,

@@ -29,8 +29,8 @@ function storeBatchSql (rememberRecipients: boolean): string {
   return `
     WITH batch AS (
       INSERT INTO batches (uid, registration_id, idempotency_key, batch_id, request_id, sender_id, metadata,
-                           scheduled_at, accepted_count, rejected_count, received_at, body_hash)
-      VALUES ($1::text, $2::text, $3, $4, $5, $6, $7, $8::bigint, $9, $10, $11::bigint, $12)
+                           scheduled_at, accepted_count, rejected_count, received_at, body_hash, trace_id)
+      VALUES ($1::text, $2::text, $3, $4, $5, $6, $7, $8::bigint, $9, $10, $11::bigint, $12, $19)
       ON CONFLICT (registration_id, idempotency_key) DO NOTHING
       RETURNING id
     ), given AS (
@@ -81,7 +81,8 @@ export function createPgIntake (pool: pg.Pool, options: { rememberRecipients: bo
       messages.map((m) => m.customerId),
       messages.map((m) => m.text),
       messages.map((m) => m.failure?.outcome ?? null),
-      messages.map((m) => m.failure?.reason ?? null)
+      messages.map((m) => m.failure?.reason ?? null),
+      batch.traceId ?? null
     ])
     if (stored.rowCount === 1) return { duplicate: false, conflict: false, accepted, rejected }
     // Another process stored this key between our read and our write.

@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import { OPERATOR_SCHEMA, REPLICAS_SCHEMA, claimsSchema, type Migration } from './migrations.js'
+import { BATCH_TRACE_SCHEMA, OPERATOR_SCHEMA, REPLICAS_SCHEMA, claimsSchema, type Migration } from './migrations.js'
 
 /**
  * The PostgreSQL schema, versioned like the SQLite one: applied in order at open, each in its
@@ -159,6 +159,13 @@ PG_MIGRATIONS.push({
   name: 'registrations an operator paused, and suppression lists',
   // SQLite's version 7.
   sql: OPERATOR_SCHEMA
+})
+
+PG_MIGRATIONS.push({
+  version: 6,
+  name: 'batches remember the X-Request-Id that brought them',
+  // SQLite's version 8.
+  sql: BATCH_TRACE_SCHEMA
 })
 
 /** The one advisory lock key under which every process of the bridge migrates (any schema of the database). */

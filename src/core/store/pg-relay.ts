@@ -16,6 +16,7 @@ interface DueRow {
   registration_id: string
   sender_id: string
   scheduled_at: number
+  trace_id: string | null
   opted_out: boolean
 }
 
@@ -47,7 +48,7 @@ const IN_RANGE = (columns: string, due: string, limit: string): string => `
 // Of one registration ($1): up to $9 messages due at $8, range after range, each earliest first.
 // Each with whether its number is on the registration's suppression list (one probe of its key).
 const DUE = `
-  SELECT g.gap, m.id, m.at, m.reference, m.mobile_number, m.body, m.attempts, m.registration_id, b.sender_id, b.scheduled_at,
+  SELECT g.gap, m.id, m.at, m.reference, m.mobile_number, m.body, m.attempts, m.registration_id, b.sender_id, b.scheduled_at, b.trace_id,
     EXISTS (SELECT 1 FROM suppressions s WHERE s.registration_id = $1 AND s.msisdn = m.mobile_number) AS opted_out
   FROM ${RANGES}
   CROSS JOIN LATERAL (${IN_RANGE('m.id, m.next_attempt_at AS at, m.reference, m.mobile_number, m.body, m.attempts, m.registration_id, m.batch_id', ' AND m.next_attempt_at <= $8', '$9')}) m
@@ -201,6 +202,7 @@ export function createPgRelay (pool: pg.Pool, owner: string) {
       }
       return rows.map((row) => ({
         ...(row.opted_out ? { optedOut: true as const } : {}),
+        ...(row.trace_id === null ? {} : { traceId: row.trace_id }),
         id: String(row.id),
         reference: row.reference,
         registrationId: row.registration_id,

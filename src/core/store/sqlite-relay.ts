@@ -8,6 +8,7 @@ interface BatchInfo {
   registration_id: string
   sender_id: string
   scheduled_at: number
+  trace_id: string | null
 }
 
 interface DueRow {
@@ -75,7 +76,7 @@ export function createRelayQueries (db: Database.Database, owner: string) {
   const endClaim = db.prepare('DELETE FROM claims WHERE id = ?')
   // An expired claim's attempt counts for its messages not settled since (so that a crash loop ends).
   const countAttempt = db.prepare("UPDATE messages SET attempts = attempts + 1 WHERE id = ? AND state = 'queued' AND attempts = ?")
-  const batchInfo = db.prepare<[number], BatchInfo>('SELECT registration_id, sender_id, scheduled_at FROM batches WHERE id = ?')
+  const batchInfo = db.prepare<[number], BatchInfo>('SELECT registration_id, sender_id, scheduled_at, trace_id FROM batches WHERE id = ?')
   const anySuppressed = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM suppressions WHERE registration_id = ? LIMIT 1')
   const isSuppressed = db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM suppressions WHERE registration_id = ? AND msisdn = ?')
   // Each settlement item has held under its claim (settleUnderClaims); the state and attempt checks make sure of it.
@@ -160,6 +161,7 @@ export function createRelayQueries (db: Database.Database, owner: string) {
       const batch = batches.get(row.batch_id)!
       return {
         ...(suppressed(row.mobile_number) ? { optedOut: true as const } : {}),
+        ...(batch.trace_id === null ? {} : { traceId: batch.trace_id }),
         id: String(row.id),
         reference: row.reference,
         registrationId: batch.registration_id,

@@ -94,8 +94,8 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     WHERE registration_id = ? AND idempotency_key = ? AND request_id = ? AND batch_id = ?`)
   const insertBatch = db.prepare<unknown[], { id: number }>(`
     INSERT INTO batches (uid, registration_id, idempotency_key, batch_id, request_id, sender_id, metadata,
-                         scheduled_at, accepted_count, rejected_count, received_at, body_hash)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                         scheduled_at, accepted_count, rejected_count, received_at, body_hash, trace_id)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (registration_id, idempotency_key) DO NOTHING
     RETURNING id`)
   const insertMessage = db.prepare<unknown[], { id: number }>(`
@@ -124,7 +124,7 @@ export function openSqliteStore (options: SqliteStoreOptions): Store {
     const accepted = messages.length - rejected
     const uid = randomBytes(9).toString('base64url')
     const row = insertBatch.get(uid, batch.registrationId, batch.idempotencyKey, batch.batchId, batch.requestId,
-      batch.senderId, batch.metadataJson, batch.scheduledAt, accepted, rejected, batch.receivedAt, batch.bodyHash ?? null)
+      batch.senderId, batch.metadataJson, batch.scheduledAt, accepted, rejected, batch.receivedAt, batch.bodyHash ?? null, batch.traceId ?? null)
     // Another process won the race for this key between our read and our write.
     if (row === undefined) return duplicateOf(findBatch.get(batch.registrationId, batch.idempotencyKey)!, batch)
     const now = batch.receivedAt

@@ -313,8 +313,10 @@ export interface InstanceRecord {
 }
 
 /** A stored batch: what intake was given (its key as stored), and what it made of the recipients. */
-export interface BatchRecord extends Omit<NewBatch, 'legacyIdempotencyKeys' | 'bodyHash'> {
+export interface BatchRecord extends Omit<NewBatch, 'legacyIdempotencyKeys' | 'bodyHash' | 'traceId'> {
   id: string
+  /** The X-Request-Id of the request that brought it; null for batches stored before it was kept. */
+  traceId: string | null
   accepted: number
   rejected: number
 }
@@ -414,6 +416,8 @@ export interface NewBatch {
   /** No message of the batch is sent before this time. */
   scheduledAt: number
   receivedAt: number
+  /** The X-Request-Id of the HTTP request that brought it: the log lines of the work it causes (its requests to GatewayAPI) name it. */
+  traceId?: string
 }
 
 export interface NewMessage {
@@ -445,6 +449,8 @@ export interface ClaimedMessage {
   dueSince: number
   /** Set when the number is on its registration's suppression list: it must not be sent (the claim still holds it, to be failed). */
   optedOut?: true
+  /** Its batch's `traceId`, when it has one. */
+  traceId?: string
 }
 
 /**

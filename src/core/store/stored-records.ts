@@ -6,7 +6,7 @@ import type { BatchRecord, IncomingRecord, InstanceRecord, MessageRecord, Messag
 
 export interface BatchRow {
   id: number; registration_id: string; idempotency_key: string; batch_id: string; request_id: string; sender_id: string
-  metadata: string; scheduled_at: number; received_at: number; accepted_count: number; rejected_count: number
+  metadata: string; scheduled_at: number; received_at: number; accepted_count: number; rejected_count: number; trace_id: string | null
 }
 export interface MessageRow {
   id: number; batch_id: number; reference: string; mobile_number: string; given_number: string | null; customer_id: string
@@ -50,7 +50,8 @@ export function batchRecord (b: BatchRow): BatchRecord {
     scheduledAt: b.scheduled_at,
     receivedAt: b.received_at,
     accepted: b.accepted_count,
-    rejected: b.rejected_count
+    rejected: b.rejected_count,
+    traceId: b.trace_id
   }
 }
 
