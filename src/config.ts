@@ -249,7 +249,7 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
   const publicUrl = withoutTrailingSlash(e.PUBLIC_URL)
   // What a registration leaves unset: the environment's values.
   const gatewayapi = { baseUrl: withoutTrailingSlash(e.GATEWAYAPI_BASE_URL), token: e.GATEWAYAPI_TOKEN, webhookSecret: e.GATEWAYAPI_WEBHOOK_SECRET }
-  const defaults = { optimoveApiPrefix: e.OPTIMOVE_API_PREFIX, expiration: e.MESSAGE_EXPIRATION, defaultCountry: e.DEFAULT_COUNTRY, gatewayapi }
+  const defaults = { optimoveApiPrefix: e.OPTIMOVE_API_PREFIX, expiration: e.MESSAGE_EXPIRATION, defaultCountry: e.DEFAULT_COUNTRY }
   return {
     host: e.HOST,
     port: e.PORT,
@@ -325,7 +325,7 @@ export function parseConfig (env: Record<string, string | undefined>, readFile: 
 /** Every secret of a config, so that log redaction and tests can name them all. */
 export function configSecrets (config: Config): string[] {
   return [
-    ...new Set([config.gatewayapi.token, config.gatewayapi.webhookSecret, ...config.registrations.flatMap((r) => [r.gatewayapi.token, r.gatewayapi.webhookSecret])]),
+    ...new Set([config.gatewayapi.token, config.gatewayapi.webhookSecret, ...config.registrations.flatMap((r) => [r.gatewayapi?.token, r.gatewayapi?.webhookSecret].filter((s) => s !== undefined))]),
     ...config.registrations.flatMap((r) => [r.appApiKey, r.sharedSecret, r.aggregatorApiKey]),
     ...databasePassword(config.databaseUrl)
   ]

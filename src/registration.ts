@@ -28,8 +28,11 @@ export interface Registration {
   expirationMs: number
   /** The most messages a second sent for this registration; none: as fast as the others allow. */
   maxMessagesPerSecond?: number
-  /** The GatewayAPI account its messages go through: the environment's unless the registration has its own. */
-  gatewayapi: GatewayApiAccount
+  /**
+   * What of a GatewayAPI account the registration names itself (host, token, webhook secret); each
+   * part it leaves out is the environment's (see gatewayApiAccounts). Absent: the environment's account.
+   */
+  gatewayapi?: Partial<GatewayApiAccount>
 }
 
 /** A GatewayAPI account: where its API is (`.com` or `.eu`), its token, and the secret its webhooks are signed with. */
@@ -104,8 +107,6 @@ export interface RegistrationDefaults {
   optimoveApiPrefix: string
   expiration: { text: string; ms: number }
   defaultCountry?: string | undefined
-  /** The environment's GatewayAPI account (GATEWAYAPI_BASE_URL, GATEWAYAPI_TOKEN, GATEWAYAPI_WEBHOOK_SECRET). */
-  gatewayapi: GatewayApiAccount
 }
 
 /** The one way a Registration is made: trailing slashes dropped, defaults filled in. */
@@ -126,11 +127,14 @@ export function toRegistration (input: RegistrationInput, defaults: Registration
     expiration: expiration.text,
     expirationMs: expiration.ms,
     ...(input.maxMessagesPerSecond === undefined ? {} : { maxMessagesPerSecond: input.maxMessagesPerSecond }),
-    // Each part of the account the registration does not give is the environment's.
-    gatewayapi: {
-      baseUrl: withoutTrailingSlash(input.gatewayapiBaseUrl ?? defaults.gatewayapi.baseUrl),
-      token: input.gatewayapiToken ?? defaults.gatewayapi.token,
-      webhookSecret: input.gatewayapiWebhookSecret ?? defaults.gatewayapi.webhookSecret
-    }
+    ...(input.gatewayapiBaseUrl === undefined && input.gatewayapiToken === undefined && input.gatewayapiWebhookSecret === undefined
+      ? {}
+      : {
+          gatewayapi: {
+            ...(input.gatewayapiBaseUrl === undefined ? {} : { baseUrl: withoutTrailingSlash(input.gatewayapiBaseUrl) }),
+            ...(input.gatewayapiToken === undefined ? {} : { token: input.gatewayapiToken }),
+            ...(input.gatewayapiWebhookSecret === undefined ? {} : { webhookSecret: input.gatewayapiWebhookSecret })
+          }
+        })
   }
 }

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { ConfigError, configSecrets, parseConfig } from '../src/config.js'
 import { testEnv } from './helper.js'
+import { gatewayApiAccounts } from '../src/gatewayapi/accounts.js'
 
 const entry = (name: string, key: string) => ({
   name,
@@ -29,18 +30,21 @@ const errorOf = (fn: () => unknown): string => {
 t.test('a registrations file replaces the single-registration variables', async (t) => {
   const config = withFile([entry('tenant-a', 'key-a'), { ...entry('tenant-b', 'key-b'), inboundTo: 'companyB', optimoveApiPrefix: '/api/v1.0/aggregator' }])
   t.same(config.registrations, [
-    { id: 'tenant-a', optimoveBaseUrl: 'https://tenant-a.optimove.example', optimoveApiPrefix: '/api/v1/aggregator', appApiKey: 'app-tenant-a', sharedSecret: 'secret-tenant-a', aggregatorApiKey: 'key-a', senderId: 'Brand', inboundTo: 'Brand', expiration: 'P2D', expirationMs: 2 * 86_400_000, gatewayapi: config.gatewayapi },
-    { id: 'tenant-b', optimoveBaseUrl: 'https://tenant-b.optimove.example', optimoveApiPrefix: '/api/v1.0/aggregator', appApiKey: 'app-tenant-b', sharedSecret: 'secret-tenant-b', aggregatorApiKey: 'key-b', senderId: 'Brand', inboundTo: 'companyB', expiration: 'P2D', expirationMs: 2 * 86_400_000, gatewayapi: config.gatewayapi }
+    { id: 'tenant-a', optimoveBaseUrl: 'https://tenant-a.optimove.example', optimoveApiPrefix: '/api/v1/aggregator', appApiKey: 'app-tenant-a', sharedSecret: 'secret-tenant-a', aggregatorApiKey: 'key-a', senderId: 'Brand', inboundTo: 'Brand', expiration: 'P2D', expirationMs: 2 * 86_400_000 },
+    { id: 'tenant-b', optimoveBaseUrl: 'https://tenant-b.optimove.example', optimoveApiPrefix: '/api/v1.0/aggregator', appApiKey: 'app-tenant-b', sharedSecret: 'secret-tenant-b', aggregatorApiKey: 'key-b', senderId: 'Brand', inboundTo: 'companyB', expiration: 'P2D', expirationMs: 2 * 86_400_000 }
   ])
   t.same(config.gatewayapi, { baseUrl: 'https://messaging.gatewayapi.com', token: testEnv().GATEWAYAPI_TOKEN, webhookSecret: testEnv().GATEWAYAPI_WEBHOOK_SECRET }, 'the environment\'s GatewayAPI account')
 })
 
 t.test('a GatewayAPI account per registration: host, token and webhook secret, each else the environment\'s', async (t) => {
   const config = withFile([entry('a', 'k1'), { ...entry('b', 'k2'), gatewayapiBaseUrl: 'https://messaging.gatewayapi.eu/', gatewayapiToken: 'token-of-b' }])
-  t.same(config.registrations.map((r) => r.gatewayapi), [
-    config.gatewayapi,
-    { baseUrl: 'https://messaging.gatewayapi.eu', token: 'token-of-b', webhookSecret: config.gatewayapi.webhookSecret }
-  ])
+  t.same(config.registrations.map((r) => r.gatewayapi), [undefined, { baseUrl: 'https://messaging.gatewayapi.eu', token: 'token-of-b' }], 'what each names itself')
+  t.same(gatewayApiAccounts(config.registrations, config.gatewayapi).map((a) => [a.name, a.account, a.registrations]), [
+    ['default', config.gatewayapi, ['a']],
+    ['b', { baseUrl: 'https://messaging.gatewayapi.eu', token: 'token-of-b', webhookSecret: config.gatewayapi.webhookSecret }, ['b']]
+  ], 'the rest is the environment\'s')
+  const moved = { ...config.gatewayapi, baseUrl: 'http://127.0.0.1:9' }
+  t.same(gatewayApiAccounts(config.registrations, moved)[0]!.account, moved, 'a registration without an account of its own follows the environment\'s, however it is changed')
   t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), gatewayapiBaseUrl: 'messaging.gatewayapi.eu' }])), /\[0\]\.gatewayapiBaseUrl must be an http\(s\) URL/)
   t.match(errorOf(() => withFile([{ ...entry('a', 'k1'), gatewayapiToken: '' }])), /\[0\]\.gatewayapiToken must not be empty/)
   t.ok(configSecrets(config).includes('token-of-b'), 'its token is a secret (redacted from the logs)')

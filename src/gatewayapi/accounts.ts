@@ -16,16 +16,18 @@ export const DEFAULT_ACCOUNT = 'default'
 
 /**
  * The GatewayAPI accounts the registrations use, the environment's first (always there: it also
- * sends the messages of registrations no longer configured). Registrations on one host with one
+ * sends the messages of registrations no longer configured). A registration's account is what it
+ * names itself, each part it leaves out the environment's; registrations on one host with one
  * token share an account.
  */
-export function gatewayApiAccounts (registrations: ReadonlyArray<{ id: string; gatewayapi: GatewayApiAccount }>, environment: GatewayApiAccount): AccountGroup[] {
+export function gatewayApiAccounts (registrations: ReadonlyArray<{ id: string; gatewayapi?: Partial<GatewayApiAccount> }>, environment: GatewayApiAccount): AccountGroup[] {
   const key = (a: GatewayApiAccount): string => `${a.baseUrl}\u0000${a.token}`
   const groups = new Map<string, AccountGroup>([[key(environment), { name: DEFAULT_ACCOUNT, account: environment, registrations: [] }]])
   for (const r of registrations) {
-    const group = groups.get(key(r.gatewayapi)) ?? { name: r.id, account: r.gatewayapi, registrations: [] }
+    const account = { ...environment, ...r.gatewayapi }
+    const group = groups.get(key(account)) ?? { name: r.id, account, registrations: [] }
     group.registrations.push(r.id)
-    groups.set(key(r.gatewayapi), group)
+    groups.set(key(account), group)
   }
   return [...groups.values()]
 }
