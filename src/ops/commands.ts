@@ -27,8 +27,8 @@ const count = (otherwise: number) => z.coerce.number().int().min(1).max(LIST_CAP
 const text = (description: string) => z.string().trim().min(1, 'must not be empty').max(200).meta({ description })
 const registration = text('a registration\'s id (REGISTRATIONS)')
 
-/** A time as an ISO-8601 text (`2026-11-30T10:00:00Z`) or epoch milliseconds: epoch milliseconds. */
-const time = z.string().trim().transform((given, ctx) => {
+/** A time as an ISO-8601 text (`2026-11-30T10:00:00Z`) or epoch milliseconds (a JSON number too): epoch milliseconds. */
+const time = z.union([z.string(), z.number()]).transform((v) => String(v).trim()).transform((given, ctx) => {
   const at = /^\d{10,15}$/.test(given) ? Number(given) : Date.parse(given)
   if (Number.isNaN(at)) {
     ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 time (2026-11-30T10:00:00Z) or epoch milliseconds' })
@@ -37,8 +37,8 @@ const time = z.string().trim().transform((given, ctx) => {
   return at
 })
 
-/** A phone number as an operator may write it (`+45 20 00 00 01`, `0045…`, `4520000001`): the MSISDN digits we store. */
-const phoneNumber = z.string().transform((given, ctx) => {
+/** A phone number as an operator may write it (`+45 20 00 00 01`, `0045…`, `4520000001`, a JSON number too): the MSISDN digits we store. */
+const phoneNumber = z.union([z.string(), z.number()]).transform((v) => String(v)).transform((given, ctx) => {
   const digits = given.replace(/[\s().-]/g, '').replace(/^(\+|00)/, '')
   if (!/^\d{4,20}$/.test(digits)) {
     ctx.addIssue({ code: 'custom', message: 'must be a phone number: digits, with an optional leading + or 00' })

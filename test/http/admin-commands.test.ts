@@ -34,6 +34,7 @@ t.test('requeue: parked reports go to Optimove again once it accepts them, each 
   t.equal(delivered.length, 3, 'three reports delivered')
   t.equal(new Set(delivered).size, 3, 'each once')
   t.same(await call(service.adminUrl, 'requeue', {}), { status: 200, body: { reports: 0, incoming: 0 } }, 'a second requeue finds nothing')
+  t.same(await call(service.adminUrl, 'requeue', { since: Date.now() }), { status: 200, body: { reports: 0, incoming: 0 } }, 'a time may be a JSON number')
   t.same(await call(service.adminUrl, 'requeue', { since: 'yesterday' }), {
     status: 400, body: { code: 'BAD_REQUEST', message: 'requeue: since: must be an ISO-8601 time (2026-11-30T10:00:00Z) or epoch milliseconds' }
   })
@@ -84,6 +85,7 @@ t.test('erase: the number leaves the store and the logs; the report owed for it 
   await until(service.dispatcher, 'settled', async () => (await inspectStoreAt(dbPath)).messages.every((m) => m.state === 'submitted'))
   t.equal((await call(service.adminUrl, 'message?key=%2B45%2020000000')).body.length, 1, 'found by the number as written')
 
+  t.same(await call(service.adminUrl, 'erase', { number: 4520000099 }), { status: 200, body: { messages: 0, replies: 0, recipients: 0, webhookEvents: 0, suppressions: 0 } }, 'a number may be a JSON number')
   t.same(await call(service.adminUrl, 'erase', { number: '+45 20000000' }), { status: 200, body: { messages: 1, replies: 0, recipients: 0, webhookEvents: 0, suppressions: 0 } })
   t.notMatch(JSON.stringify(await inspectStoreAt(dbPath)), /4520000000|customer 0,/, 'neither the number nor its text is stored')
   for (const m of gateway.accepted) await gateway.postWebhook(gateway.statusEvent(m, 'DELIVERED'))
