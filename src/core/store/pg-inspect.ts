@@ -5,7 +5,7 @@ import {
   batchRecord, incomingRecord, instanceRecord, messageRecord, recipientRecord, reportRecord, webhookEventRecord,
   type BatchRow, type IncomingRow, type InstanceRow, type MessageRow, type RecipientRow, type ReportRow, type WebhookEventRow
 } from './stored-records.js'
-import { withClaimsShown } from './request-claims.js'
+import { withClaimsShown, type ClaimLease } from './request-claims.js'
 
 // The columns the SQLite schema has (`seq` only keeps the order rows without an id were stored in).
 export const BATCH_COLUMNS = `id, registration_id, idempotency_key, batch_id, request_id, sender_id, metadata, scheduled_at, received_at,
@@ -21,7 +21,14 @@ const INCOMING = `SELECT id, registration_id, from_number, to_address, body, sen
   lease_owner, last_error, created_at FROM incoming_messages ORDER BY id LIMIT $1`
 const EVENTS = `SELECT event_id, event_type, message_id, status, status_at, error_code, error_details, raw, received_at
   FROM webhook_events ORDER BY seq LIMIT $1`
-const CLAIMS = 'SELECT id, owner, lease_until, message_ids, attempts FROM claims ORDER BY id'
+/** The claims' rows (their member lists are BIGINT arrays, read as text) and the columns that hold them. */
+export interface PgClaimRow { id: number; owner: string; lease_until: number; message_ids: string[]; attempts: string[] }
+export const CLAIM_COLUMNS = 'id, owner, lease_until, message_ids, attempts'
+const CLAIMS = `SELECT ${CLAIM_COLUMNS} FROM claims ORDER BY id`
+
+export function pgClaimLease (c: PgClaimRow): ClaimLease {
+  return { claimId: c.id, owner: c.owner, leaseUntil: c.lease_until, ids: c.message_ids.map(Number), attempts: c.attempts.map(Number) }
+}
 const RECIPIENTS = 'SELECT msisdn, registration_id, last_sent_at FROM recipient_registrations ORDER BY seq LIMIT $1'
 // In binary order, as the SQLite store orders them.
 const INSTANCES = 'SELECT id, started_at, heartbeat_at FROM instances ORDER BY id COLLATE "C" LIMIT $1'
@@ -35,8 +42,7 @@ export function createPgInspect (pool: pg.Pool): (limit: number | undefined) => 
     const all = async <R extends pg.QueryResultRow>(sql: string): Promise<R[]> => (await client.query<R>(sql, [limit ?? null])).rows
     return {
       batches: (await all<BatchRow>(BATCHES)).map(batchRecord),
-      messages: withClaimsShown(await all<MessageRow>(MESSAGES), (await client.query<{ id: number; owner: string; lease_until: number; message_ids: string[]; attempts: string[] }>(CLAIMS)).rows
-        .map((c) => ({ claimId: c.id, owner: c.owner, leaseUntil: c.lease_until, ids: c.message_ids.map(Number), attempts: c.attempts.map(Number) }))).map(messageRecord),
+      messages: withClaimsShown(await all<MessageRow>(MESSAGES), (await client.query<PgClaimRow>(CLAIMS)).rows.map(pgClaimLease)).map(messageRecord),
       reports: (await all<ReportRow>(REPORTS)).map(reportRecord),
       incoming: (await all<IncomingRow>(INCOMING)).map(incomingRecord),
       webhookEvents: (await all<WebhookEventRow>(EVENTS)).map(webhookEventRecord),

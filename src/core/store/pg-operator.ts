@@ -4,16 +4,14 @@ import { batchRecord, messageRecord, reportRecord, type BatchRow, type MessageRo
 import { withClaimsShown, type ClaimLease } from './request-claims.js'
 import { CANCELLED_BY_ERASURE, CANCELLED_BY_OPERATOR, NOTHING_ERASED, cancellable, countMessages, heldByClaims, outboxCounts } from './operator-rules.js'
 import { dbId, inTransaction, type Queryable } from './pg-pool.js'
-import { BATCH_COLUMNS, MESSAGE_COLUMNS, REPORT_COLUMNS } from './pg-inspect.js'
+import { BATCH_COLUMNS, CLAIM_COLUMNS, MESSAGE_COLUMNS, REPORT_COLUMNS, pgClaimLease as leaseOf, type PgClaimRow as ClaimRow } from './pg-inspect.js'
 import { CLAIM_LOCK_CLASS } from './pg-relay.js'
 import { queueReportsFrom } from './pg-report-queue.js'
 
-interface ClaimRow { id: number; owner: string; lease_until: number; message_ids: string[]; attempts: string[] }
 interface StateRow { id: number; state: MessageState; attempts: number }
 type FoundMessage = MessageRow & { registration_id: string; optimove_batch_id: string; request_id: string }
 
-const CLAIMS = 'SELECT id, owner, lease_until, message_ids, attempts FROM claims'
-const leaseOf = (c: ClaimRow): ClaimLease => ({ claimId: c.id, owner: c.owner, leaseUntil: c.lease_until, ids: c.message_ids.map(Number), attempts: c.attempts.map(Number) })
+const CLAIMS = `SELECT ${CLAIM_COLUMNS} FROM claims`
 const SNAPSHOT = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'
 
 const BATCHES = `SELECT ${BATCH_COLUMNS} FROM batches WHERE id = $2 OR uid = $1 OR batch_id = $1 OR request_id = $1 ORDER BY id DESC LIMIT $3`

@@ -1,15 +1,14 @@
 import type Database from 'better-sqlite3'
 import type { BatchLookup, CancelResult, EraseResult, MessageLookup, MessageState, OutboxState, Suppression } from './store.js'
 import { batchRecord, messageRecord, reportRecord, type BatchRow, type MessageRow, type ReportRow } from './stored-records.js'
-import { withClaimsShown, type ClaimLease } from './request-claims.js'
+import { withClaimsShown } from './request-claims.js'
+import { CLAIM_COLUMNS, sqliteClaimLease as leaseOf, type SqliteClaimRow } from './sqlite-inspect.js'
 import { CANCELLED_BY_ERASURE, CANCELLED_BY_OPERATOR, NOTHING_ERASED, cancellable, countMessages, heldByClaims, outboxCounts } from './operator-rules.js'
 import { createReportQueue } from './sqlite-report-queue.js'
 
-interface ClaimRow { id: number; owner: string; lease_until: number; message_ids: string; attempts: string }
 interface StateRow { id: number; state: MessageState; attempts: number }
 type FoundMessage = MessageRow & { registration_id: string; optimove_batch_id: string; request_id: string }
 
-const leaseOf = (c: ClaimRow): ClaimLease => ({ claimId: c.id, owner: c.owner, leaseUntil: c.lease_until, ids: JSON.parse(c.message_ids), attempts: JSON.parse(c.attempts) })
 
 /**
  * The operator's role of the SQLite store (see OperatorStore): lookups, requeueing parked rows,
@@ -17,8 +16,8 @@ const leaseOf = (c: ClaimRow): ClaimLease => ({ claimId: c.id, owner: c.owner, l
  * one writer means no claim can start while one of them writes.
  */
 export function createOperatorQueries (db: Database.Database) {
-  const claimsOf = db.prepare<[string], ClaimRow>('SELECT id, owner, lease_until, message_ids, attempts FROM claims WHERE registration_id = ?')
-  const allClaims = db.prepare<[], ClaimRow>('SELECT id, owner, lease_until, message_ids, attempts FROM claims')
+  const claimsOf = db.prepare<[string], SqliteClaimRow>(`SELECT ${CLAIM_COLUMNS} FROM claims WHERE registration_id = ?`)
+  const allClaims = db.prepare<[], SqliteClaimRow>(`SELECT ${CLAIM_COLUMNS} FROM claims`)
   const batches = db.prepare<{ key: string; id: number; limit: number }, BatchRow>(`
     SELECT * FROM batches WHERE id = @id OR uid = @key OR batch_id = @key OR request_id = @key ORDER BY id DESC LIMIT @limit`)
   const messagesOfBatch = db.prepare<[number], StateRow>('SELECT id, state, attempts FROM messages WHERE batch_id = ?')
