@@ -18,7 +18,8 @@ import { SimGatewayApi } from '../src/sim/gatewayapi.js'
 import { SimOptimove } from '../src/sim/optimove.js'
 import { freeLoopbackPort } from '../src/sim/http-server.js'
 import { CAMPAIGN_SEND_PATH } from '../src/config.js'
-import { cpuSeconds, ready, spawnReplica } from './replica-process.js'
+import { cpuSeconds } from './cpu-accounting.js'
+import { ready, spawnReplica } from './replica-process.js'
 import { percentile } from './percentile.js'
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '20000' }, concurrency: { type: 'string', default: '64' } } })

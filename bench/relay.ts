@@ -3,7 +3,8 @@
  * deployment's GatewayAPI would be (`--sim same-process` runs it on the service's own event loop):
  *  (a) ceiling: a bare undici loop posting the same /mobile/multi bodies with the same concurrency;
  *  (b) the service: 100,000 messages from campaign intake (HTTP, signed) to the simulator.
- * Prints one JSON line: msgs/s of both, their ratio, and peak RSS.
+ * Prints one JSON line: msgs/s of both, their ratio, peak RSS, and where the relay's CPU went
+ * (see cpu-accounting.ts: near `machineBusy` 1, the machine was the limit, not the service).
  * Usage: [DATABASE_URL=postgres://…] npm run bench:relay [-- --messages 100000 --batch 10000 --sim own-process|same-process]
  */
 import { parseArgs } from 'node:util'
@@ -15,6 +16,7 @@ import { startService } from '../src/service.js'
 import { SimGatewayApi } from '../src/sim/gatewayapi.js'
 import { SimOptimove } from '../src/sim/optimove.js'
 import { acceptedCounts, startSimGatewayApiChild, type AcceptedCounts } from './sim-gatewayapi-child.js'
+import { startCpuMeter, type CpuFigures } from './cpu-accounting.js'
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '100000' }, batch: { type: 'string', default: '10000' }, sim: { type: 'string', default: 'own-process' } } })
 if (values.sim !== 'own-process' && values.sim !== 'same-process') throw new Error('--sim must be own-process or same-process')
@@ -32,7 +34,7 @@ const config = benchConfig()
 const { concurrency, batchSize } = config.send
 
 /** The simulated GatewayAPI, where `--sim` says, with what the benchmark asks of it. */
-async function startSim (): Promise<{ url: string; waitForAccepted: (n: number) => Promise<AcceptedCounts>; close: () => Promise<void> }> {
+async function startSim (): Promise<{ url: string; pid?: number; waitForAccepted: (n: number) => Promise<AcceptedCounts>; close: () => Promise<void> }> {
   if (simWhere === 'own-process') return startSimGatewayApiChild({ token: TOKEN, lean: true })
   const sim = await new SimGatewayApi({ token: TOKEN, lean: true }).start()
   return {
@@ -78,7 +80,7 @@ async function ceiling (): Promise<number> {
  *  end to end: campaigns in over HTTP while the dispatcher relays, until the simulator has all;
  *  relay only: messages already stored, from dispatcher start until the simulator has all.
  */
-async function service (mode: 'end-to-end' | 'relay-only'): Promise<{ rate: number; intakeMs: number }> {
+async function service (mode: 'end-to-end' | 'relay-only'): Promise<{ rate: number; intakeMs: number; cpu: CpuFigures }> {
   const optimove = await new SimOptimove({ appApiKey: BENCH.appApiKey, sharedSecret: BENCH.sharedSecret }).start()
   const sim = await startSim()
   const svc = await startService({ ...config, databaseUrl: await database.fresh(), registrations: config.registrations.map((r) => ({ ...r, optimoveBaseUrl: optimove.baseUrl })), gatewayapi: { ...config.gatewayapi, baseUrl: sim.url } }, { logger: createLogger('silent') })
@@ -98,17 +100,20 @@ async function service (mode: 'end-to-end' | 'relay-only'): Promise<{ rate: numb
     if (res.status !== 200) throw new Error(`intake: HTTP ${res.status}`)
   }
   const intakeMs = performance.now() - started
+  // CPU from here until the simulator has every message (what it means in the relay-only run: the relay's).
+  const meter = startCpuMeter({ service: [process.pid], database: database.store === 'postgresql', ...(sim.pid === undefined ? {} : { simulator: sim.pid }) })
   if (mode === 'relay-only') {
     started = performance.now()
     svc.dispatcher.start()
   }
   const counts = await sim.waitForAccepted(total)
   const rate = total / ((performance.now() - started) / 1000)
+  const cpu = meter.stop(total)
   if (counts.distinct !== total) throw new Error(`service: ${counts.distinct} distinct of ${total}`)
   await svc.stop()
   await sim.close()
   await optimove.close()
-  return { rate, intakeMs }
+  return { rate, intakeMs, cpu }
 }
 
 // The service runs first, so that its peak RSS is not the ceiling loop's.
@@ -129,6 +134,8 @@ console.log(JSON.stringify({
   ceilingMsgsPerSecond: Math.round(ceilingRate),
   relayMsgsPerSecond: Math.round(relayOnly.rate),
   relayRatio: Math.round((relayOnly.rate / ceilingRate) * 100) / 100,
+  // Where the relay's CPU went (the service, the simulator, the PostgreSQL server if on this host), and how busy the machine was.
+  relayCpu: relayOnly.cpu,
   endToEndMsgsPerSecond: Math.round(endToEnd.rate),
   endToEndRatio: Math.round((endToEnd.rate / ceilingRate) * 100) / 100,
   endToEndIntakeMs: Math.round(endToEnd.intakeMs),

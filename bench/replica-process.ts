@@ -87,14 +87,3 @@ export function residentMemory (pid: number): { rss: number; peak: number } {
     return { rss: 0, peak: 0 }
   }
 }
-
-/** CPU seconds a process has used so far (user and system, all its threads; Linux's /proc); 0 once it is gone. */
-export function cpuSeconds (pid: number): number {
-  try {
-    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / 100
-  } catch {
-    return 0
-  }
-}

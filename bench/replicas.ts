@@ -4,7 +4,8 @@
  * For each count: a fresh schema, the replicas started, every campaign posted (round robin
  * across the replicas) with a schedule a few seconds ahead, so that the relay starts when intake
  * is over; then msgs/s from the scheduled time until the simulator has every message, and a
- * check that each reached it exactly once. Prints one JSON line.
+ * check that each reached it exactly once, and where the CPU went meanwhile (see
+ * cpu-accounting.ts). Prints one JSON line.
  * With --reports, GatewayAPI also reports every message DELIVERED (to the first replica's
  * webhook), and the run waits for every delivery report to reach Optimove, checked once each.
  * Usage: DATABASE_URL=postgres://… npm run bench:replicas [-- --messages 100000 --batch 10000 --replicas 1,2,3 --lead-ms 10000 --reports]
@@ -18,6 +19,7 @@ import { GATEWAYAPI_EVENTS_PATH } from '../src/gatewayapi/events-route.js'
 import { ready, spawnReplica, type Replica } from './replica-process.js'
 import { benchDatabase } from './bench-database.js'
 import { acceptedCounts } from './sim-gatewayapi-child.js'
+import { startCpuMeter, type CpuFigures } from './cpu-accounting.js'
 
 const { values } = parseArgs({
   options: {
@@ -40,7 +42,7 @@ if (database.store !== 'postgresql') {
 }
 const text = (i: number): string => `Hi customer ${i}, 20% off everything in store and online until Sunday night. Reply STOP to opt out.`
 
-async function run (replicaCount: number): Promise<{ replicas: number; msgsPerSecond: number; intakeMs: number; intakeOverran: boolean; reportsOnce?: boolean; reportsSeconds?: number }> {
+async function run (replicaCount: number): Promise<{ replicas: number; msgsPerSecond: number; intakeMs: number; intakeOverran: boolean; cpu: CpuFigures | undefined; reportsOnce?: boolean; reportsSeconds?: number }> {
   const databaseUrl = await database.fresh()
   const optimove = await new SimOptimove({ appApiKey: BENCH.appApiKey, sharedSecret: BENCH.sharedSecret }).start()
   const ports = await Promise.all(Array.from({ length: replicaCount }, () => freeLoopbackPort()))
@@ -73,11 +75,16 @@ async function run (replicaCount: number): Promise<{ replicas: number; msgsPerSe
       if (res.status !== 200) throw new Error(`intake: HTTP ${res.status}`)
     }
     const intakeMs = performance.now() - started
+    // CPU while relaying: the replicas, this process (the simulators), the PostgreSQL server if on this host.
+    let meter: ReturnType<typeof startCpuMeter> | undefined
+    const metering = setTimeout(() => { meter = startCpuMeter({ service: replicas.map((r) => r.child.pid!), simulator: process.pid, database: true }) }, Math.max(0, startAt - Date.now()))
     await sim.waitForAccepted(total)
+    clearTimeout(metering)
     const seconds = (Date.now() - startAt) / 1000
+    const cpu = meter?.stop(total)
     const { distinct, twice } = acceptedCounts(sim)
     if (distinct !== total || twice > 0) throw new Error(`${replicaCount} replicas: ${distinct} distinct of ${total}, ${twice} sent more than once`)
-    const relayed = { replicas: replicaCount, msgsPerSecond: Math.round(total / seconds), intakeMs: Math.round(intakeMs), intakeOverran: intakeMs > leadMs }
+    const relayed = { replicas: replicaCount, msgsPerSecond: Math.round(total / seconds), intakeMs: Math.round(intakeMs), intakeOverran: intakeMs > leadMs, cpu }
     if (!withReports) return relayed
     // Every report once: as many answered 200 as messages, each message's once.
     const delivered = () => optimove.received('delivery-report').filter((c) => c.status === 200)

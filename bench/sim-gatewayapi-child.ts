@@ -18,6 +18,8 @@ export interface LabelTimes { first: number; last: number; count: number }
 /** The simulated GatewayAPI in a process of its own (`sim-gatewayapi-process.ts`), as its parent drives it. */
 export interface SimGatewayApiChild {
   url: string
+  /** Its process id (to measure its CPU). */
+  pid: number
   /** Resolves once it has accepted `n` messages in all. */
   waitForAccepted: (n: number) => Promise<AcceptedCounts>
   /** Each label's times so far. */
@@ -40,6 +42,7 @@ export async function startSimGatewayApiChild (options: SimGatewayApiOptions): P
   })
   return {
     url,
+    pid: child.pid!,
     waitForAccepted: (n) => new Promise((resolve) => {
       waiting.set(n, [...(waiting.get(n) ?? []), resolve])
       child.send({ waitFor: n })
