@@ -7,6 +7,7 @@ import { dbId, inTransaction, type Queryable } from './pg-pool.js'
 import { BATCH_COLUMNS, CLAIM_COLUMNS, MESSAGE_COLUMNS, REPORT_COLUMNS, pgClaimLease as leaseOf, type PgClaimRow as ClaimRow } from './pg-inspect.js'
 import { CLAIM_LOCK_CLASS } from './pg-relay.js'
 import { queueReportsFrom } from './pg-report-queue.js'
+import { keyedState } from './pg-keyed-plans.js'
 
 interface StateRow { id: number; state: MessageState; attempts: number }
 type FoundMessage = MessageRow & { registration_id: string; optimove_batch_id: string; request_id: string }
@@ -29,8 +30,8 @@ const requeueSql = (table: string): string => `
 // Ends the listed messages still queued as `cancelled`, each one's report queued by the same statement.
 const CANCEL = `WITH ended AS (
     UPDATE messages m SET state = 'failed', final_outcome = 'cancelled', last_error = $2, updated_at = $3
-    FROM batches b WHERE m.id = ANY($1::bigint[]) AND m.state = 'queued' AND b.id = m.batch_id
-    RETURNING m.id AS message_id, b.registration_id, 'cancelled'::text AS outcome, $3::bigint AS status_at, NULL::text AS error_code,
+    WHERE m.id = ANY($1::bigint[]) AND ${keyedState('m', 'queued')}
+    RETURNING m.id AS message_id, m.registration_id, 'cancelled'::text AS outcome, $3::bigint AS status_at, NULL::text AS error_code,
       $2::text AS error_details, $3::bigint AS at, m.id AS ord
   )
   ${queueReportsFrom('ended')}`

@@ -64,9 +64,14 @@ export function createPgPool (options: PgPoolOptions): pg.Pool {
 const NUL = '\u0000'
 const REPLACEMENT = '\uFFFD'
 
+/** `text` as PostgreSQL can hold it: U+0000 written as U+FFFD. */
+export function pgText (text: string): string {
+  return text.includes(NUL) ? text.replaceAll(NUL, REPLACEMENT) : text
+}
+
 /** A string parameter (or an array's strings) with U+0000 written as U+FFFD; anything else as it is. */
 function scrub (value: unknown): unknown {
-  if (typeof value === 'string') return value.includes(NUL) ? value.replaceAll(NUL, REPLACEMENT) : value
+  if (typeof value === 'string') return pgText(value)
   if (Array.isArray(value) && value.some((v) => typeof v === 'string' && v.includes(NUL))) return value.map(scrub)
   return value
 }

@@ -2,6 +2,7 @@ import type pg from 'pg'
 import type { ClaimedMessage, ClaimScope, FailedMessage, RescheduledMessage, SubmittedMessage } from './store.js'
 import { claimLimit, claimTurns, servedBy } from './claim-turns.js'
 import { dbId, inTransaction } from './pg-pool.js'
+import { keyedState, keyedValue, valuesById } from './pg-keyed-plans.js'
 import { queueReportsFrom } from './pg-report-queue.js'
 import { gapRanges, gapsBetween, idSpan, segmentsOf, segmentsTaken, settleUnderClaims, type ClaimMembers, type Gap, type SettlementItem } from './request-claims.js'
 
@@ -73,39 +74,45 @@ const QUEUED_REGISTRATIONS = `
 // for the disk (lost in a power cut, it costs what a crash costs: its messages are sent again).
 const TAKE_TURN = `SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock($1, hashtext($2))`
 
-// Expired claims end, and their attempt counts for their messages not settled since (so that a crash loop ends).
+// Expired claims end, and their attempt counts for their messages not settled since (so that a
+// crash loop ends). Their messages are read by key, as a settlement's are (pg-keyed-plans.ts).
 const END_EXPIRED = `
-  WITH ended AS (DELETE FROM claims WHERE id = ANY($1::bigint[]) RETURNING message_ids, attempts)
+  WITH ended AS (DELETE FROM claims WHERE id = ANY($1::bigint[]) RETURNING message_ids, attempts),
+  members AS (SELECT u.id, u.attempts FROM ended CROSS JOIN unnest(ended.message_ids, ended.attempts) AS u (id, attempts))
   UPDATE messages m SET attempts = m.attempts + 1
-  FROM (SELECT unnest(message_ids) AS id, unnest(attempts) AS attempts FROM ended) u
-  WHERE m.id = u.id AND m.state = 'queued' AND m.attempts = u.attempts`
+  WHERE m.id = ANY(ARRAY(SELECT id FROM members)) AND ${keyedState('m', 'queued')}
+    AND m.attempts = ((SELECT jsonb_object_agg(id::text, attempts) FROM members) ->> m.id::text)::int`
 
 const ADD_CLAIM = `
   INSERT INTO claims (registration_id, owner, claimed_at, lease_until, first_id, last_id, segments, message_ids, attempts, open)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint[], $9::bigint[], $10)`
 
 // Each item holds under its claim (settleUnderClaims); the state and attempt checks make sure of it.
+// Each reads its messages by key, `$1` their ids, `$2` each one's values (pg-keyed-plans.ts).
 // Each settlement statement also ends the claims it settled whole (their ids: its last parameter, `$n`).
 const ENDING = (n: number): string => `WITH ended_claims AS (DELETE FROM claims WHERE id = ANY($${n}::bigint[]))`
+const given = (index: number): string => keyedValue('$2', 'm', index)
+const BY_KEY = `m.id = ANY($1::bigint[]) AND ${keyedState('m', 'queued')}`
 
-const SUBMIT = `${ENDING(6)}
-  UPDATE messages m SET state = 'submitted', provider_message_id = w.provider_id, attempts = w.attempt, lease_owner = $4, updated_at = $5
-  FROM unnest($1::bigint[], $2::int[], $3::text[]) AS w (id, attempt, provider_id)
-  WHERE m.id = w.id AND m.state = 'queued' AND m.attempts = w.attempt - 1`
+// Values: [attempt, provider's id].
+const SUBMIT = `${ENDING(5)}
+  UPDATE messages m SET state = 'submitted', provider_message_id = ${given(1)}, attempts = ${given(0)}::int, lease_owner = $3, updated_at = $4
+  WHERE ${BY_KEY} AND m.attempts = ${given(0)}::int - 1`
 
-const REQUEUE = `${ENDING(8)}
-  UPDATE messages m SET next_attempt_at = w.at, last_error = $4, attempts = w.attempt - $5, lease_owner = $6, updated_at = $7
-  FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS w (id, attempt, at)
-  WHERE m.id = w.id AND m.state = 'queued' AND m.attempts = w.attempt - 1`
+// Values: [attempt, when due again].
+const REQUEUE = `${ENDING(7)}
+  UPDATE messages m SET next_attempt_at = ${given(1)}::bigint, last_error = $3, attempts = ${given(0)}::int - $4, lease_owner = $5, updated_at = $6
+  WHERE ${BY_KEY} AND m.attempts = ${given(0)}::int - 1`
 
+// Values: [attempt or null, outcome, reason, error code or null, place in the items].
 // A failure with a claim ends only that claim's message; without one, any message still queued.
 // Each ended message's report is queued by the same statement, in the order of the items.
-const FAIL = `${ENDING(8)}, ended AS (
-    UPDATE messages m SET state = 'failed', final_outcome = w.outcome, last_error = w.reason, attempts = COALESCE(w.attempt, m.attempts),
-      lease_owner = CASE WHEN w.attempt IS NULL THEN m.lease_owner ELSE $7 END, updated_at = $6
-    FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS w (id, attempt, outcome, reason, error_code, ord), batches b
-    WHERE m.id = w.id AND m.state = 'queued' AND (w.attempt IS NULL OR m.attempts = w.attempt - 1) AND b.id = m.batch_id
-    RETURNING m.id AS message_id, b.registration_id, w.outcome, $6::bigint AS status_at, w.error_code, w.reason AS error_details, $6::bigint AS at, w.ord
+const FAIL = `${ENDING(5)}, ended AS (
+    UPDATE messages m SET state = 'failed', final_outcome = ${given(1)}, last_error = ${given(2)}, attempts = COALESCE(${given(0)}::int, m.attempts),
+      lease_owner = CASE WHEN ${given(0)} IS NULL THEN m.lease_owner ELSE $4 END, updated_at = $3
+    WHERE ${BY_KEY} AND (${given(0)} IS NULL OR m.attempts = ${given(0)}::int - 1)
+    RETURNING m.id AS message_id, m.registration_id, ${given(1)} AS outcome, $3::bigint AS status_at, ${given(3)} AS error_code,
+      ${given(2)} AS error_details, $3::bigint AS at, ${given(4)}::int AS ord
   )
   ${queueReportsFrom('ended')}`
 
@@ -214,13 +221,11 @@ export function createPgRelay (pool: pg.Pool, owner: string) {
       }))
     },
     markSubmitted: (results: SubmittedMessage[], now: number): Promise<void> => settle(results, (client, items, ended) =>
-      client.query(SUBMIT, [items.map((r) => r.dbId), items.map((r) => r.attempt), items.map((r) => r.providerMessageId), owner, now, ended])),
+      client.query(SUBMIT, [items.map((r) => r.dbId), valuesById(items, (r) => [r.attempt, r.providerMessageId]), owner, now, ended])),
     reschedule: (items: RescheduledMessage[], error: string, now: number, refund: number): Promise<void> => settle(items, (client, each, ended) =>
-      client.query(REQUEUE, [each.map((r) => r.dbId), each.map((r) => r.attempt), each.map((r) => r.at), error, refund, owner, now, ended])),
+      client.query(REQUEUE, [each.map((r) => r.dbId), valuesById(each, (r) => [r.attempt, r.at]), error, refund, owner, now, ended])),
     fail: (items: FailedMessage[], now: number): Promise<void> => settle(items, (client, each, ended) =>
-      client.query(FAIL, [
-        each.map((r) => r.dbId), each.map((r) => r.attempt ?? null), each.map((r) => r.outcome), each.map((r) => r.reason), each.map((r) => r.errorCode ?? null), now, owner, ended
-      ])),
+      client.query(FAIL, [each.map((r) => r.dbId), valuesById(each, (r, i) => [r.attempt ?? null, r.outcome, r.reason, r.errorCode ?? null, i + 1]), now, owner, ended])),
     async nextDueAt (excluded: readonly string[] = [], only?: readonly string[]): Promise<number | undefined> {
       const times = [...await earliestByRegistration()].filter(([registration]) => servedBy(registration, excluded, only)).map(([, at]) => at)
       return times.length === 0 ? undefined : Math.min(...times)

@@ -12,6 +12,7 @@ import { createPgInspect, createPgParked } from './pg-inspect.js'
 import { createPgReplicas } from './pg-replicas.js'
 import { createPgWorkSignals } from './pg-work-signals.js'
 import { createPgOperator } from './pg-operator.js'
+import { keyedState } from './pg-keyed-plans.js'
 
 export interface PgStoreOptions extends PgPoolOptions {
   /**
@@ -23,14 +24,15 @@ export interface PgStoreOptions extends PgPoolOptions {
   instanceId?: string
 }
 
-// Every count in one statement, so from one snapshot.
+// Every count in one statement, so from one snapshot. The claimed messages are found by key,
+// never through the queued index, whose statistics may be those of an empty queue (pg-keyed-plans.ts).
 const COUNTS = `
   SELECT 'messages' AS tally, state, count(*) AS n FROM messages GROUP BY state
   UNION ALL SELECT 'reports', state, count(*) FROM reports GROUP BY state
   UNION ALL SELECT 'incoming', state, count(*) FROM incoming_messages GROUP BY state
   UNION ALL SELECT 'batches', '', count(*) FROM batches
   UNION ALL SELECT 'claimed', '', count(*) FROM claims c, unnest(c.message_ids, c.attempts) AS u (id, attempts)
-    JOIN messages m ON m.id = u.id AND m.state = 'queued' AND m.attempts = u.attempts`
+    JOIN messages m ON m.id = u.id AND ${keyedState('m', 'queued')} AND m.attempts = u.attempts`
 
 /**
  * The store on PostgreSQL, for several processes (replicas) sharing one database: its schema

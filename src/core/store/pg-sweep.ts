@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import { NO_FINAL_STATUS_REASON } from './no-final-status.js'
 import { queueReportsFrom } from './pg-report-queue.js'
+import { keyedState } from './pg-keyed-plans.js'
 
 /**
  * One chunk of the final-status sweep: `submitted` messages of the registrations `which` selects,
@@ -15,7 +16,7 @@ const chunkSql = (which: string): string => `
     ORDER BY m.updated_at, m.id LIMIT $5 FOR UPDATE OF m SKIP LOCKED
   ), ended AS (
     UPDATE messages m SET state = 'final', final_outcome = 'no-final-status', lease_until = NULL, last_error = $3, updated_at = $2
-    FROM overdue o WHERE m.id = o.id AND m.state = 'submitted'
+    FROM overdue o WHERE m.id = o.id AND ${keyedState('m', 'submitted')}
     RETURNING m.id AS message_id, o.registration_id, 'no-final-status'::text AS outcome, $2::bigint AS status_at, NULL::text AS error_code,
               $3::text AS error_details, $2::bigint AS at, o.updated_at AS ord
   )

@@ -131,5 +131,13 @@ for (const [name, open, options] of CONTRACT_ADAPTERS) {
     t.ok(asStored(stored.messages[0]!.text) && asStored(stored.messages[0]!.customerId), 'the message\'s text and customer id')
     t.ok(asStored(stored.webhookEvents[0]!.raw!) && asStored(stored.webhookEvents[0]!.errorDetails!), 'the unusable event, whole, and why')
     t.ok(asStored(stored.incoming[0]!.text) && asStored(stored.incoming[0]!.to), 'the reply')
+    // Settlements: a provider's id and a failure's reason.
+    await store.acceptCampaign(batch('k2'), [{ mobileNumber: '4520000001', customerId: 'c1', text: 'one' }, { mobileNumber: '4520000002', customerId: 'c2', text: 'two' }])
+    const [sent, failed] = await store.claimDue(2000, 2, 60_000)
+    await store.markSubmitted([{ id: sent!.id, attempt: sent!.attempts, providerMessageId: given }], 2001)
+    await store.fail([{ id: failed!.id, attempt: failed!.attempts, outcome: 'provider-rejected', reason: given }], 2001)
+    const settled = (await store.inspect()).messages
+    t.ok(asStored(settled.find((m) => m.id === sent!.id)!.providerMessageId!), 'the provider\'s id of a message sent')
+    t.ok(asStored(settled.find((m) => m.id === failed!.id)!.lastError!), 'why a message failed')
   })
 }
