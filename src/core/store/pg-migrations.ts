@@ -168,6 +168,17 @@ PG_MIGRATIONS.push({
   sql: BATCH_TRACE_SCHEMA
 })
 
+PG_MIGRATIONS.push({
+  version: 7,
+  name: 'the due index holds each id as an expression that the primary key cannot serve',
+  // PostgreSQL only (see pg-relay.ts, DUE_ID): a claim's reads of the queue must use this index,
+  // whatever the statistics say; its id column as `id + 0` makes the primary key unusable for them.
+  sql: `
+    CREATE INDEX messages_due ON messages (registration_id, next_attempt_at, (id + 0)) WHERE state = 'queued';
+    DROP INDEX messages_queued;
+  `
+})
+
 /** The one advisory lock key under which every process of the bridge migrates (any schema of the database). */
 export const PG_MIGRATION_LOCK_KEY = 7_305_196_211
 

@@ -32,6 +32,14 @@ const members = (row: ClaimRow): ClaimMembers => ({ claimId: row.id, ids: row.me
 /** The advisory lock class under which claims of one registration (its hashed id) take turns across processes. */
 export const CLAIM_LOCK_CLASS = 730_519_622
 
+// A message's id as the due index holds it (migration 7): an expression the primary key cannot
+// serve, so that a claim reads the queue through the due index alone, whatever the planner's
+// statistics say. With the statistics taken while the queue was full, a range of ids (`m.id > …
+// AND m.id < …`) was read through the primary key, every message sent since stepped over: 50,000
+// rows for a claim of 1,000 (`test/core/store/pg-keyed-plans.test.ts`), and a relay of three
+// replicas fell from 25,000 to 8,000 messages a second in `bench:replicas`.
+const DUE_ID = '(m.id + 0)'
+
 // The gaps between a registration's live claims' segments, as index ranges (gapRanges) in
 // parallel arrays ($2..$7: gap, kind, and the range's due times and ids), in due order: 0, at one
 // due time ($4) between two ids ($6, $7); 1, strictly between two due times ($4, $5). Each
@@ -41,10 +49,10 @@ const RANGES = `unnest($2::int[], $3::int[], $4::bigint[], $5::bigint[], $6::big
   WITH ORDINALITY AS g (gap, kind, at1, at2, id1, id2, ord)`
 const IN_RANGE = (columns: string, due: string, limit: string): string => `
   (SELECT ${columns} FROM messages m WHERE g.kind = 0 AND m.state = 'queued' AND m.registration_id = $1
-     AND m.next_attempt_at = g.at1 AND m.id > g.id1 AND m.id < g.id2${due} ORDER BY m.id LIMIT ${limit})
+     AND m.next_attempt_at = g.at1 AND ${DUE_ID} > g.id1 AND ${DUE_ID} < g.id2${due} ORDER BY ${DUE_ID} LIMIT ${limit})
   UNION ALL
   (SELECT ${columns} FROM messages m WHERE g.kind = 1 AND m.state = 'queued' AND m.registration_id = $1
-     AND m.next_attempt_at > g.at1 AND m.next_attempt_at < g.at2${due} ORDER BY m.next_attempt_at, m.id LIMIT ${limit})`
+     AND m.next_attempt_at > g.at1 AND m.next_attempt_at < g.at2${due} ORDER BY m.next_attempt_at, ${DUE_ID} LIMIT ${limit})`
 
 // Of one registration ($1): up to $9 messages due at $8, range after range, each earliest first.
 // Each with whether its number is on the registration's suppression list (one probe of its key).

@@ -113,3 +113,32 @@ for (const statistics of ['of an empty queue', 'up to date'] as const) {
     t.equal(read, 1000, 'the expiry reads its 1,000 messages and no other')
   })
 }
+
+t.test('with the statistics of a full queue and half of it since sent, a claim reads the queue through the due index alone, never the messages sent', options, async (t) => {
+  const url = await schemaOf(t)
+  const pool = createPgPool({ url: explaining(url), poolSize: 2 })
+  t.teardown(() => pool.end())
+  const plans = explainedPlans(pool)
+  await applyPgMigrations(pool)
+  const accept = createPgIntake(pool, { rememberRecipients: false })
+  const relay = createPgRelay(pool, 'test-instance')
+  await accept(batch('a'), messages(10_000))
+  await accept(batch('b'), messages(10_000))
+  await onTestDatabase(url, 'ANALYZE messages')
+  // Half of them sent since the statistics were taken; one claim of the rest still open.
+  for (let k = 0; k < 10; k++) {
+    const claimed = await relay.claimDue(2000, 1000, 60_000)
+    await relay.markSubmitted(claimed.map((m) => ({ id: m.id, attempt: m.attempts, providerMessageId: `p-${m.id}` })), 2001)
+  }
+  const open = await relay.claimDue(2000, 1000, 60_000)
+  plans.length = 0
+  const next = await relay.claimDue(2000, 1000, 60_000)
+  t.equal(new Set([...open, ...next].map((m) => m.id)).size, 2000, 'two more claims of 1,000, none twice')
+  const queueReads = plans.filter((p) => p.query.includes('FROM messages m WHERE g.kind'))
+  t.equal(queueReads.length, 2, 'the claim\'s two reads of the queue were explained: when the next is due, and which are due')
+  for (const read of queueReads) {
+    const scans = nodesOf(read.plan).filter((n) => n['Relation Name'] === 'messages')
+    t.same([...new Set(scans.map((n) => n['Index Name']))], ['messages_due'], 'the queue is read through the due index alone')
+    t.ok(rowsRead(scans) <= 1000, `no more than the claim takes (${rowsRead(scans)} rows read)`)
+  }
+})
