@@ -59,18 +59,22 @@ function explainedPlans (pool: pg.Pool): Array<{ query: string; plan: PlanNode }
   return plans
 }
 
+/** The PostgreSQL store's intake and relay, on the test's own schema, each statement they run explained into `plans`. */
+async function explainedRelay (t: Test) {
+  const url = await schemaOf(t)
+  const pool = createPgPool({ url: explaining(url), poolSize: 2 })
+  t.teardown(() => pool.end())
+  const plans = explainedPlans(pool)
+  await applyPgMigrations(pool)
+  return { url, plans, accept: createPgIntake(pool, { rememberRecipients: false }), relay: createPgRelay(pool, 'test-instance') }
+}
+
 const batch = (key: string) => ({ registrationId: 'r', idempotencyKey: key, batchId: key, requestId: key, senderId: 'Brand', metadataJson: '{}', scheduledAt: 1000, receivedAt: 900 })
 const messages = (n: number): NewMessage[] => Array.from({ length: n }, (_, i) => ({ mobileNumber: `4520${String(i).padStart(6, '0')}`, customerId: `c${i}`, text: `text ${i}` }))
 
 for (const statistics of ['of an empty queue', 'up to date'] as const) {
   t.test(`with the statistics ${statistics}, a settlement of 1,000 of 20,000 queued messages, or the end of a lapsed claim of 1,000, reads its 1,000 through the primary key`, options, async (t) => {
-    const url = await schemaOf(t)
-    const pool = createPgPool({ url: explaining(url), poolSize: 2 })
-    t.teardown(() => pool.end())
-    const plans = explainedPlans(pool)
-    await applyPgMigrations(pool)
-    const accept = createPgIntake(pool, { rememberRecipients: false })
-    const relay = createPgRelay(pool, 'test-instance')
+    const { url, plans, accept, relay } = await explainedRelay(t)
 
     // 60 messages, all sent: the queue is empty (when its statistics are taken, in the first case).
     await accept(batch('small'), messages(60))
@@ -115,13 +119,7 @@ for (const statistics of ['of an empty queue', 'up to date'] as const) {
 }
 
 t.test('with the statistics of a full queue and half of it since sent, a claim reads the queue through the due index alone, never the messages sent', options, async (t) => {
-  const url = await schemaOf(t)
-  const pool = createPgPool({ url: explaining(url), poolSize: 2 })
-  t.teardown(() => pool.end())
-  const plans = explainedPlans(pool)
-  await applyPgMigrations(pool)
-  const accept = createPgIntake(pool, { rememberRecipients: false })
-  const relay = createPgRelay(pool, 'test-instance')
+  const { url, plans, accept, relay } = await explainedRelay(t)
   await accept(batch('a'), messages(10_000))
   await accept(batch('b'), messages(10_000))
   await onTestDatabase(url, 'ANALYZE messages')
