@@ -1,6 +1,6 @@
 import { once } from 'node:events'
-import { readdirSync, readFileSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { killGroup, ROOT, spawnInGroup } from '../helper.js'
@@ -75,7 +75,12 @@ async function goneWithin (pid: number, withinMs: number): Promise<boolean> {
  */
 async function runAbandoned (t: Test, mode: string, via: 'node' | 'tap', env: Record<string, string> = {}) {
   const pidFile = `${t.testdir()}/service.pid`
-  const args = via === 'tap' ? [TAP_RUNNER, '--reporter=tap', FIXTURE] : ['--import', 'tsx', FIXTURE]
+  // A tap run that is not given a list of files to run (`--save`) first deletes the project's
+  // `.tap/processinfo`, the one the tap run of this very file is writing to: given one, it
+  // leaves it alone.
+  const saveList = `${t.testdir()}/tap-save-list`
+  if (via === 'tap') writeFileSync(saveList, `${relative(ROOT, FIXTURE)}\n`)
+  const args = via === 'tap' ? [TAP_RUNNER, '--reporter=tap', `--save=${saveList}`, FIXTURE] : ['--import', 'tsx', FIXTURE]
   const child = spawnInGroup(process.execPath, args, {
     cwd: ROOT,
     env: { ...withoutTap(process.env), ABANDON: mode, SERVICE_PID_FILE: pidFile, ...env },
@@ -113,7 +118,13 @@ t.test('a test process that exits without its teardowns: the exit hook kills the
 })
 
 t.test('a test file that tap times out and kills the hard way: the service ends itself, its parent being gone', async (t) => {
+  const outerInfo = join(ROOT, '.tap', 'processinfo')
+  mkdirSync(outerInfo, { recursive: true })
+  const sentinel = join(outerInfo, `sentinel-${process.pid}.json`)
+  writeFileSync(sentinel, '{}')
+  t.teardown(() => rmSync(sentinel, { force: true }))
   const run = await runAbandoned(t, 'stuck', 'tap')
+  t.ok(existsSync(sentinel), 'the inner tap run left the outer run\'s process info alone')
   t.equal(run.code, 1, 'tap reports the failure', { output: run.output })
   t.match(run.output, /not ok 1 - timeout!/, 'the file timed out', { output: run.output })
   t.ok(await goneWithin(run.servicePid, GONE_WITHIN_MS), `service ${run.servicePid} is gone`)
