@@ -9,7 +9,6 @@ import { createReportQueue } from './sqlite-report-queue.js'
 interface StateRow { id: number; state: MessageState; attempts: number }
 type FoundMessage = MessageRow & { registration_id: string; optimove_batch_id: string; request_id: string }
 
-
 /**
  * The operator's role of the SQLite store (see OperatorStore): lookups, requeueing parked rows,
  * cancelling a batch, pausing a registration, erasing a number. Each is one transaction; SQLite's
